@@ -1,0 +1,229 @@
+/* Configuration: one table per executable, read from the environment, drives --help. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+#define CONFIG_MAX_PROPS 64
+
+static char *config_prop_names[CONFIG_MAX_PROPS];
+static char *config_prop_values[CONFIG_MAX_PROPS];
+static size_t config_nprops;
+
+static const char *const config_type_names[] = {"string", "secret", "integer", "boolean",
+                                                "number"};
+
+static void config_usage(const cfg_entry *t, size_t n, const char *prog, const char *summary)
+{
+    printf("Usage: %s [--help] [--print-config] [-X kafka.property=value ...]\n\n%s\n\n"
+           "Settings (environment variables):\n",
+           prog, summary);
+    for (size_t i = 0; i < n; i++) {
+        printf("  %-32s %s%s\n", t[i].env, t[i].help, t[i].required ? " (required)" : "");
+        printf("  %-32s   %s, default: %s\n", "", config_type_names[t[i].type],
+               t[i].def ? (t[i].type == CFG_SECRET && *t[i].def ? "***" : t[i].def) : "(none)");
+    }
+    printf("  %-32s %s\n", "WF4_KAFKA_PROPS",
+           "extra librdkafka properties, \"name=value,name=value\" (same as -X)");
+}
+
+static int config_add_prop(const char *spec, const char *origin)
+{
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec) {
+        fprintf(stderr, "%s: expected name=value, got \"%s\"\n", origin, spec);
+        return -1;
+    }
+    if (config_nprops >= CONFIG_MAX_PROPS) {
+        fprintf(stderr, "%s: too many Kafka properties (max %d)\n", origin, CONFIG_MAX_PROPS);
+        return -1;
+    }
+    config_prop_names[config_nprops] = strndup(spec, (size_t)(eq - spec));
+    config_prop_values[config_nprops] = strdup(eq + 1);
+    if (!config_prop_names[config_nprops] || !config_prop_values[config_nprops])
+        return -1;
+    config_nprops++;
+    return 0;
+}
+
+static int config_parse_props_env(void)
+{
+    const char *env = getenv("WF4_KAFKA_PROPS");
+    if (!env || !*env)
+        return 0;
+    char *copy = strdup(env), *save = NULL;
+    int rc = 0;
+    if (!copy)
+        return -1;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        if (*tok && config_add_prop(tok, "WF4_KAFKA_PROPS") != 0)
+            rc = -1;
+    free(copy);
+    return rc;
+}
+
+static int config_parse_bool(const char *v, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(v, no[i]) == 0)
+            return *out = 0, 0;
+    }
+    return -1;
+}
+
+/* Parses one entry's text value into dst; prints the error naming the variable. */
+static int config_set(const cfg_entry *e, const char *v)
+{
+    char *end = NULL;
+    switch (e->type) {
+    case CFG_STR:
+    case CFG_SECRET: {
+        char **dst = e->dst;
+        free(*dst);
+        *dst = v ? strdup(v) : NULL;
+        if (v && !*dst)
+            return -1;
+        if (e->type == CFG_SECRET && v)
+            log_add_secret(v);
+        return 0;
+    }
+    case CFG_INT: {
+        errno = 0;
+        long x = strtol(v, &end, 10);
+        if (errno || end == v || *end || (e->min <= e->max && (x < e->min || x > e->max))) {
+            fprintf(stderr, "%s: \"%s\" is not an integer in [%ld, %ld]\n", e->env, v, e->min,
+                    e->max);
+            return -1;
+        }
+        *(long *)e->dst = x;
+        return 0;
+    }
+    case CFG_DOUBLE: {
+        errno = 0;
+        double x = strtod(v, &end);
+        if (errno || end == v || *end ||
+            (e->min <= e->max && (x < (double)e->min || x > (double)e->max))) {
+            fprintf(stderr, "%s: \"%s\" is not a number in [%ld, %ld]\n", e->env, v, e->min,
+                    e->max);
+            return -1;
+        }
+        *(double *)e->dst = x;
+        return 0;
+    }
+    case CFG_BOOL:
+        if (config_parse_bool(v, e->dst) != 0) {
+            fprintf(stderr, "%s: \"%s\" is not a boolean (true/false, 1/0, yes/no)\n", e->env,
+                    v);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static void config_print(const cfg_entry *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cfg_entry *e = &t[i];
+        switch (e->type) {
+        case CFG_STR:
+            printf("%s=%s\n", e->env, *(char **)e->dst ? *(char **)e->dst : "");
+            break;
+        case CFG_SECRET:
+            printf("%s=%s\n", e->env, *(char **)e->dst && **(char **)e->dst ? "***" : "");
+            break;
+        case CFG_INT:
+            printf("%s=%ld\n", e->env, *(long *)e->dst);
+            break;
+        case CFG_DOUBLE:
+            printf("%s=%g\n", e->env, *(double *)e->dst);
+            break;
+        case CFG_BOOL:
+            printf("%s=%s\n", e->env, *(int *)e->dst ? "true" : "false");
+            break;
+        }
+    }
+    for (size_t i = 0; i < config_nprops; i++)
+        printf("kafka: %s=%s\n", config_prop_names[i], config_prop_values[i]);
+}
+
+static int config_fill(const cfg_entry *t, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = getenv(t[i].env);
+        if (v && !*v)
+            v = NULL;
+        if (!v && t[i].required) {
+            fprintf(stderr, "%s: required setting is missing\n", t[i].env);
+            rc = -1;
+            continue;
+        }
+        if (!v)
+            v = t[i].def;
+        if (!v && (t[i].type == CFG_STR || t[i].type == CFG_SECRET)) {
+            *(char **)t[i].dst = NULL;
+            continue;
+        }
+        if (v && config_set(&t[i], v) != 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+int config_load(const cfg_entry *table, size_t n, int argc, char **argv, const char *prog,
+                const char *summary)
+{
+    int print = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            config_usage(table, n, prog, summary);
+            return 1;
+        } else if (strcmp(argv[i], "--print-config") == 0) {
+            print = 1;
+        } else if (strcmp(argv[i], "-X") == 0 && i + 1 < argc) {
+            if (config_add_prop(argv[++i], "-X") != 0)
+                return -1;
+        } else {
+            fprintf(stderr, "%s: unknown option \"%s\" (try --help)\n", prog, argv[i]);
+            return -1;
+        }
+    }
+    if (config_parse_props_env() != 0 || config_fill(table, n) != 0)
+        return -1;
+    if (print) {
+        config_print(table, n);
+        return 1;
+    }
+    return 0;
+}
+
+size_t config_kafka_props(const char *const **names, const char *const **values)
+{
+    *names = (const char *const *)config_prop_names;
+    *values = (const char *const *)config_prop_values;
+    return config_nprops;
+}
+
+void config_free(const cfg_entry *table, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (table[i].type == CFG_STR || table[i].type == CFG_SECRET) {
+            free(*(char **)table[i].dst);
+            *(char **)table[i].dst = NULL;
+        }
+    for (size_t i = 0; i < config_nprops; i++) {
+        free(config_prop_names[i]);
+        free(config_prop_values[i]);
+    }
+    config_nprops = 0;
+}

@@ -1,0 +1,367 @@
+/* PostgreSQL access: the ONLY module that issues BEGIN, COMMIT or ROLLBACK. */
+#include "db.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+
+#define DB_TX_ATTEMPTS 5
+#define DB_BACKOFF_MIN_MS 100
+#define DB_BACKOFF_MAX_MS 5000
+
+struct db {
+    PGconn *conn;
+    char *url, *app_name;
+    int statement_timeout_ms, lock_timeout_ms, idle_in_tx_timeout_ms, connect_timeout_s;
+    char listen_channel[64];
+    char sqlstate[6];
+};
+
+struct db_tx {
+    db *d;
+    int failed;
+};
+
+static metric *db_m_tx_seconds, *db_m_over_budget, *db_m_tx_failed, *db_m_reconnects;
+
+static void db_metrics_init(void)
+{
+    if (db_m_tx_seconds)
+        return;
+    db_m_tx_seconds = metrics_histogram("wf4_db_transaction_seconds",
+                                        "Duration of database transactions",
+                                        metrics_latency_buckets, metrics_latency_nbuckets);
+    db_m_over_budget = metrics_counter("wf4_db_transaction_over_budget_total",
+                                       "Transactions that took longer than their budget");
+    db_m_tx_failed = metrics_counter("wf4_db_transaction_failed_total",
+                                     "Transactions rolled back or failed");
+    db_m_reconnects = metrics_counter("wf4_db_reconnects_total", "Database reconnections");
+}
+
+static double db_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void db_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Opens a new PGconn from d's settings; returns 0 or -1 with err. */
+static int db_open_conn(db *d, char *err, size_t errlen)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", d->connect_timeout_s);
+    const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
+    const char *vals[] = {d->url, d->app_name, timeout, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", c ? PQerrorMessage(c) : "out of memory");
+        msg[strcspn(msg, "\n")] = '\0';
+        log_redact(msg, err, errlen);
+        PQfinish(c);
+        return -1;
+    }
+    d->conn = c;
+    return 0;
+}
+
+db *db_connect(const db_settings *s, char *err, size_t errlen)
+{
+    db_metrics_init();
+    db *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->url = strdup(s->url ? s->url : "");
+    d->app_name = strdup(s->app_name ? s->app_name : "wf4");
+    d->statement_timeout_ms = s->statement_timeout_ms > 0 ? s->statement_timeout_ms : 30000;
+    d->lock_timeout_ms = s->lock_timeout_ms > 0 ? s->lock_timeout_ms : 5000;
+    d->idle_in_tx_timeout_ms = s->idle_in_tx_timeout_ms > 0 ? s->idle_in_tx_timeout_ms : 10000;
+    d->connect_timeout_s = s->connect_timeout_s > 0 ? s->connect_timeout_s : 10;
+    if (!d->url || !d->app_name || db_open_conn(d, err, errlen) != 0) {
+        if (!d->url || !d->app_name)
+            snprintf(err, errlen, "out of memory");
+        db_close(d);
+        return NULL;
+    }
+    return d;
+}
+
+void db_close(db *d)
+{
+    if (!d)
+        return;
+    PQfinish(d->conn);
+    free(d->url);
+    free(d->app_name);
+    free(d);
+}
+
+int db_ok(const db *d)
+{
+    return d && d->conn && PQstatus(d->conn) == CONNECTION_OK;
+}
+
+const char *db_last_sqlstate(const db *d)
+{
+    return d->sqlstate;
+}
+
+/* Re-establishes a lost connection with exponential backoff; returns 0 or -1. */
+static int db_reconnect(db *d, int attempts)
+{
+    long backoff = DB_BACKOFF_MIN_MS;
+    for (int i = 0; i < attempts; i++) {
+        char err[512];
+        PQfinish(d->conn);
+        d->conn = NULL;
+        if (db_open_conn(d, err, sizeof err) == 0) {
+            metrics_add(db_m_reconnects, 1);
+            log_warn("database connection re-established after %d attempt(s)", i + 1);
+            if (d->listen_channel[0] && db_listen(d, d->listen_channel) != 0)
+                continue;
+            return 0;
+        }
+        log_warn("database reconnect attempt %d failed: %s", i + 1, err);
+        db_sleep_ms(backoff + rand() % (backoff / 2 + 1));
+        backoff = backoff * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : backoff * 2;
+    }
+    return -1;
+}
+
+/* Records the SQLSTATE and logs the failure of one statement. */
+static void db_note_failure(db *d, PGresult *r, const char *what)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(d->sqlstate, sizeof d->sqlstate, "%s", st ? st : "");
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn));
+    msg[strcspn(msg, "\n")] = '\0';
+    log_error("%s failed (SQLSTATE %s): %s", what, d->sqlstate[0] ? d->sqlstate : "none", msg);
+}
+
+/* Control statements the callbacks may not issue: they belong to db_transaction alone. */
+static int db_is_tx_control(const char *sql)
+{
+    static const char *const words[] = {"BEGIN", "COMMIT", "ROLLBACK", "END", "START",
+                                        "SAVEPOINT", "RELEASE", "ABORT", "PREPARE"};
+    while (isspace((unsigned char)*sql))
+        sql++;
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        size_t n = strlen(words[i]);
+        if (strncasecmp(sql, words[i], n) == 0 && !isalnum((unsigned char)sql[n]) &&
+            sql[n] != '_')
+            return 1;
+    }
+    return 0;
+}
+
+static PGresult *db_run(db *d, const char *sql, int nparams, const char *const *values,
+                        const char *what)
+{
+    PGresult *r = PQexecParams(d->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        d->sqlstate[0] = '\0';
+        return r;
+    }
+    db_note_failure(d, r, what);
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *db_exec(db_tx *tx, const char *sql, int nparams, const char *const *values)
+{
+    if (tx->failed)
+        return NULL;
+    if (db_is_tx_control(sql)) {
+        log_error("db_exec refused a transaction control statement; db_transaction owns them");
+        tx->failed = 1;
+        return NULL;
+    }
+    PGresult *r = db_run(tx->d, sql, nparams, values, "statement");
+    if (!r)
+        tx->failed = 1;
+    return r;
+}
+
+int db_exec_script(db_tx *tx, const char *script)
+{
+    if (tx->failed)
+        return -1;
+    PGresult *r = PQexec(tx->d->conn, script);
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) {
+        db_note_failure(tx->d, r, "script");
+        tx->failed = 1;
+    }
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+PGresult *db_query(db *d, const char *sql, int nparams, const char *const *values)
+{
+    if (db_is_tx_control(sql)) {
+        log_error("db_query refused a transaction control statement");
+        return NULL;
+    }
+    if (!db_ok(d) && db_reconnect(d, 3) != 0)
+        return NULL;
+    PGresult *r = db_run(d, sql, nparams, values, "query");
+    if (!r && PQstatus(d->conn) != CONNECTION_OK && db_reconnect(d, 3) == 0)
+        r = db_run(d, sql, nparams, values, "query");
+    return r;
+}
+
+/* Simple-protocol command owned by this module (BEGIN/COMMIT/ROLLBACK). */
+static int db_control(db *d, const char *sql)
+{
+    PGresult *r = PQexec(d->conn, sql);
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        db_note_failure(d, r, sql);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int db_begin(db *d)
+{
+    char sql[256];
+    /* SET LOCAL, not session settings: works behind PgBouncer/Supavisor transaction pooling. */
+    snprintf(sql, sizeof sql,
+             "BEGIN; SET LOCAL statement_timeout = %d; SET LOCAL lock_timeout = %d; "
+             "SET LOCAL idle_in_transaction_session_timeout = %d",
+             d->statement_timeout_ms, d->lock_timeout_ms, d->idle_in_tx_timeout_ms);
+    PGresult *r = PQexec(d->conn, sql);
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        db_note_failure(d, r, "BEGIN");
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int db_retryable(const db *d)
+{
+    if (PQstatus(d->conn) != CONNECTION_OK)
+        return 1;
+    return strcmp(d->sqlstate, "40001") == 0 || strcmp(d->sqlstate, "40P01") == 0 ||
+           strcmp(d->sqlstate, "55P03") == 0 || strncmp(d->sqlstate, "08", 2) == 0 ||
+           strcmp(d->sqlstate, "57P01") == 0;
+}
+
+/* One attempt: 0 committed, -1 failed. */
+static int db_attempt(db *d, db_tx_fn fn, void *arg)
+{
+    db_tx tx = {d, 0};
+    if (db_begin(d) != 0)
+        goto rollback;
+    if (fn(&tx, arg) != 0 || tx.failed)
+        goto rollback;
+    return db_control(d, "COMMIT");
+rollback:
+    if (PQstatus(d->conn) == CONNECTION_OK &&
+        PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+        (void)db_control(d, "ROLLBACK");
+    return -1;
+}
+
+int db_transaction(db *d, const char *name, int budget_ms, db_tx_fn fn, void *arg)
+{
+    long backoff = DB_BACKOFF_MIN_MS;
+    for (int attempt = 1; attempt <= DB_TX_ATTEMPTS; attempt++) {
+        if (!db_ok(d) && db_reconnect(d, 5) != 0)
+            break;
+        d->sqlstate[0] = '\0';
+        double t0 = db_now();
+        int rc = db_attempt(d, fn, arg);
+        double secs = db_now() - t0;
+        metrics_observe(db_m_tx_seconds, secs);
+        if (secs * 1000.0 > budget_ms) {
+            metrics_add(db_m_over_budget, 1);
+            log_warn("transaction %s took %.1f ms, over its budget of %d ms", name,
+                     secs * 1000.0, budget_ms);
+        }
+        if (rc == 0)
+            return 0;
+        if (!db_retryable(d))
+            break;
+        log_warn("transaction %s failed (SQLSTATE %s), retrying whole (attempt %d of %d)", name,
+                 d->sqlstate[0] ? d->sqlstate : "connection lost", attempt, DB_TX_ATTEMPTS);
+        db_sleep_ms(backoff);
+        backoff = backoff * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : backoff * 2;
+    }
+    metrics_add(db_m_tx_failed, 1);
+    log_error("transaction %s rolled back", name);
+    return -1;
+}
+
+int db_listen(db *d, const char *channel)
+{
+    char *ident = PQescapeIdentifier(d->conn, channel, strlen(channel));
+    if (!ident) {
+        log_error("LISTEN %s: %s", channel, PQerrorMessage(d->conn));
+        return -1;
+    }
+    char sql[128];
+    snprintf(sql, sizeof sql, "LISTEN %s", ident);
+    PQfreemem(ident);
+    PGresult *r = PQexec(d->conn, sql);
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        db_note_failure(d, r, "LISTEN");
+    PQclear(r);
+    if (ok)
+        snprintf(d->listen_channel, sizeof d->listen_channel, "%s", channel);
+    return ok ? 0 : -1;
+}
+
+static int db_drain_notifies(db *d)
+{
+    int n = 0;
+    PGnotify *nt;
+    if (!PQconsumeInput(d->conn))
+        return -1;
+    while ((nt = PQnotifies(d->conn)) != NULL) {
+        n++;
+        PQfreemem(nt);
+    }
+    return n;
+}
+
+int db_wait_notify(db *d, int timeout_ms)
+{
+    if (!db_ok(d))
+        return db_reconnect(d, 1) == 0 ? 0 : -1;
+    int n = db_drain_notifies(d);
+    if (n != 0)
+        return n;
+    struct pollfd pfd = {PQsocket(d->conn), POLLIN, 0};
+    int pr = poll(&pfd, 1, timeout_ms);
+    if (pr < 0)
+        return errno == EINTR ? 0 : -1;
+    if (pr == 0)
+        return 0;
+    n = db_drain_notifies(d);
+    if (n < 0) {
+        log_warn("LISTEN connection lost: %s", PQerrorMessage(d->conn));
+        return -1;
+    }
+    return n;
+}

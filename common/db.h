@@ -1,0 +1,68 @@
+/* PostgreSQL access: the ONLY module that issues BEGIN, COMMIT or ROLLBACK. */
+#ifndef WF4_DB_H
+#define WF4_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+typedef struct db db;       /* one connection, with reconnect */
+typedef struct db_tx db_tx; /* a transaction in progress; opaque so callbacks cannot commit */
+
+typedef struct db_settings {
+    const char *url;           /* libpq URL or conninfo */
+    const char *app_name;      /* application_name, e.g. "wf4-claimer/host-123" */
+    int statement_timeout_ms;  /* SET LOCAL in every transaction */
+    int lock_timeout_ms;       /* SET LOCAL in every transaction */
+    int idle_in_tx_timeout_ms; /* SET LOCAL idle_in_transaction_session_timeout */
+    int connect_timeout_s;
+} db_settings;
+
+/* Connects (one attempt). Returns NULL with err (no password in it) on failure. Strings in
+ * s are copied. */
+db *db_connect(const db_settings *s, char *err, size_t errlen);
+void db_close(db *d);
+/* 1 when the connection is up (for /readyz). */
+int db_ok(const db *d);
+
+/* A unit of work. Runs inside a transaction; returns 0 to commit, -1 to roll back.
+ * It may be called more than once (the whole transaction is retried after a lost
+ * connection, a serialization failure or a deadlock), so it must reset its outputs. */
+typedef int (*db_tx_fn)(db_tx *tx, void *arg);
+
+/* Begins, runs fn, commits if fn returned 0, rolls back otherwise. A transaction that takes
+ * longer than budget_ms logs a warning with its duration and is counted in the metrics.
+ * A lost connection is re-established with backoff and the whole transaction retried (up to
+ * a few attempts). Returns 0 when committed, -1 when rolled back or failed (logged). */
+int db_transaction(db *d, const char *name, int budget_ms, db_tx_fn fn, void *arg)
+    __attribute__((warn_unused_result));
+
+/* Runs one parameterized, unnamed statement (PQexecParams, text parameters, NULL = SQL
+ * NULL) inside tx. Transaction control statements are refused. Returns the result (caller
+ * PQclears) when its status is PGRES_COMMAND_OK or PGRES_TUPLES_OK; otherwise logs the
+ * server's message, marks the transaction failed and returns NULL. */
+PGresult *db_exec(db_tx *tx, const char *sql, int nparams, const char *const *values)
+    __attribute__((warn_unused_result));
+
+/* Runs a trusted multi-statement script shipped with the code (a migration) inside tx,
+ * through the simple protocol. Never for data. Returns 0 or -1 (logged, tx failed). */
+int db_exec_script(db_tx *tx, const char *script) __attribute__((warn_unused_result));
+
+/* Runs one statement outside any transaction (autocommit): LISTEN, read-only reports,
+ * admin commands. Same contract as db_exec; reconnects once if the connection was lost. */
+PGresult *db_query(db *d, const char *sql, int nparams, const char *const *values)
+    __attribute__((warn_unused_result));
+
+/* LISTEN on channel (re-issued after a reconnect). Returns 0 or -1. */
+int db_listen(db *d, const char *channel);
+/* Waits up to timeout_ms for a notification; drains all pending ones.
+ * Returns the number received (0 on timeout), or -1 when the connection failed. */
+int db_wait_notify(db *d, int timeout_ms);
+
+/* Applies the .sql files of dir in name order, each once, recorded in schema_migrations, each in its
+ * own transaction. Returns the number applied, or -1 with err. */
+int db_migrate(db *d, const char *dir, char *err, size_t errlen);
+
+/* SQLSTATE of the last failed statement on this connection ("" when none). */
+const char *db_last_sqlstate(const db *d);
+
+#endif
