@@ -1,0 +1,154 @@
+/* Kafka setup: one way to build producers, consumers, topics and dead letters. */
+#include "kafka.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+
+static int kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                     size_t errlen)
+{
+    char e[256];
+    if (rd_kafka_conf_set(conf, name, value, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "kafka property %s: %s", name, e);
+        return -1;
+    }
+    return 0;
+}
+
+rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id, char *err,
+                                size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *const *names, *const *values;
+    size_t n = config_kafka_props(&names, &values);
+    if (kafka_set(conf, "bootstrap.servers", brokers, err, errlen) != 0 ||
+        kafka_set(conf, "client.id", client_id, err, errlen) != 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++)
+        if (kafka_set(conf, names[i], values[i], err, errlen) != 0)
+            goto fail;
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+/* Sets name=value unless the operator passed it through already. */
+static int kafka_default(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                         size_t errlen)
+{
+    const char *const *names, *const *values;
+    size_t n = config_kafka_props(&names, &values);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return 0;
+    return kafka_set(conf, name, value, err, errlen);
+}
+
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    log_level l = level <= 3 ? LOG_ERROR : level <= 4 ? LOG_WARN : level <= 6 ? LOG_INFO
+                                                                               : LOG_DEBUG;
+    log_write(l, NULL, NULL, "librdkafka %s: %s", fac, buf);
+}
+
+rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *err, size_t errlen)
+{
+    char e[512];
+    if (kafka_default(conf, "enable.idempotence", "true", err, errlen) != 0 ||
+        kafka_default(conf, "acks", "all", err, errlen) != 0 ||
+        kafka_default(conf, "linger.ms", "5", err, errlen) != 0 ||
+        kafka_default(conf, "compression.type", "lz4", err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create Kafka producer: %s", e);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
+}
+
+rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group_id, char *err,
+                               size_t errlen)
+{
+    char e[512];
+    if (kafka_set(conf, "group.id", group_id, err, errlen) != 0 ||
+        kafka_default(conf, "partition.assignment.strategy", "cooperative-sticky", err,
+                      errlen) != 0 ||
+        kafka_default(conf, "enable.auto.commit", "false", err, errlen) != 0 ||
+        kafka_default(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
+        kafka_default(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
+        kafka_default(conf, "isolation.level", "read_committed", err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create Kafka consumer: %s", e);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+int kafka_drain(rd_kafka_t *rk, int timeout_ms)
+{
+    rd_kafka_resp_err_t e = rd_kafka_flush(rk, timeout_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_warn("Kafka flush: %s (%d messages left)", rd_kafka_err2str(e),
+                 rd_kafka_outq_len(rk));
+    return rd_kafka_outq_len(rk);
+}
+
+static int kafka_header_add(rd_kafka_headers_t *h, const char *name, const char *value)
+{
+    rd_kafka_resp_err_t e = rd_kafka_header_add(h, name, -1, value, -1);
+    if (e) {
+        log_error("DLQ header %s: %s", name, rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const char *consumer,
+                   const char *reason)
+{
+    char topic[512], part[16], off[32];
+    const char *src = rd_kafka_topic_name(rkm->rkt);
+    rd_kafka_headers_t *orig = NULL, *h;
+    snprintf(topic, sizeof topic, "%s.dlq", src);
+    snprintf(part, sizeof part, "%d", rkm->partition);
+    snprintf(off, sizeof off, "%lld", (long long)rkm->offset);
+    h = rd_kafka_message_headers(rkm, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR
+            ? rd_kafka_headers_copy(orig)
+            : rd_kafka_headers_new(6);
+    if (kafka_header_add(h, "wf4.dlq.error", reason) || kafka_header_add(h, "wf4.dlq.topic", src) ||
+        kafka_header_add(h, "wf4.dlq.partition", part) ||
+        kafka_header_add(h, "wf4.dlq.offset", off) ||
+        kafka_header_add(h, "wf4.dlq.consumer", consumer)) {
+        rd_kafka_headers_destroy(h);
+        return -1;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(rkm->key, rkm->key_len),
+        RD_KAFKA_V_VALUE(rkm->payload, rkm->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(NULL), RD_KAFKA_V_END);
+    if (e) {
+        log_error("cannot publish to %s: %s", topic, rd_kafka_err2str(e));
+        rd_kafka_headers_destroy(h);
+        return -1;
+    }
+    log_warn("message %s[%d]@%s sent to %s: %s", src, rkm->partition, off, topic, reason);
+    return 0;
+}
