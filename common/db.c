@@ -61,6 +61,15 @@ static void db_sleep_ms(long ms)
         ;
 }
 
+static void db_notice(void *arg, const char *message)
+{
+    char msg[512];
+    (void)arg;
+    snprintf(msg, sizeof msg, "%s", message);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_debug("server notice: %s", msg);
+}
+
 /* Opens a new PGconn from d's settings; returns 0 or -1 with err. */
 static int db_open_conn(db *d, char *err, size_t errlen)
 {
@@ -77,6 +86,7 @@ static int db_open_conn(db *d, char *err, size_t errlen)
         PQfinish(c);
         return -1;
     }
+    PQsetNoticeProcessor(c, db_notice, NULL);
     d->conn = c;
     return 0;
 }
