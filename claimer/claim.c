@@ -1,0 +1,213 @@
+/* Claiming: one short transaction marks due domains processing; publishing follows it. */
+#include "claim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+
+/* Expired leases first, then due pending domains, oldest first, each through its partial
+ * index; rows other claimers hold are skipped. Past the attempts cap a row becomes error. */
+static const char claim_sql[] =
+    "WITH expired AS ("
+    "  SELECT id FROM domains WHERE status = 'processing' AND lease_expires_at < now()"
+    "  ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
+    " due AS ("
+    "  SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= now()"
+    "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
+    " picked AS (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $1)"
+    " UPDATE domains d SET"
+    "  status = CASE WHEN d.attempts >= $3 THEN 'error'::domain_status"
+    "           ELSE 'processing'::domain_status END,"
+    "  error_message = CASE WHEN d.attempts >= $3 THEN format("
+    "     'gave up after %s attempts: %s', d.attempts, CASE WHEN d.status = 'processing'"
+    "     THEN 'the last claim''s lease expired without a result'"
+    "     ELSE 'attempts exhausted' END) END,"
+    "  claim_id = CASE WHEN d.attempts >= $3 THEN d.claim_id ELSE gen_random_uuid() END,"
+    "  claimed_at = CASE WHEN d.attempts >= $3 THEN d.claimed_at ELSE now() END,"
+    "  lease_expires_at = CASE WHEN d.attempts >= $3 THEN NULL"
+    "           ELSE now() + make_interval(secs => $2) END,"
+    "  attempts = CASE WHEN d.attempts >= $3 THEN d.attempts ELSE d.attempts + 1 END,"
+    "  updated_at = now()"
+    " FROM picked WHERE d.id = picked.id"
+    " RETURNING d.id, d.claim_id, d.domain, coalesce(d.tenant_id::text, ''), d.attempts,"
+    "  d.status = 'processing',"
+    "  (extract(epoch FROM d.claimed_at) * 1000)::bigint,"
+    "  coalesce((extract(epoch FROM d.lease_expires_at) * 1000)::bigint, 0)";
+
+static metric *claim_m_claimed, *claim_m_gave_up, *claim_m_published, *claim_m_failed,
+    *claim_m_in_flight;
+
+static void claim_metrics_init(void)
+{
+    if (claim_m_claimed)
+        return;
+    claim_m_claimed = metrics_counter("wf4_claimer_claims_total", "Domains claimed");
+    claim_m_gave_up = metrics_counter("wf4_claimer_gave_up_total",
+                                      "Domains turned to error past the attempts cap");
+    claim_m_published = metrics_counter("wf4_claimer_published_total",
+                                        "Claims acknowledged by Kafka");
+    claim_m_failed = metrics_counter("wf4_claimer_publish_failed_total",
+                                     "Claims Kafka did not acknowledge (left to lease expiry)");
+    claim_m_in_flight = metrics_gauge("wf4_claimer_in_flight",
+                                      "Domains processing, as seen by the last claim");
+}
+
+void claim_set_clear(claim_set *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        msg_claim_free(&s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+static int claim_push(claim_set *s, PGresult *r, int row)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        msg_claim *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        s->v = v;
+        s->cap = cap;
+    }
+    msg_claim *c = &s->v[s->n];
+    memset(c, 0, sizeof *c);
+    snprintf(c->domain_id, sizeof c->domain_id, "%s", PQgetvalue(r, row, 0));
+    snprintf(c->claim_id, sizeof c->claim_id, "%s", PQgetvalue(r, row, 1));
+    snprintf(c->tenant_id, sizeof c->tenant_id, "%s", PQgetvalue(r, row, 3));
+    c->domain = strdup(PQgetvalue(r, row, 2));
+    c->attempt = (int32_t)atoi(PQgetvalue(r, row, 4));
+    c->claimed_at_ms = strtoll(PQgetvalue(r, row, 6), NULL, 10);
+    c->lease_expires_at_ms = strtoll(PQgetvalue(r, row, 7), NULL, 10);
+    if (!c->domain)
+        return -1;
+    s->n++;
+    return 0;
+}
+
+typedef struct claim_tx_arg {
+    const claim_opts *o;
+    claim_set *out;
+} claim_tx_arg;
+
+/* The transaction body; it may run more than once, so it starts from an empty set. */
+static int claim_tx(db_tx *tx, void *arg)
+{
+    claim_tx_arg *a = arg;
+    claim_set_clear(a->out);
+    PGresult *r = db_exec(tx, "SELECT count(*) FROM domains WHERE status = 'processing'", 0,
+                          NULL);
+    if (!r)
+        return -1;
+    a->out->in_flight = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    long room = a->o->max_in_flight - a->out->in_flight;
+    long limit = room < a->o->batch ? room : a->o->batch;
+    if (limit <= 0)
+        return 0;
+    char lim[24], lease[24], cap[24];
+    snprintf(lim, sizeof lim, "%ld", limit);
+    snprintf(lease, sizeof lease, "%ld", a->o->lease_s);
+    snprintf(cap, sizeof cap, "%ld", a->o->max_attempts);
+    const char *p[] = {lim, lease, cap};
+    if (!(r = db_exec(tx, claim_sql, 3, p)))
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        if (strcmp(PQgetvalue(r, i, 5), "t") == 0)
+            rc = claim_push(a->out, r, i);
+        else {
+            a->out->gave_up++;
+            log_write(LOG_WARN, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                      "domain %s failed: attempts cap of %ld reached", PQgetvalue(r, i, 2),
+                      a->o->max_attempts);
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+int claim_batch(db *d, const claim_opts *o, claim_set *out)
+{
+    claim_metrics_init();
+    claim_tx_arg a = {o, out};
+    memset(out, 0, sizeof *out);
+    if (db_transaction(d, "claim", (int)o->budget_ms, claim_tx, &a) != 0) {
+        claim_set_clear(out);
+        return -1;
+    }
+    metrics_add(claim_m_claimed, (double)out->n);
+    metrics_add(claim_m_gave_up, (double)out->gave_up);
+    metrics_set(claim_m_in_flight, (double)(out->in_flight + (long)out->n));
+    return 0;
+}
+
+/* Acks and failures of the batch being published (the claimer publishes one batch at a
+ * time from its single loop thread). */
+static size_t claim_acked, claim_nacked;
+
+void claim_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        claim_acked++;
+        return;
+    }
+    claim_nacked++;
+    log_error("claim for domain %.*s not delivered: %s (it will be claimed again after its "
+              "lease)",
+              (int)rkm->key_len, (const char *)rkm->key, rd_kafka_err2str(rkm->err));
+}
+
+static int claim_produce(rd_kafka_t *producer, wire *w, const char *topic, const msg_claim *c)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    char err[256];
+    if (msg_claim_encode(w, c, &buf, &len, err, sizeof err) != 0) {
+        log_write(LOG_ERROR, c->domain_id, c->claim_id, "cannot encode claim: %s", err);
+        return -1;
+    }
+    rd_kafka_resp_err_t e;
+    do {
+        e = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
+                              RD_KAFKA_V_KEY(c->domain_id, strlen(c->domain_id)),
+                              RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                              RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(producer, 50);
+    } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+    if (e) {
+        log_write(LOG_ERROR, c->domain_id, c->claim_id, "cannot publish claim: %s",
+                  rd_kafka_err2str(e));
+        free(buf);
+        return -1;
+    }
+    return 0;
+}
+
+size_t claim_publish(rd_kafka_t *producer, wire *w, const char *topic, const claim_set *set,
+                     int timeout_ms)
+{
+    claim_acked = claim_nacked = 0;
+    size_t queued = 0;
+    for (size_t i = 0; i < set->n; i++)
+        if (claim_produce(producer, w, topic, &set->v[i]) == 0)
+            queued++;
+    /* Flush serves the delivery callbacks; nothing here holds a database transaction. */
+    int left = kafka_drain(producer, timeout_ms);
+    if (left > 0)
+        log_error("%d claims still unacknowledged after %d ms; their leases will expire", left,
+                  timeout_ms);
+    metrics_add(claim_m_published, (double)claim_acked);
+    metrics_add(claim_m_failed, (double)(set->n - claim_acked));
+    log_write(claim_acked == set->n ? LOG_INFO : LOG_WARN, NULL, NULL,
+              "claimed %zu domains, %zu claims acknowledged by Kafka (%zu queued, %zu failed)",
+              set->n, claim_acked, queued, set->n - claim_acked);
+    return claim_acked;
+}

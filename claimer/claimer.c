@@ -1,0 +1,134 @@
+/* The claimer's loop: wake on NOTIFY or a timer, claim a batch, publish it, repeat. */
+#include "claimer.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "http.h"
+#include "kafka.h"
+#include "log.h"
+#include "service.h"
+
+static atomic_int claimer_ready;
+
+static int claimer_ready_fn(void *arg)
+{
+    (void)arg;
+    return atomic_load(&claimer_ready);
+}
+
+typedef struct claimer_ctx {
+    const claimer_settings *s;
+    db *d;
+    rd_kafka_t *producer;
+    wire *w;
+} claimer_ctx;
+
+/* Start-up: every part is checked with a clear message naming what failed. */
+static int claimer_open(claimer_ctx *c, const char *instance)
+{
+    char err[512], app[160];
+    const claimer_settings *s = c->s;
+    snprintf(app, sizeof app, "wf4-claimer/%s", instance);
+    db_settings ds = {s->database_url, app, (int)s->stmt_timeout_ms, (int)s->lock_timeout_ms,
+                      (int)s->idle_tx_timeout_ms, 10};
+    if (!(c->d = db_connect(&ds, err, sizeof err))) {
+        log_error("WF4_DATABASE_URL: cannot connect to PostgreSQL: %s", err);
+        return -1;
+    }
+    if (db_listen(c->d, "wf4_domains_pending") != 0)
+        return -1;
+    if (!(c->w = wire_new(s->schema_dir, s->registry_url, err, sizeof err))) {
+        log_error("WF4_SCHEMA_DIR/WF4_SCHEMA_REGISTRY_URL: %s", err);
+        return -1;
+    }
+    if (wire_register(c->w, WIRE_CLAIM, s->claims_topic, err, sizeof err) != 0) {
+        log_error("WF4_SCHEMA_REGISTRY_URL: cannot register the claim schema: %s", err);
+        return -1;
+    }
+    rd_kafka_conf_t *conf = kafka_conf_new(s->kafka_brokers, app, err, sizeof err);
+    if (!conf) {
+        log_error("%s", err);
+        return -1;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, claim_delivery_cb);
+    if (!(c->producer = kafka_producer_new(conf, err, sizeof err))) {
+        log_error("%s", err);
+        return -1;
+    }
+    const struct rd_kafka_metadata *md;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(c->producer, 0, NULL, &md, 10000);
+    if (e) {
+        log_error("WF4_KAFKA_BROKERS: cannot reach Kafka at %s: %s", s->kafka_brokers,
+                  rd_kafka_err2str(e));
+        return -1;
+    }
+    rd_kafka_metadata_destroy(md);
+    return 0;
+}
+
+static void claimer_close(claimer_ctx *c)
+{
+    if (c->producer) {
+        kafka_drain(c->producer, 10000);
+        rd_kafka_destroy(c->producer);
+    }
+    wire_free(c->w);
+    db_close(c->d);
+}
+
+/* Claims and publishes batches until one comes back short. Returns -1 on a failed
+ * transaction (the loop backs off), else 0. */
+static int claimer_drain_due(claimer_ctx *c)
+{
+    for (;;) {
+        claim_set set;
+        if (claim_batch(c->d, &c->s->claim, &set) != 0)
+            return -1;
+        size_t n = set.n;
+        if (n > 0)
+            claim_publish(c->producer, c->w, c->s->claims_topic, &set,
+                          (int)c->s->publish_timeout_ms);
+        claim_set_clear(&set);
+        if ((long)n < c->s->claim.batch || !service_running)
+            return 0;
+    }
+}
+
+int claimer_run(const claimer_settings *s)
+{
+    char instance[128];
+    claimer_ctx c = {s, NULL, NULL, NULL};
+    int rc = 1;
+    service_instance_id(s->instance_id, instance, sizeof instance);
+    log_init("claimer", instance, (log_level)log_level_parse(s->log_level));
+    service_signals();
+    if (claimer_open(&c, instance) != 0)
+        goto out;
+    if (http_start((int)s->metrics_port, claimer_ready_fn, NULL) < 0)
+        goto out;
+    log_info("claimer started: batch %ld, lease %ld s, max in flight %ld, max attempts %ld, "
+             "topic %s",
+             s->claim.batch, s->claim.lease_s, s->claim.max_in_flight, s->claim.max_attempts,
+             s->claims_topic);
+    int backoff_ms = 0;
+    while (service_running) {
+        int ok = claimer_drain_due(&c) == 0;
+        atomic_store(&claimer_ready, ok && db_ok(c.d));
+        backoff_ms = ok ? 0 : (backoff_ms ? (backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2) : 100);
+        /* Wait for a NOTIFY (a selection) or the fallback timer (leases, retries due). */
+        int n = db_wait_notify(c.d, backoff_ms ? backoff_ms : (int)s->interval_ms);
+        if (n < 0)
+            log_warn("LISTEN connection lost; falling back to the timer until it is back");
+        rd_kafka_poll(c.producer, 0);
+    }
+    log_info("claimer stopping: batch in hand finished, flushing");
+    rc = 0;
+out:
+    atomic_store(&claimer_ready, 0);
+    http_stop();
+    claimer_close(&c);
+    log_info("claimer stopped");
+    return rc;
+}
