@@ -1,0 +1,101 @@
+# Shared shell helpers of the scripts/ directory: logging, errors, ports, pids (source it).
+# shellcheck shell=bash disable=SC2034 # constants are used by the scripts that source this file
+
+# The repository root, whatever the caller's working directory.
+WF4_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export WF4_ROOT
+
+# Versions pinned in one place (install.sh fetches them, stack.sh runs them).
+WF4_KAFKA_VERSION=3.9.2
+WF4_SLF4J_VERSION=1.7.36
+WF4_APICURIO_VERSION=2.6.13.Final
+WF4_DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.6.1
+WF4_CACHE_DIR=$WF4_ROOT/.cache
+WF4_KAFKA_JARS_DIR=$WF4_CACHE_DIR/kafka-jars
+WF4_APICURIO_DIR=$WF4_CACHE_DIR/apicurio
+
+# log MSG...: one line on stderr, prefixed with the script's name and the time.
+log() {
+    printf '[%s %s] %s\n' "${WF4_LOG_TAG:-wf4}" "$(date +%H:%M:%S)" "$*" >&2
+}
+
+# die MSG...: log and exit 1.
+die() {
+    log "ERROR: $*"
+    exit 1
+}
+
+# now_ms: milliseconds since the epoch (for timings).
+now_ms() {
+    local s ns
+    read -r s ns < <(date '+%s %N')
+    echo $((s * 1000 + 10#$ns / 1000000))
+}
+
+# port_listening PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
+port_listening() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# free_port: prints a TCP port nobody listens on, below the kernel's ephemeral range so
+# that outgoing connections do not take it before our server binds it. Several stacks
+# start side by side: a port is reserved for a few minutes under /tmp (an atomic mkdir)
+# so that two concurrent `up`s never pick the same one before either has bound it.
+WF4_PORT_RESERVE_DIR=${WF4_PORT_RESERVE_DIR:-/tmp/wf4-port-reservations}
+free_port() {
+    local lo=20000 hi=32000 tries=0 port
+    mkdir -p "$WF4_PORT_RESERVE_DIR"
+    # Reservations older than 5 minutes have been bound by their server (or abandoned).
+    find "$WF4_PORT_RESERVE_DIR" -mindepth 1 -maxdepth 1 -mmin +5 -exec rm -rf {} + 2>/dev/null || true
+    while ((tries++ < 500)); do
+        port=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo)))
+        port_listening "$port" && continue
+        mkdir "$WF4_PORT_RESERVE_DIR/$port" 2>/dev/null || continue
+        echo "$port"
+        return 0
+    done
+    die "no free TCP port found in $lo-$hi"
+}
+
+# pid_alive PID: true when PID is a live process (not a zombie).
+pid_alive() {
+    local pid=$1 state
+    [[ -n $pid && -d /proc/$pid ]] || return 1
+    state=$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || return 1
+    [[ -n $state && $state != Z ]]
+}
+
+# pid_is_ours PID DIR: true when PID is alive and runs in DIR (every process of a stack is
+# started with its own directory as working directory), so that a recycled pid belonging to
+# someone else is never signalled.
+pid_is_ours() {
+    local pid=$1 dir=$2
+    pid_alive "$pid" || return 1
+    [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$(readlink -f "$dir")" ]]
+}
+
+# stop_pid NAME PID DIR [TIMEOUT_S]: SIGTERM, then SIGKILL after the timeout.
+stop_pid() {
+    local name=$1 pid=$2 dir=$3 timeout=${4:-15} i
+    if ! pid_is_ours "$pid" "$dir"; then
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < timeout * 10; i++)); do
+        pid_alive "$pid" || return 0
+        sleep 0.1
+    done
+    log "$name (pid $pid) ignored SIGTERM for ${timeout}s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        pid_alive "$pid" || return 0
+        sleep 0.1
+    done
+    log "$name (pid $pid) still alive after SIGKILL"
+    return 1
+}
+
+# random_hex N: N random bytes as hex.
+random_hex() {
+    od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
+}
