@@ -1,0 +1,182 @@
+/* The WF5 outbox: handoff events published after commit, deleted once Kafka has them. */
+#include "outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+
+static long outbox_dlq_failures;
+static metric *outbox_m_published, *outbox_m_backlog;
+
+static void outbox_metrics_init(void)
+{
+    if (outbox_m_published)
+        return;
+    outbox_m_published = metrics_counter("wf4_committer_handoffs_published_total",
+                                         "WF5 handoff events acknowledged by Kafka");
+    outbox_m_backlog = metrics_gauge("wf4_committer_outbox_backlog",
+                                     "Outbox rows waiting to be published (last sweep)");
+}
+
+void outbox_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+    (void)rk;
+    if (opaque) {
+        *(unsigned char *)opaque = rkm->err ? 2 : 1;
+        if (rkm->err)
+            log_error("handoff for domain %.*s not delivered: %s (left in the outbox)",
+                      (int)rkm->key_len, (const char *)rkm->key, rd_kafka_err2str(rkm->err));
+        return;
+    }
+    if (rkm->err) {
+        outbox_dlq_failures++;
+        log_error("dead letter not delivered: %s", rd_kafka_err2str(rkm->err));
+    }
+}
+
+long outbox_take_dlq_failures(void)
+{
+    long n = outbox_dlq_failures;
+    outbox_dlq_failures = 0;
+    return n;
+}
+
+static int outbox_produce(const outbox_ctx *c, const msg_handoff *h, unsigned char *flag)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    char err[256];
+    if (msg_handoff_encode(c->w, h, &buf, &len, err, sizeof err) != 0) {
+        log_write(LOG_ERROR, h->domain_id, h->claim_id, "cannot encode handoff: %s", err);
+        return -1;
+    }
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(c->topic),
+                                  RD_KAFKA_V_KEY(h->domain_id, strlen(h->domain_id)),
+                                  RD_KAFKA_V_VALUE(buf, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                                  RD_KAFKA_V_OPAQUE(flag), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(c->producer, 50);
+    if (e) {
+        log_write(LOG_ERROR, h->domain_id, h->claim_id, "cannot publish handoff: %s",
+                  rd_kafka_err2str(e));
+        free(buf);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct outbox_delete_arg {
+    const char *ids; /* PostgreSQL array literal of event ids */
+} outbox_delete_arg;
+
+static int outbox_delete_tx(db_tx *tx, void *arg)
+{
+    outbox_delete_arg *a = arg;
+    const char *p[] = {a->ids};
+    PGresult *r = db_exec(tx, "DELETE FROM wf5_outbox WHERE event_id = ANY($1::uuid[])", 1, p);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+/* Deletes the acknowledged rows; event ids are UUID text, safe in an array literal. */
+static void outbox_delete(const outbox_ctx *c, const msg_handoff *v, size_t n,
+                          const unsigned char *acked)
+{
+    char *ids = malloc(n * (MSG_UUID_LEN + 1) + 3), *p = ids;
+    size_t k = 0;
+    if (!ids)
+        return;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (acked[i] != 1)
+            continue;
+        if (k++)
+            *p++ = ',';
+        size_t l = strlen(v[i].event_id);
+        memcpy(p, v[i].event_id, l);
+        p += l;
+    }
+    *p++ = '}';
+    *p = '\0';
+    outbox_delete_arg a = {ids};
+    if (k && db_transaction(c->d, "outbox_delete", (int)c->budget_ms, outbox_delete_tx, &a) != 0)
+        log_warn("could not delete %zu published outbox rows; the sweep will publish them "
+                 "again (same event ids)",
+                 k);
+    free(ids);
+}
+
+size_t outbox_publish(const outbox_ctx *c, const msg_handoff *v, size_t n)
+{
+    outbox_metrics_init();
+    if (n == 0)
+        return 0;
+    unsigned char *acked = calloc(n, 1);
+    size_t ok = 0;
+    if (!acked)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        (void)outbox_produce(c, &v[i], &acked[i]);
+    kafka_drain(c->producer, c->timeout_ms);
+    for (size_t i = 0; i < n; i++)
+        ok += acked[i] == 1;
+    metrics_add(outbox_m_published, (double)ok);
+    outbox_delete(c, v, n, acked);
+    /* Flags still 0 belong to messages librdkafka holds: it must not write to freed memory,
+     * so while any is queued the flags are deliberately left allocated. */
+    if (ok < n && kafka_drain(c->producer, c->timeout_ms) > 0) {
+        log_error("Kafka still holds handoffs after %d ms; they stay in the outbox",
+                  2 * c->timeout_ms);
+        return ok;
+    }
+    free(acked);
+    return ok;
+}
+
+static const char outbox_sweep_sql[] =
+    "SELECT event_id, domain_id, claim_id, coalesce(tenant_id::text, ''), domain,"
+    " (extract(epoch FROM completed_at) * 1000)::bigint,"
+    " (SELECT count(*) FROM wf5_outbox)"
+    " FROM wf5_outbox WHERE created_at < now() - make_interval(secs => $1)"
+    " ORDER BY created_at LIMIT $2";
+
+long outbox_sweep(const outbox_ctx *c, long min_age_s, long limit)
+{
+    char age[24], lim[24];
+    outbox_metrics_init();
+    snprintf(age, sizeof age, "%ld", min_age_s);
+    snprintf(lim, sizeof lim, "%ld", limit);
+    const char *p[] = {age, lim};
+    PGresult *r = db_query(c->d, outbox_sweep_sql, 2, p);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    long backlog = n ? atol(PQgetvalue(r, 0, 6)) : 0;
+    msg_handoff *v = n ? calloc((size_t)n, sizeof *v) : NULL;
+    for (int i = 0; v && i < n; i++) {
+        snprintf(v[i].event_id, sizeof v[i].event_id, "%s", PQgetvalue(r, i, 0));
+        snprintf(v[i].domain_id, sizeof v[i].domain_id, "%s", PQgetvalue(r, i, 1));
+        snprintf(v[i].claim_id, sizeof v[i].claim_id, "%s", PQgetvalue(r, i, 2));
+        snprintf(v[i].tenant_id, sizeof v[i].tenant_id, "%s", PQgetvalue(r, i, 3));
+        v[i].domain = strdup(PQgetvalue(r, i, 4));
+        v[i].completed_at_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+    }
+    PQclear(r);
+    if (v) {
+        size_t ok = outbox_publish(c, v, (size_t)n);
+        log_info("outbox sweep: %zu of %d leftover handoffs published", ok, n);
+        for (int i = 0; i < n; i++)
+            msg_handoff_free(&v[i]);
+        free(v);
+    }
+    metrics_set(outbox_m_backlog, (double)backlog);
+    return backlog;
+}

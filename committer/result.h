@@ -1,0 +1,35 @@
+/* Applying results: one short, set-based, fenced transaction per batch. */
+#ifndef WF4_RESULT_H
+#define WF4_RESULT_H
+
+#include <stddef.h>
+
+#include "db.h"
+#include "msg.h"
+
+typedef struct result_opts {
+    long max_attempts;   /* a retryable failure at or past this many attempts becomes error */
+    long retry_base_s;   /* backoff of a retryable failure: base * 2^(attempts-1), jittered */
+    long retry_cap_s;
+    long budget_ms;
+} result_opts;
+
+/* What a batch did. handoffs is owned (msg_handoff_free each, then free). */
+typedef struct result_stats {
+    long completed, retried, failed, superseded;
+    msg_handoff *handoffs; /* outbox rows written by this batch, to publish after commit */
+    size_t nhandoffs;
+    unsigned char *applied; /* applied[i] = 1 when result i changed its row */
+    size_t napplied;
+} result_stats;
+
+/* Applies n results in ONE transaction: successes complete their domain and write the WF5
+ * outbox row; failures go back to pending (retryable, under the cap) or to error. A result
+ * changes a row only while it is processing under the same claim_id; the others are
+ * counted as superseded and logged. Returns 0 when committed, -1 when rolled back. */
+int result_apply(db *d, const result_opts *o, const msg_result *v, size_t n, result_stats *out)
+    __attribute__((warn_unused_result));
+
+void result_stats_clear(result_stats *s);
+
+#endif
