@@ -87,6 +87,11 @@ static int claimer_drain_due(claimer_ctx *c)
         if (claim_batch(c->d, &c->s->claim, &set) != 0)
             return -1;
         size_t n = set.n;
+        if (n > 0 && c->s->fault_publish_delay_ms > 0) {
+            log_warn("fault injection: pausing %ld ms between commit and publish",
+                     c->s->fault_publish_delay_ms);
+            db_wait_notify(c->d, (int)c->s->fault_publish_delay_ms);
+        }
         if (n > 0)
             claim_publish(c->producer, c->w, c->s->claims_topic, &set,
                           (int)c->s->publish_timeout_ms);

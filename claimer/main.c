@@ -40,6 +40,8 @@ int main(int argc, char **argv)
          "lock_timeout of every transaction"},
         {"WF4_DB_IDLE_TX_TIMEOUT_MS", CFG_INT, "5000", 0, 1, 3600000, &s.idle_tx_timeout_ms,
          "idle_in_transaction_session_timeout of every transaction"},
+        {"WF4_FAULT_PUBLISH_DELAY_MS", CFG_INT, "0", 0, 0, 3600000, &s.fault_publish_delay_ms,
+         "tests only: pause between the claim commit and the publish (crash window)"},
         {"WF4_METRICS_PORT", CFG_INT, "9101", 0, 0, 65535, &s.metrics_port,
          "port of /metrics, /healthz, /readyz (0 = any free port)"},
         {"WF4_INSTANCE_ID", CFG_STR, NULL, 0, 0, -1, &s.instance_id,

@@ -1,0 +1,191 @@
+/* db module against the real PostgreSQL: commit, rollback, refusal, budgets, reconnect. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+
+static db *test_db;
+
+static int test_setup(void **state)
+{
+    char err[512];
+    (void)state;
+    const char *url = getenv("WF4_DATABASE_URL");
+    assert_non_null(url);
+    db_settings s = {url, "wf4-test-db/1", 3000, 1000, 2000, 5};
+    test_db = db_connect(&s, err, sizeof err);
+    if (!test_db)
+        fprintf(stderr, "connect: %s\n", err);
+    assert_non_null(test_db);
+    PGresult *r = db_query(test_db,
+                           "INSERT INTO domains (domain) VALUES ('txtest.com') ON CONFLICT "
+                           "(domain) DO UPDATE SET title = NULL",
+                           0, NULL);
+    assert_non_null(r);
+    PQclear(r);
+    return 0;
+}
+
+static int test_teardown(void **state)
+{
+    (void)state;
+    db_close(test_db);
+    return 0;
+}
+
+static char *test_title(void)
+{
+    PGresult *r = db_query(test_db, "SELECT coalesce(title, '') FROM domains WHERE domain = "
+                                    "'txtest.com'", 0, NULL);
+    assert_non_null(r);
+    char *t = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return t;
+}
+
+static int set_title(db_tx *tx, void *arg)
+{
+    const char *p[] = {arg};
+    PGresult *r = db_exec(tx, "UPDATE domains SET title = $1 WHERE domain = 'txtest.com'", 1, p);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+static int set_title_then_fail(db_tx *tx, void *arg)
+{
+    return set_title(tx, arg) == 0 ? -1 : -1;
+}
+
+static void test_commit_and_rollback(void **state)
+{
+    (void)state;
+    assert_int_equal(db_transaction(test_db, "t", 1000, set_title, "one"), 0);
+    char *t = test_title();
+    assert_string_equal(t, "one");
+    free(t);
+    assert_int_equal(db_transaction(test_db, "t", 1000, set_title_then_fail, "two"), -1);
+    t = test_title();
+    assert_string_equal(t, "one");
+    free(t);
+}
+
+static int try_commit(db_tx *tx, void *arg)
+{
+    int *refused = arg;
+    if (set_title(tx, "three") != 0)
+        return -1;
+    PGresult *r = db_exec(tx, "  commit", 0, NULL);
+    *refused = r == NULL;
+    PQclear(r);
+    return 0;
+}
+
+/* A callback cannot commit: the statement is refused and the whole unit rolls back. */
+static void test_callback_cannot_commit(void **state)
+{
+    int refused = 0;
+    (void)state;
+    assert_int_equal(db_transaction(test_db, "t", 1000, try_commit, &refused), -1);
+    assert_true(refused);
+    char *t = test_title();
+    assert_string_equal(t, "one");
+    free(t);
+    assert_null(db_query(test_db, "ROLLBACK", 0, NULL));
+}
+
+static int read_settings(db_tx *tx, void *arg)
+{
+    char *out = arg;
+    PGresult *r = db_exec(tx,
+                          "SELECT current_setting('statement_timeout'), "
+                          "current_setting('lock_timeout'), "
+                          "current_setting('idle_in_transaction_session_timeout'), "
+                          "current_setting('application_name')",
+                          0, NULL);
+    if (!r)
+        return -1;
+    snprintf(out, 256, "%s|%s|%s|%s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+             PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3));
+    PQclear(r);
+    return 0;
+}
+
+static void test_session_settings(void **state)
+{
+    char out[256];
+    (void)state;
+    assert_int_equal(db_transaction(test_db, "t", 1000, read_settings, out), 0);
+    assert_string_equal(out, "3s|1s|2s|wf4-test-db/1");
+}
+
+static int slow(db_tx *tx, void *arg)
+{
+    (void)arg;
+    PGresult *r = db_exec(tx, "SELECT pg_sleep(0.05)", 0, NULL);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+static void test_budget_counted(void **state)
+{
+    (void)state;
+    metric *m = metrics_counter("wf4_db_transaction_over_budget_total", "");
+    double before = metrics_value(m);
+    assert_int_equal(db_transaction(test_db, "slow", 10, slow, NULL), 0);
+    assert_true(metrics_value(m) == before + 1);
+}
+
+typedef struct kill_arg {
+    int calls;
+} kill_arg;
+
+/* The first attempt loses its connection mid-transaction (terminated by the server);
+ * the module reconnects and retries the whole unit. */
+static int killed_once(db_tx *tx, void *arg)
+{
+    kill_arg *k = arg;
+    k->calls++;
+    if (k->calls == 1) {
+        PGresult *r = db_exec(tx, "SELECT pg_terminate_backend(pg_backend_pid())", 0, NULL);
+        PQclear(r);
+        return -1;
+    }
+    return set_title(tx, "after-reconnect");
+}
+
+static void test_reconnect_retries_whole(void **state)
+{
+    kill_arg k = {0};
+    (void)state;
+    assert_int_equal(db_transaction(test_db, "killed", 1000, killed_once, &k), 0);
+    assert_int_equal(k.calls, 2);
+    char *t = test_title();
+    assert_string_equal(t, "after-reconnect");
+    free(t);
+}
+
+int main(void)
+{
+    log_init("test_db", NULL, LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_commit_and_rollback),
+        cmocka_unit_test(test_callback_cannot_commit),
+        cmocka_unit_test(test_session_settings),
+        cmocka_unit_test(test_budget_counted),
+        cmocka_unit_test(test_reconnect_retries_whole),
+    };
+    return cmocka_run_group_tests(tests, test_setup, test_teardown);
+}
