@@ -1,0 +1,593 @@
+#!/usr/bin/env bash
+# The local stack of the tests: PostgreSQL, Kafka (KRaft), the ScraperAPI stand-in, optionally Apicurio.
+set -euo pipefail
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+WF4_LOG_TAG=stack
+
+usage() {
+    cat <<'EOF'
+Usage: scripts/stack.sh COMMAND [--registry]
+
+Runs a private stack for tests and development; several stacks run side by side when
+their state directories differ (every port is chosen free at start).
+
+Commands:
+  up [--registry]     start PostgreSQL, Kafka, the ScraperAPI stand-in (and Apicurio with
+                      --registry or WF4_STACK_REGISTRY=1); wait until each answers; write
+                      $WF4_STACK_DIR/env (export lines, also printed) and .../versions.
+                      A stack already recorded in the state dir is stopped first.
+  down                stop everything recorded in the state dir, check that no recorded pid
+                      lives and no recorded port listens, remove the data dirs (logs and
+                      the versions file stay). Idempotent.
+  status              each part: pid, port, alive or not.
+  restart-pg [--immediate]   stop PostgreSQL (-m fast, or -m immediate) and start it again
+                             on the same port and data.
+  restart-kafka [--kill]     stop the broker (SIGTERM, or SIGKILL) and start it again on the
+                             same ports and data.
+  stop-pg [--immediate] | start-pg | stop-kafka [--kill] | start-kafka
+                      the halves of the restarts, for outage tests.
+  env                 print the env file of a running stack.
+
+Environment:
+  WF4_STACK_DIR       state directory (default <repo>/build/stack)
+  WF4_BIN             where wf4ctl and scraperapi-standin live (default <repo>/build/bin)
+  WF4_STACK_REGISTRY  1 = start Apicurio as with --registry
+  STANDIN_*           passed through to the stand-in (STANDIN_PORT and STANDIN_API_KEY are
+                      chosen by this script)
+
+Source the env file to use the stack:  . "$WF4_STACK_DIR/env"
+It exports WF4_DATABASE_URL (login role wf4, member of wf4_service), WF4_ADMIN_DATABASE_URL
+(superuser postgres), WF4_PG_PORT, WF4_PG_BIN, WF4_PG_DATA, WF4_KAFKA_BROKERS,
+WF4_KAFKA_JARS, SCRAPERAPI_URL, SCRAPERAPI_KEY, STANDIN_PORT, WF4_SCHEMA_REGISTRY_URL
+(with the registry) and WF4_STACK_DIR.
+EOF
+}
+
+D=${WF4_STACK_DIR:-$WF4_ROOT/build/stack}
+mkdir -p "$D"
+D=$(cd "$D" && pwd -P)
+WF4_BIN=${WF4_BIN:-$WF4_ROOT/build/bin}
+STATE=$D/state
+LOGS=$D/logs
+
+# ---------------------------------------------------------------- state file
+# $D/state holds NAME=value lines (ports, pids) written as each part starts, so that `down`
+# can stop exactly what `up` started, even after a failure half-way.
+
+state_set() {
+    local key=$1 val=$2 tmp=$STATE.tmp
+    touch "$STATE"
+    grep -v "^$key=" "$STATE" >"$tmp" || true
+    printf '%s=%q\n' "$key" "$val" >>"$tmp"
+    mv "$tmp" "$STATE"
+}
+
+state_load() {
+    PG_PORT='' PG_PID='' PG_BIN='' KAFKA_PORT='' KAFKA_CTRL_PORT='' KAFKA_PID=''
+    STANDIN_PID='' STANDIN_PORT_='' REGISTRY_PID='' REGISTRY_PORT='' APP_PASSWORD='' STANDIN_KEY=''
+    # shellcheck source=/dev/null
+    [[ -f $STATE ]] && source "$STATE"
+    return 0
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+pg_bin_dir() {
+    local d
+    d=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n1)
+    [[ -n $d && -x $d/postgres ]] || die "no PostgreSQL server under /usr/lib/postgresql/*/bin (run scripts/install.sh)"
+    echo "$d"
+}
+
+admin_url() { echo "postgresql://postgres@127.0.0.1:$PG_PORT/${1:-wf4}"; }
+app_url() { echo "postgresql://wf4:$APP_PASSWORD@127.0.0.1:$PG_PORT/wf4"; }
+
+psql_admin() {
+    "$PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$(admin_url)" "$@"
+}
+
+pg_as_postgres() {
+    (cd "$D/pg" && runuser -u postgres -- "$@")
+}
+
+pg_init() {
+    PG_BIN=$(pg_bin_dir)
+    PG_PORT=$(free_port)
+    state_set PG_BIN "$PG_BIN"
+    state_set PG_PORT "$PG_PORT"
+    rm -rf "$D/pg"
+    mkdir -p "$D/pg/sock"
+    : >"$LOGS/postgres.log"
+    chown postgres:postgres "$D/pg" "$D/pg/sock" "$LOGS/postgres.log"
+    runuser -u postgres -- test -x "$D/pg" || die "user postgres cannot enter $D (make its parent directories traversable)"
+    pg_as_postgres "$PG_BIN/initdb" -D "$D/pg/data" -U postgres --auth=trust -E UTF8 \
+        --locale=C.UTF-8 --no-sync >>"$LOGS/postgres.log" 2>&1 || part_failed postgresql "$LOGS/postgres.log" "initdb failed"
+    cat >>"$D/pg/data/postgresql.conf" <<EOF
+
+# --- wf4 test stack (scripts/stack.sh)
+port = $PG_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$D/pg/sock'
+max_connections = 200
+shared_preload_libraries = 'pg_stat_statements'
+fsync = off
+full_page_writes = off
+log_min_messages = warning
+log_line_prefix = '%m [%p] %q%a '
+EOF
+    # The superuser connects without a password; every other role must give its own.
+    cat >"$D/pg/data/pg_hba.conf" <<EOF
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+EOF
+}
+
+pg_start() {
+    pg_as_postgres "$PG_BIN/pg_ctl" -D "$D/pg/data" -l "$LOGS/postgres.log" -w -t 30 start >/dev/null ||
+        part_failed postgresql "$LOGS/postgres.log" "pg_ctl start failed"
+    PG_PID=$(head -n1 "$D/pg/data/postmaster.pid")
+    state_set PG_PID "$PG_PID"
+    wait_for postgresql "$LOGS/postgres.log" 30 "$PG_PID" pg_answers
+}
+
+pg_answers() {
+    [[ $("$PG_BIN/psql" -X -qAt "$(admin_url postgres)" -c 'SELECT 1' 2>/dev/null) == 1 ]]
+}
+
+pg_stop() {
+    local mode=${1:-fast}
+    [[ -n $PG_PID && -f $D/pg/data/postmaster.pid ]] || return 0
+    if pid_is_ours "$PG_PID" "$D/pg/data"; then
+        pg_as_postgres "$PG_BIN/pg_ctl" -D "$D/pg/data" -m "$mode" -w -t 30 stop >/dev/null 2>&1 ||
+            stop_pid postgresql "$PG_PID" "$D/pg/data" 10 || true
+    fi
+}
+
+pg_migrate() {
+    local f
+    if [[ -x $WF4_BIN/wf4ctl ]]; then
+        WF4_DATABASE_URL=$(admin_url) "$WF4_BIN/wf4ctl" migrate >>"$LOGS/migrate.log" 2>&1 ||
+            part_failed postgresql "$LOGS/migrate.log" "wf4ctl migrate failed"
+        log "postgresql: migrated with $WF4_BIN/wf4ctl migrate"
+        return 0
+    fi
+    log "postgresql: WARNING $WF4_BIN/wf4ctl missing: applying schemas/sql/*.sql with psql (temporary fallback)"
+    for f in "$WF4_ROOT"/schemas/sql/*.sql; do
+        [[ -e $f ]] || continue
+        psql_admin -1 -f "$f" >>"$LOGS/migrate.log" 2>&1 || part_failed postgresql "$LOGS/migrate.log" "migration $f failed"
+    done
+}
+
+# The services' login role: a member of the NOLOGIN role wf4_service that the migrations
+# create with exactly the privileges the services need.
+pg_app_role() {
+    psql_admin -v pw="$APP_PASSWORD" >>"$LOGS/migrate.log" 2>&1 <<'SQL' || part_failed postgresql "$LOGS/migrate.log" "creating role wf4 failed"
+SELECT format('CREATE ROLE wf4 LOGIN PASSWORD %L', :'pw')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'wf4') \gexec
+SELECT format('ALTER ROLE wf4 LOGIN PASSWORD %L', :'pw') \gexec
+SELECT 'GRANT wf4_service TO wf4' WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'wf4_service') \gexec
+SQL
+    if [[ $(psql_admin -c "SELECT count(*) FROM pg_roles WHERE rolname = 'wf4_service'") != 1 ]]; then
+        log "postgresql: WARNING role wf4_service does not exist (no migrations yet?): wf4 has no privileges"
+    fi
+    [[ $("$PG_BIN/psql" -X -qAt "$(app_url)" -c 'SELECT 1' 2>>"$LOGS/migrate.log") == 1 ]] ||
+        part_failed postgresql "$LOGS/migrate.log" "role wf4 cannot log in"
+}
+
+up_pg() {
+    local t0
+    t0=$(now_ms)
+    pg_init
+    pg_start
+    "$PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$(admin_url postgres)" -c 'CREATE DATABASE wf4' >/dev/null 2>>"$LOGS/postgres.log" ||
+        part_failed postgresql "$LOGS/postgres.log" "CREATE DATABASE wf4 failed"
+    psql_admin -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null 2>>"$LOGS/postgres.log" || true
+    pg_migrate
+    APP_PASSWORD=$(random_hex 16)
+    state_set APP_PASSWORD "$APP_PASSWORD"
+    pg_app_role
+    log "postgresql: up on port $PG_PORT (pid $PG_PID) in $(($(now_ms) - t0)) ms"
+}
+
+# ---------------------------------------------------------------- Kafka
+
+kafka_java() { # kafka_java CLASS ARGS...: a short-lived Kafka tool with its own quiet log4j
+    java -Xmx256m -cp "$WF4_KAFKA_JARS_DIR/*" -Dlog4j.configuration="file:$D/kafka/tools-log4j.properties" "$@"
+}
+
+kafka_configure() {
+    local id
+    [[ -f $WF4_KAFKA_JARS_DIR/kafka_2.13-$WF4_KAFKA_VERSION.jar ]] ||
+        die "Kafka jars missing in $WF4_KAFKA_JARS_DIR: run scripts/install.sh"
+    KAFKA_PORT=$(free_port)
+    KAFKA_CTRL_PORT=$(free_port)
+    state_set KAFKA_PORT "$KAFKA_PORT"
+    state_set KAFKA_CTRL_PORT "$KAFKA_CTRL_PORT"
+    rm -rf "$D/kafka"
+    mkdir -p "$D/kafka/data"
+    cat >"$D/kafka/server.properties" <<EOF
+# wf4 test stack (scripts/stack.sh): single-node KRaft broker+controller
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CTRL_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CTRL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$D/kafka/data
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+EOF
+    cat >"$D/kafka/log4j.properties" <<EOF
+# Broker log: INFO to a file of the state dir (Kafka's own config writes into its install dir).
+log4j.rootLogger=INFO, F
+log4j.appender.F=org.apache.log4j.FileAppender
+log4j.appender.F.File=$LOGS/kafka.log
+log4j.appender.F.Append=true
+log4j.appender.F.layout=org.apache.log4j.PatternLayout
+log4j.appender.F.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.kafka.network.RequestChannel\$=WARN
+log4j.logger.org.apache.kafka.controller=INFO
+log4j.logger.state.change.logger=WARN
+EOF
+    cat >"$D/kafka/tools-log4j.properties" <<'EOF'
+# Kafka's command-line tools: warnings only, on stderr (never into the broker's log).
+log4j.rootLogger=WARN, E
+log4j.appender.E=org.apache.log4j.ConsoleAppender
+log4j.appender.E.Target=System.err
+log4j.appender.E.layout=org.apache.log4j.PatternLayout
+log4j.appender.E.layout.ConversionPattern=[%d] %p %m (%c)%n
+EOF
+    : >"$LOGS/kafka.log"
+    id=$(cd "$D/kafka" && kafka_java kafka.tools.StorageTool random-uuid 2>>"$LOGS/kafka.log") ||
+        part_failed kafka "$LOGS/kafka.log" "StorageTool random-uuid failed"
+    (cd "$D/kafka" && kafka_java kafka.tools.StorageTool format -t "$id" -c "$D/kafka/server.properties") \
+        >>"$LOGS/kafka.log" 2>&1 || part_failed kafka "$LOGS/kafka.log" "StorageTool format failed"
+}
+
+kafka_launch() {
+    : >"$LOGS/kafka.stdout"
+    cd "$D/kafka"
+    setsid java -Xmx512m -Xms256m -XX:+UseG1GC -Djava.awt.headless=true \
+        -Dlog4j.configuration="file:$D/kafka/log4j.properties" -Dkafka.logs.dir="$LOGS" \
+        -cp "$WF4_KAFKA_JARS_DIR/*" kafka.Kafka "$D/kafka/server.properties" \
+        </dev/null >>"$LOGS/kafka.stdout" 2>&1 &
+    KAFKA_PID=$!
+    cd - >/dev/null
+    state_set KAFKA_PID "$KAFKA_PID"
+}
+
+kafka_answers() {
+    kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 2 >/dev/null 2>&1
+}
+
+kafka_wait() {
+    wait_for kafka "$LOGS/kafka.log" 60 "$KAFKA_PID" kafka_answers
+}
+
+kafka_stop() {
+    local sig=${1:-TERM}
+    [[ -n $KAFKA_PID ]] || return 0
+    if [[ $sig == KILL ]] && pid_is_ours "$KAFKA_PID" "$D/kafka"; then
+        kill -KILL "$KAFKA_PID" 2>/dev/null || true
+    fi
+    stop_pid kafka "$KAFKA_PID" "$D/kafka" 30
+}
+
+kafka_version() {
+    local i v
+    for ((i = 0; i < 50; i++)); do
+        v=$(sed -n 's/.*Kafka version: \([^ ]*\).*/\1/p' "$LOGS/kafka.log" | head -n1)
+        [[ -n $v ]] && { echo "$v"; return 0; }
+        sleep 0.1
+    done
+    echo unknown
+}
+
+kafka_topics() {
+    if [[ ! -x $WF4_BIN/wf4ctl ]]; then
+        log "kafka: WARNING $WF4_BIN/wf4ctl missing: topics of schemas/topics.json NOT created"
+        return 0
+    fi
+    WF4_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT "$WF4_BIN/wf4ctl" topics >>"$LOGS/topics.log" 2>&1 ||
+        part_failed kafka "$LOGS/topics.log" "wf4ctl topics failed"
+    log "kafka: topics created with $WF4_BIN/wf4ctl topics"
+}
+
+# ---------------------------------------------------------------- ScraperAPI stand-in
+
+standin_launch() {
+    local bin=$WF4_BIN/scraperapi-standin
+    [[ -x $bin ]] || part_failed standin /dev/null "$bin is missing (build it: ninja -C build scraperapi-standin)"
+    STANDIN_PORT_=$(free_port)
+    STANDIN_KEY=$(random_hex 16)
+    state_set STANDIN_PORT_ "$STANDIN_PORT_"
+    state_set STANDIN_KEY "$STANDIN_KEY"
+    mkdir -p "$D/standin"
+    : >"$LOGS/standin.log"
+    local passed
+    passed=$(env | sed -n 's/^\(STANDIN_[A-Z0-9_]*\)=.*/\1/p' | grep -vx 'STANDIN_PORT\|STANDIN_API_KEY' | tr '\n' ' ' || true)
+    [[ -z $passed ]] || log "standin: passing through $passed"
+    cd "$D/standin"
+    STANDIN_PORT=$STANDIN_PORT_ STANDIN_API_KEY=$STANDIN_KEY setsid "$bin" </dev/null >>"$LOGS/standin.log" 2>&1 &
+    STANDIN_PID=$!
+    cd - >/dev/null
+    state_set STANDIN_PID "$STANDIN_PID"
+}
+
+standin_answers() {
+    curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$STANDIN_PORT_/healthz"
+}
+
+# ---------------------------------------------------------------- Apicurio registry
+
+registry_launch() {
+    local runner
+    runner=$(find "$WF4_APICURIO_DIR" -maxdepth 3 -name 'apicurio-registry-app-*-runner.jar' 2>/dev/null | head -n1 || true)
+    [[ -n $runner ]] || die "Apicurio missing in $WF4_APICURIO_DIR: run scripts/install.sh"
+    REGISTRY_PORT=$(free_port)
+    state_set REGISTRY_PORT "$REGISTRY_PORT"
+    mkdir -p "$D/registry"
+    : >"$LOGS/registry.log"
+    cd "$D/registry"
+    setsid java -Xmx256m -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+        -Dregistry.ccompat.use-canonical-hash=true -jar "$runner" </dev/null >>"$LOGS/registry.log" 2>&1 &
+    REGISTRY_PID=$!
+    cd - >/dev/null
+    state_set REGISTRY_PID "$REGISTRY_PID"
+}
+
+registry_url() { echo "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"; }
+
+registry_answers() {
+    curl -sf -o /dev/null --max-time 2 "$(registry_url)/subjects"
+}
+
+registry_configure() {
+    curl -sf -o /dev/null --max-time 10 -X PUT -H 'Content-Type: application/json' \
+        --data '{"compatibility":"BACKWARD"}' "$(registry_url)/config" ||
+        part_failed registry "$LOGS/registry.log" "PUT /config BACKWARD failed"
+}
+
+registry_version() {
+    curl -sf --max-time 5 "http://127.0.0.1:$REGISTRY_PORT/apis/registry/v2/system/info" 2>/dev/null |
+        jq -r '.version // "unknown"' 2>/dev/null || echo "$WF4_APICURIO_VERSION"
+}
+
+# ---------------------------------------------------------------- up / down
+
+# wait_for PART LOG TIMEOUT_S PID CHECK: polls CHECK until it succeeds; fails the part when
+# PID dies or the time is up.
+wait_for() {
+    local part=$1 logfile=$2 timeout=$3 pid=$4 check=$5 deadline
+    deadline=$(($(now_ms) + timeout * 1000))
+    while ! "$check"; do
+        pid_alive "$pid" || part_failed "$part" "$logfile" "process $pid exited before it answered"
+        (($(now_ms) < deadline)) || part_failed "$part" "$logfile" "no answer within ${timeout}s"
+        sleep 0.2
+    done
+}
+
+# part_failed PART LOG MSG: says which part did not start with the tail of its log, stops
+# everything this stack already started, and exits 1.
+part_failed() {
+    local part=$1 logfile=$2 msg=$3
+    log "ERROR: $part did not start: $msg"
+    if [[ -s $logfile ]]; then
+        log "---- last lines of $logfile"
+        tail -n 30 "$logfile" >&2
+        log "----"
+    fi
+    if [[ ${WF4_STACK_STOPPING:-0} == 0 ]]; then
+        WF4_STACK_STOPPING=1
+        log "stopping what was started"
+        do_down || true
+    fi
+    exit 1
+}
+
+write_env() {
+    local with_registry=$1
+    {
+        printf 'export %s=%q\n' WF4_DATABASE_URL "$(app_url)"
+        printf 'export %s=%q\n' WF4_ADMIN_DATABASE_URL "$(admin_url)"
+        printf 'export %s=%q\n' WF4_PG_PORT "$PG_PORT"
+        printf 'export %s=%q\n' WF4_PG_BIN "$PG_BIN"
+        printf 'export %s=%q\n' WF4_PG_DATA "$D/pg/data"
+        printf 'export %s=%q\n' WF4_KAFKA_BROKERS "127.0.0.1:$KAFKA_PORT"
+        printf 'export %s=%q\n' WF4_KAFKA_JARS "$WF4_KAFKA_JARS_DIR"
+        printf 'export %s=%q\n' SCRAPERAPI_URL "http://127.0.0.1:$STANDIN_PORT_/"
+        printf 'export %s=%q\n' SCRAPERAPI_KEY "$STANDIN_KEY"
+        printf 'export %s=%q\n' STANDIN_PORT "$STANDIN_PORT_"
+        if [[ $with_registry == 1 ]]; then
+            printf 'export %s=%q\n' WF4_SCHEMA_REGISTRY_URL "$(registry_url)"
+        fi
+        printf 'export %s=%q\n' WF4_STACK_DIR "$D"
+    } >"$D/env.tmp"
+    mv "$D/env.tmp" "$D/env"
+}
+
+cmd_up() {
+    local with_registry=${WF4_STACK_REGISTRY:-0} t0 t
+    while (($#)); do
+        case $1 in
+            --registry) with_registry=1 ;;
+            *) usage >&2; die "unknown option for up: $1" ;;
+        esac
+        shift
+    done
+    [[ $with_registry == 1 ]] || with_registry=0
+    t0=$(now_ms)
+    if [[ -s $STATE ]]; then
+        log "a stack is recorded in $D: stopping it first"
+        do_down
+    fi
+    mkdir -p "$LOGS"
+    rm -f "$D/env" "$D/versions" "$LOGS"/*.log "$LOGS"/*.stdout
+    : >"$STATE"
+    state_set WITH_REGISTRY "$with_registry"
+    state_load
+
+    # The JVMs take the longest: start them first, set PostgreSQL up while they boot.
+    t=$(now_ms)
+    kafka_configure
+    kafka_launch
+    log "kafka: formatted and launched (pid $KAFKA_PID, port $KAFKA_PORT) in $(($(now_ms) - t)) ms"
+    if [[ $with_registry == 1 ]]; then
+        registry_launch
+        log "registry: launched (pid $REGISTRY_PID, port $REGISTRY_PORT)"
+    fi
+    up_pg
+    t=$(now_ms)
+    standin_launch
+    wait_for standin "$LOGS/standin.log" 30 "$STANDIN_PID" standin_answers
+    log "standin: up on port $STANDIN_PORT_ (pid $STANDIN_PID) in $(($(now_ms) - t)) ms"
+    kafka_wait
+    log "kafka: answers on port $KAFKA_PORT ($(($(now_ms) - t0)) ms since up)"
+    kafka_topics
+    if [[ $with_registry == 1 ]]; then
+        wait_for registry "$LOGS/registry.log" 90 "$REGISTRY_PID" registry_answers
+        registry_configure
+        log "registry: answers on port $REGISTRY_PORT, compatibility BACKWARD ($(($(now_ms) - t0)) ms since up)"
+    fi
+
+    {
+        echo "postgresql=$(psql_admin -c 'SELECT version()')"
+        echo "kafka=$(kafka_version)"
+        [[ $with_registry == 0 ]] || echo "apicurio=$(registry_version)"
+    } >"$D/versions"
+    write_env "$with_registry"
+    cat "$D/env"
+    log "versions: $(tr '\n' ';' <"$D/versions")"
+    log "stack up in $(($(now_ms) - t0)) ms (state: $D)"
+}
+
+# do_down: stops whatever the state file records, verifies, removes the data dirs.
+do_down() {
+    local port pid left=()
+    state_load
+    stop_pid standin "$STANDIN_PID" "$D/standin" 10 || true
+    stop_pid registry "$REGISTRY_PID" "$D/registry" 20 || true
+    kafka_stop TERM || true
+    pg_stop fast
+    for pid in "$STANDIN_PID" "$REGISTRY_PID" "$KAFKA_PID" "$PG_PID"; do
+        [[ -n $pid ]] && pid_alive "$pid" && [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$D"/* ]] && left+=("pid $pid")
+    done
+    for port in "$PG_PORT" "$KAFKA_PORT" "$KAFKA_CTRL_PORT" "$STANDIN_PORT_" "$REGISTRY_PORT"; do
+        [[ -n $port ]] || continue
+        rm -rf "${WF4_PORT_RESERVE_DIR:?}/$port"
+        port_listening "$port" && left+=("port $port")
+    done
+    if ((${#left[@]})); then
+        log "ERROR: still alive after down: ${left[*]}"
+        return 1
+    fi
+    rm -rf "$D/pg" "$D/kafka" "$D/standin" "$D/registry" "$D/env" "$STATE"
+}
+
+cmd_down() {
+    local t0
+    t0=$(now_ms)
+    if [[ ! -s $STATE ]]; then
+        log "nothing recorded in $D: nothing to stop"
+        return 0
+    fi
+    do_down || die "down incomplete in $D"
+    log "stack down in $(($(now_ms) - t0)) ms (logs and versions kept in $D)"
+}
+
+cmd_status() {
+    local rc=0
+    if [[ ! -s $STATE ]]; then
+        echo "no stack recorded in $D"
+        return 3
+    fi
+    state_load
+    status_line() { # NAME PID PORT
+        local alive=dead
+        if pid_alive "$2" && port_listening "$3"; then alive=alive; else rc=1; fi
+        printf '%-10s pid %-8s port %-6s %s\n' "$1" "${2:--}" "${3:--}" "$alive"
+    }
+    PG_PID=$(head -n1 "$D/pg/data/postmaster.pid" 2>/dev/null || echo "$PG_PID")
+    status_line postgresql "$PG_PID" "$PG_PORT"
+    status_line kafka "$KAFKA_PID" "$KAFKA_PORT"
+    status_line standin "$STANDIN_PID" "$STANDIN_PORT_"
+    [[ -z $REGISTRY_PID ]] || status_line registry "$REGISTRY_PID" "$REGISTRY_PORT"
+    echo "state: $D"
+    return $rc
+}
+
+# Parts stopped and started again on the same ports and data (outage tests).
+need_stack() {
+    [[ -s $STATE ]] || die "no stack recorded in $D (run up first)"
+    state_load
+}
+
+cmd_stop_pg() {
+    need_stack
+    local mode=fast
+    [[ ${1:-} == --immediate ]] && mode=immediate
+    pg_stop "$mode"
+    log "postgresql: stopped (-m $mode)"
+}
+
+cmd_start_pg() {
+    need_stack
+    pg_start
+    log "postgresql: up again on port $PG_PORT (pid $PG_PID)"
+}
+
+cmd_stop_kafka() {
+    need_stack
+    local sig=TERM
+    [[ ${1:-} == --kill ]] && sig=KILL
+    kafka_stop "$sig"
+    log "kafka: stopped (SIG$sig)"
+}
+
+cmd_start_kafka() {
+    need_stack
+    local i
+    # The old listener may linger a moment after a kill.
+    for ((i = 0; i < 50; i++)); do
+        port_listening "$KAFKA_PORT" || port_listening "$KAFKA_CTRL_PORT" || break
+        sleep 0.1
+    done
+    kafka_launch
+    kafka_wait
+    log "kafka: up again on port $KAFKA_PORT (pid $KAFKA_PID)"
+}
+
+main() {
+    local cmd=${1:-}
+    (($#)) && shift
+    case $cmd in
+        up) cmd_up "$@" ;;
+        down) cmd_down ;;
+        status) cmd_status ;;
+        env) [[ -f $D/env ]] || die "no env file in $D (run up first)"; cat "$D/env" ;;
+        restart-pg) cmd_stop_pg "$@"; cmd_start_pg ;;
+        restart-kafka) cmd_stop_kafka "$@"; cmd_start_kafka ;;
+        stop-pg) cmd_stop_pg "$@" ;;
+        start-pg) cmd_start_pg ;;
+        stop-kafka) cmd_stop_kafka "$@" ;;
+        start-kafka) cmd_start_kafka ;;
+        -h | --help | help) usage ;;
+        *) usage >&2; exit 2 ;;
+    esac
+}
+
+main "$@"
