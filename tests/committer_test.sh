@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Committer against the real PostgreSQL and Kafka: replays change a row once, superseded
+# results change nothing, retryable failures come back pending, and 10,000 results survive
+# SIGKILLs with exactly one handoff per domain.
+. "$WF4_SRC/tests/lib.sh"
+
+committer() { # NAME [VAR=VALUE ...]
+    local name=$1; shift
+    svc_start "$name" env WF4_METRICS_PORT=0 WF4_INSTANCE_ID="$name" WF4_OUTBOX_SWEEP_S=2 \
+        WF4_COMMITTER_GROUP="wf4-committer-test-$RANDOM$RANDOM" "$@" "$WF4_BIN/committer"
+}
+# "domain_id event_id" of every WF5 event on the topic
+wf5_events() {
+    "$WF4_BIN/wf4-inspect" -t wf5.domain.handoffs -o beginning 2>/dev/null |
+        python3 -c 'import sys, json
+for l in sys.stdin:
+    v = json.loads(l).get("value") or {}
+    if "event_id" in v: print(v["domain_id"], v["event_id"])'
+}
+processing() { # N PREFIX: N domains processing under known claims
+    psql_admin -c "INSERT INTO domains (domain, status, claim_id, claimed_at, lease_expires_at, attempts)
+                   SELECT '$2' || g || '.example-shop.com', 'processing', gen_random_uuid(), now(),
+                          now() + interval '1 hour', 1 FROM generate_series(1, $1) g"
+}
+
+echo "--- 1. a result delivered three times; a superseded result; a retryable failure"
+db_reset
+processing 3 unit
+psql_admin -c "SELECT id || ' ' || claim_id || ' ' || domain FROM domains ORDER BY domain" >"$TEST_TMP/rows"
+mapfile -t rows <"$TEST_TMP/rows"
+{
+    echo "${rows[0]} success 3"
+    read -r id _ dom <<<"${rows[1]}"
+    echo "$id 00000000-0000-4000-8000-00000000dead $dom success 1"
+    echo "${rows[2]} retry 1"
+} | "$WF4_BIN/wf4-resultgen"
+committer one
+wait_until 30 test "$(psql_admin -c "SELECT count(*) FROM domains WHERE status <> 'processing'")" = 2
+sleep 3
+read -r id0 _ <<<"${rows[0]}"
+read -r id1 _ <<<"${rows[1]}"
+read -r id2 _ <<<"${rows[2]}"
+row=$(psql_admin -c "SELECT status || ' ' || sitemap_analysis_status || ' ' || (handoff_event_id IS NOT NULL) FROM domains WHERE id = '$id0'")
+check "[ '$row' = 'completed queued true' ]" "three deliveries: completed, queued for WF5 ($row)"
+n=$(wf5_events | grep -c "^$id0 " || true)
+check "[ $n = 1 ]" "three deliveries: one WF5 event ($n)"
+row=$(psql_admin -c "SELECT status || ' ' || coalesce(title, '-') FROM domains WHERE id = '$id1'")
+check "[ '$row' = 'processing -' ]" "a superseded claim's result changed nothing ($row)"
+sup=$(grep -c 'superseded result' "$TEST_TMP/one.log" || true)
+check "[ $sup = 3 ]" "superseded results logged: $sup (2 replays + 1 stale claim)"
+row=$(psql_admin -c "SELECT status || ' ' || (next_attempt_at > now()) || ' ' || (lease_expires_at IS NULL) FROM domains WHERE id = '$id2'")
+check "[ '$row' = 'pending true true' ]" "retryable failure: back to pending with a later next_attempt_at ($row)"
+svc_kill one TERM
+
+echo "--- 2. 10,000 results, the committer killed with SIGKILL at random moments"
+db_reset
+processing 10000 bulk
+psql_admin -c "SELECT id || ' ' || claim_id || ' ' || domain || ' success 1' FROM domains" |
+    "$WF4_BIN/wf4-resultgen"
+group="wf4-committer-kill-$RANDOM"
+kills=0
+t0=$(date +%s)
+while [ "$(psql_admin -c "SELECT count(*) FROM domains WHERE status = 'completed'")" -lt 10000 ]; do
+    committer "k$kills" WF4_COMMITTER_GROUP="$group" WF4_COMMIT_BATCH=500
+    sleep "$(python3 -c 'import random; print(round(random.uniform(0.5, 2.5), 2))')"
+    if [ "$kills" -lt 8 ]; then svc_kill "k$kills" KILL; kills=$((kills + 1)); else wait_until 120 test "$(psql_admin -c "SELECT count(*) FROM domains WHERE status = 'completed'")" = 10000; fi
+    [ $(( $(date +%s) - t0 )) -lt 300 ] || fail "not all completed after 300 s"
+done
+wait_until 60 test "$(psql_admin -c "SELECT count(*) FROM wf5_outbox")" = 0
+svc_kill "k$kills" TERM
+echo "kills: $kills"
+read -r done handoffs distinct <<<"$(psql_admin -F' ' -c "SELECT count(*) FILTER (WHERE status = 'completed'), count(handoff_event_id), count(DISTINCT handoff_event_id) FROM domains")"
+check "[ $done = 10000 ] && [ $handoffs = 10000 ] && [ $distinct = 10000 ]" "10,000 completed, each with one handoff ($done/$handoffs/$distinct)"
+psql_admin -c "SELECT id || ' ' || handoff_event_id FROM domains" | sort >"$TEST_TMP/db_handoffs"
+wf5_events | sort >"$TEST_TMP/events_all"
+sort -u "$TEST_TMP/events_all" >"$TEST_TMP/events"
+cut -d' ' -f1 "$TEST_TMP/db_handoffs" >"$TEST_TMP/ids"
+grep -F -f "$TEST_TMP/ids" "$TEST_TMP/events" >"$TEST_TMP/ours" || true
+covered=$(comm -12 "$TEST_TMP/db_handoffs" "$TEST_TMP/ours" | wc -l)
+stray=$(comm -13 "$TEST_TMP/db_handoffs" "$TEST_TMP/ours" | wc -l)
+dups=$(( $(grep -F -c -f "$TEST_TMP/ids" "$TEST_TMP/events_all" || true) - $(wc -l <"$TEST_TMP/ours") ))
+check "[ $covered = 10000 ]" "every completed domain has its WF5 event on the topic ($covered)"
+check "[ $stray = 0 ]" "every WF5 event id belongs to a completed domain's handoff ($stray strays); one event id per domain; $dups duplicate publications (at least once)"
+finish
