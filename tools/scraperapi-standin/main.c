@@ -1,0 +1,158 @@
+/* scraperapi-standin: a local HTTP server that behaves like ScraperAPI, for tests and demos. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "standin.h"
+
+#define STANDIN_RATE(env, field, what)                                                     \
+    {env, CFG_DOUBLE, "0", 0, 0, 1, &standin_conf.field,                                   \
+     "probability (0..1) that a request " what}
+
+static standin_config standin_conf;
+static standin_stats standin_counters;
+
+static const cfg_entry standin_table[] = {
+    {"STANDIN_PORT", CFG_INT, "8099", 0, 0, 65535, &standin_conf.port,
+     "TCP port (0: an ephemeral port, printed in the start-up log line)"},
+    {"STANDIN_API_KEY", CFG_SECRET, NULL, 1, 0, -1, &standin_conf.api_key,
+     "the API key requests must carry (api_key=...)"},
+    {"STANDIN_CONCURRENCY", CFG_INT, "200", 0, 1, 1000000, &standin_conf.concurrency,
+     "plan concurrency limit: a request past it gets 429 at once"},
+    {"STANDIN_LATENCY_MIN_MS", CFG_INT, "2000", 0, 0, 3600000, &standin_conf.latency_min_ms,
+     "shortest latency of a request, ms (uniform between min and max)"},
+    {"STANDIN_LATENCY_MAX_MS", CFG_INT, "3000", 0, 0, 3600000, &standin_conf.latency_max_ms,
+     "longest latency of a request, ms"},
+    STANDIN_RATE("STANDIN_RATE_500", rate_500, "answers 500"),
+    STANDIN_RATE("STANDIN_RATE_HANG", rate_hang, "hangs for STANDIN_HANG_MS, then 500"),
+    STANDIN_RATE("STANDIN_RATE_RESET", rate_reset, "has its connection reset, no response"),
+    STANDIN_RATE("STANDIN_RATE_SLOW", rate_slow, "gets its body trickled at STANDIN_SLOW_BPS"),
+    STANDIN_RATE("STANDIN_RATE_HUGE", rate_huge, "gets a STANDIN_HUGE_BYTES body"),
+    STANDIN_RATE("STANDIN_RATE_NONHTML", rate_nonhtml, "gets a JSON, PNG or PDF body"),
+    STANDIN_RATE("STANDIN_RATE_404", rate_404, "answers 404"),
+    STANDIN_RATE("STANDIN_RATE_MALFORMED", rate_malformed, "gets badly broken HTML"),
+    {"STANDIN_HANG_MS", CFG_INT, "90000", 0, 0, 86400000, &standin_conf.hang_ms,
+     "how long a hanging request sleeps, ms (past the client's 70 s timeout)"},
+    {"STANDIN_HUGE_BYTES", CFG_INT, "20971520", 0, 1, 4294967296L, &standin_conf.huge_bytes,
+     "size of a huge body, bytes"},
+    {"STANDIN_SLOW_BPS", CFG_INT, "1024", 0, 4, 100000000, &standin_conf.slow_bps,
+     "speed of a trickled body, bytes per second"},
+    {"STANDIN_SEED", CFG_INT, "-1", 0, -1, 9223372036854775807L, &standin_conf.seed,
+     "seed of the random stream (-1: from the clock)"},
+    {"STANDIN_CORPUS_DIR", CFG_STR, NULL, 0, 0, -1, &standin_conf.corpus_dir,
+     "directory of pages: <dir>/<host>.html is served when it exists"},
+    {"STANDIN_REQUEST_LIMIT", CFG_INT, "1000000", 0, 0, 9223372036854775807L,
+     &standin_conf.request_limit, "credits in the account; past them every request gets 403"},
+    {"STANDIN_LOG_REQUESTS", CFG_BOOL, "0", 0, 0, -1, &standin_conf.log_requests,
+     "log one line per scrape request"},
+    {"STANDIN_MAX_CONNECTIONS", CFG_INT, "4000", 0, 1, 1000000, &standin_conf.max_connections,
+     "open connections accepted (one thread each)"},
+    {"STANDIN_LOG_LEVEL", CFG_STR, "info", 0, 0, -1, &standin_conf.log_level,
+     "debug, info, warn or error"},
+};
+#define STANDIN_NTABLE (sizeof standin_table / sizeof standin_table[0])
+
+/* One thread and one descriptor per connection: lift the soft descriptor limit. */
+static void standin_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        log_warn("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+        return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < standin_conf.max_connections + 64)
+        log_warn("open file limit %ld is below STANDIN_MAX_CONNECTIONS=%ld",
+                 (long)rl.rlim_cur, standin_conf.max_connections);
+}
+
+static int standin_check(void)
+{
+    int level = log_level_parse(standin_conf.log_level);
+    if (level < 0) {
+        fprintf(stderr, "STANDIN_LOG_LEVEL: \"%s\" is not debug, info, warn or error\n",
+                standin_conf.log_level);
+        return -1;
+    }
+    log_init("scraperapi-standin", NULL, (log_level)level);
+    if (standin_conf.latency_max_ms < standin_conf.latency_min_ms) {
+        fprintf(stderr, "STANDIN_LATENCY_MAX_MS (%ld) is below STANDIN_LATENCY_MIN_MS (%ld)\n",
+                standin_conf.latency_max_ms, standin_conf.latency_min_ms);
+        return -1;
+    }
+    if (standin_conf.seed < 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        standin_conf.seed = (long)(standin_mix((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec ^
+                                               ((uint64_t)getpid() << 32)) >> 1);
+    }
+    return 0;
+}
+
+/* Blocks SIGINT/SIGTERM in every thread (MHD's inherit the mask) and ignores SIGPIPE. */
+static int standin_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    int rc = pthread_sigmask(SIG_BLOCK, set, NULL);
+    if (rc != 0) {
+        log_error("pthread_sigmask: %s", strerror(rc));
+        return -1;
+    }
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        log_error("signal(SIGPIPE): %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int status = EXIT_FAILURE, sig = 0;
+    sigset_t set;
+    int rc = config_load(standin_table, STANDIN_NTABLE, argc, argv, "scraperapi-standin",
+                         "A local stand-in for ScraperAPI: GET /?api_key=K&url=U answers after "
+                         "a latency with a page generated from U's host (or failures, at the "
+                         "configured rates).\nAlso GET /account, /stats, /stats/reset, /healthz."
+                         "\nHosts named notfound-*, error500-*, hang-*, reset-*, slow-*, huge-*, "
+                         "nonhtml-*, malformed-* always get that behaviour.");
+    if (rc != 0) {
+        status = rc > 0 ? EXIT_SUCCESS : 2;
+        goto done;
+    }
+    if (standin_check() != 0) {
+        status = 2;
+        goto done;
+    }
+    standin_raise_nofile();
+    if (standin_signals(&set) != 0)
+        goto done;
+    int port = standin_server_start(&standin_conf, &standin_counters);
+    if (port < 0)
+        goto done;
+    log_info("listening on port %d (concurrency %ld, latency %ld-%ld ms, request limit %ld, "
+             "seed %ld)", port, standin_conf.concurrency, standin_conf.latency_min_ms,
+             standin_conf.latency_max_ms, standin_conf.request_limit, standin_conf.seed);
+    rc = sigwait(&set, &sig);
+    if (rc != 0)
+        log_error("sigwait: %s", strerror(rc));
+    log_info("stopping (signal %d)", sig);
+    standin_server_stop();
+    status = EXIT_SUCCESS;
+done:
+    config_free(standin_table, STANDIN_NTABLE);
+    return status;
+}
