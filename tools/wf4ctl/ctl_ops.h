@@ -1,0 +1,38 @@
+/* wf4ctl operations subcommands: entry points and the helpers they share. */
+#ifndef WF4CTL_CTL_OPS_H
+#define WF4CTL_CTL_OPS_H
+
+#include <stddef.h>
+
+#include "ctl.h"
+#include "db.h"
+
+/* Subcommands; each returns the process exit status (0 ok, 1 unhealthy/failed, 2 usage). */
+int ctl_status(const ctl_settings *s, int argc, char **argv);
+int ctl_doctor(const ctl_settings *s, int argc, char **argv);
+int ctl_select(const ctl_settings *s, int argc, char **argv);
+int ctl_requeue(const ctl_settings *s, int argc, char **argv);
+
+/* Connects to s->database_url (the admin URL when set) as application_name app_name
+ * ("wf4ctl-..." never matches the pipeline's own 'wf4-%'). Prints the error and returns NULL
+ * on failure. The caller closes the result with db_close. */
+db *ctl_db_open(const ctl_settings *s, const char *app_name);
+
+/* Parses a non-negative integer option value; prints an error naming opt and returns -1. */
+int ctl_parse_long(const char *opt, const char *value, long min, long max, long *out);
+
+/* A PostgreSQL array literal ("{\"a\",\"b\"}") of n strings, each quoted with '"' and '\'
+ * escaped. Returns a malloc'd string the caller frees, or NULL when out of memory. */
+char *ctl_pg_array(char *const *items, size_t n);
+
+/* A growable list of strings that owns its items. */
+typedef struct ctl_strlist {
+    char **v;
+    size_t n, cap;
+} ctl_strlist;
+
+/* Appends a copy of s; returns 0 or -1 (out of memory). */
+int ctl_strlist_add(ctl_strlist *l, const char *s);
+void ctl_strlist_free(ctl_strlist *l);
+
+#endif
