@@ -155,9 +155,14 @@ pg_migrate() {
         return 0
     fi
     log "postgresql: WARNING $WF4_BIN/wf4ctl missing: applying schemas/sql/*.sql with psql (temporary fallback)"
+    # The same bookkeeping as wf4ctl's (common/db_migrate.c), so that it can take over later.
+    psql_admin -c 'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY,
+        applied_at timestamptz NOT NULL DEFAULT now())' >>"$LOGS/migrate.log" 2>&1 ||
+        part_failed postgresql "$LOGS/migrate.log" "creating schema_migrations failed"
     for f in "$WF4_ROOT"/schemas/sql/*.sql; do
         [[ -e $f ]] || continue
-        psql_admin -1 -f "$f" >>"$LOGS/migrate.log" 2>&1 || part_failed postgresql "$LOGS/migrate.log" "migration $f failed"
+        { cat "$f"; printf '\nINSERT INTO schema_migrations(name) VALUES (%s);\n' "'${f##*/}'"; } |
+            psql_admin -1 >>"$LOGS/migrate.log" 2>&1 || part_failed postgresql "$LOGS/migrate.log" "migration $f failed"
     done
 }
 
