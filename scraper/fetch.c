@@ -1,0 +1,611 @@
+/* ScraperAPI client: many calls in flight on one curl multi handle, with retries. */
+#include "fetch.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "retry.h"
+
+#define FETCH_MAX_REDIRS 3
+#define FETCH_CONNECT_TIMEOUT_MS 15000
+#define FETCH_AUTH_PROBE_MS 60000
+#define FETCH_MAX_THROTTLES 50 /* 429s per claim before it fails as retryable */
+
+typedef enum { XFER_WAITING, XFER_RUNNING, XFER_PARKED } xfer_state;
+
+/* One claim's fetch across its attempts; CURLOPT_PRIVATE of its easy handle. */
+typedef struct fetch_xfer {
+    struct fetch_xfer *prev, *next;
+    fetch *f;
+    void *opaque;
+    char *page_url; /* https://<domain>/ */
+    xfer_state state;
+    CURL *easy; /* set while running */
+    char errbuf[CURL_ERROR_SIZE];
+    char *body;
+    size_t len, cap;
+    int truncated;
+    int attempts, retries, throttles;
+    int64_t due_ms, started_ms, api_ms;
+    long last_status;
+    char reason[256];
+} fetch_xfer;
+
+struct fetch {
+    fetch_config cfg;
+    char *api_url, *api_key;
+    fetch_done_fn done;
+    void *done_arg;
+    CURLM *multi;
+    fetch_xfer *head, *tail;
+    size_t count, running;
+    retry_limiter limiter;
+    uint64_t rnd;
+    int auth_blocked;
+    int64_t next_probe_ms;
+    metric *m_api_seconds, *m_retries, *m_in_flight, *m_code_other;
+    metric *m_codes[600];
+};
+
+static int64_t fetch_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void fetch_redact_url(const char *url, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (outlen == 0)
+        return;
+    for (const char *p = url; *p && o + 1 < outlen;) {
+        if (strncmp(p, "api_key=", 8) == 0 && (p == url || p[-1] == '?' || p[-1] == '&')) {
+            const char *rep = "api_key=***";
+            for (const char *r = rep; *r && o + 1 < outlen; r++)
+                out[o++] = *r;
+            p += 8;
+            while (*p && *p != '&')
+                p++;
+            continue;
+        }
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
+}
+
+/* Builds "<api_url>?api_key=<key>&url=<escaped target>" (or "&api_key=" when the base
+ * already has a query). Returns a malloc'ed string, or NULL. */
+static char *fetch_build_url(CURL *easy, const char *base, const char *path, const char *key,
+                             const char *target)
+{
+    char *k = curl_easy_escape(easy, key, 0);
+    char *t = target ? curl_easy_escape(easy, target, 0) : NULL;
+    char *url = NULL;
+    if (k && (t || !target)) {
+        size_t n = strlen(base) + strlen(path) + strlen(k) + (t ? strlen(t) : 0) + 32;
+        url = malloc(n);
+        if (url)
+            snprintf(url, n, "%s%s%capi_key=%s%s%s", base, path, strchr(base, '?') ? '&' : '?',
+                     k, t ? "&url=" : "", t ? t : "");
+        if (strcmp(k, key) != 0)
+            log_add_secret(k); /* the escaped key is a secret too */
+    }
+    curl_free(k);
+    curl_free(t);
+    return url;
+}
+
+static size_t fetch_write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    fetch_xfer *x = userp;
+    size_t n = size * nmemb, room = (size_t)x->f->cfg.max_body - x->len;
+    if (n > room) {
+        n = room;
+        x->truncated = 1;
+    }
+    if (x->len + n + 1 > x->cap) {
+        size_t cap = x->cap ? x->cap : 16384;
+        while (cap < x->len + n + 1)
+            cap *= 2;
+        char *b = realloc(x->body, cap);
+        if (!b)
+            return 0;
+        x->body = b;
+        x->cap = cap;
+    }
+    memcpy(x->body + x->len, data, n);
+    x->len += n;
+    x->body[x->len] = '\0';
+    /* Past the limit: keep what we have and stop the transfer (returning less than given
+     * aborts it with CURLE_WRITE_ERROR, which fetch_finish turns back into success). */
+    return x->truncated ? 0 : size * nmemb;
+}
+
+#define FETCH_SETOPT(h, opt, val)                                                             \
+    do {                                                                                      \
+        if (cc == CURLE_OK)                                                                   \
+            cc = curl_easy_setopt(h, opt, val);                                               \
+    } while (0)
+
+/* Creates and configures the easy handle of one attempt. Returns 0 or -1 (logged). */
+static int fetch_easy_setup(fetch_xfer *x, CURL *easy, const char *url)
+{
+    fetch *f = x->f;
+    CURLcode cc = CURLE_OK;
+    FETCH_SETOPT(easy, CURLOPT_URL, url);
+    FETCH_SETOPT(easy, CURLOPT_PRIVATE, x);
+    FETCH_SETOPT(easy, CURLOPT_ERRORBUFFER, x->errbuf);
+    FETCH_SETOPT(easy, CURLOPT_WRITEFUNCTION, fetch_write_cb);
+    FETCH_SETOPT(easy, CURLOPT_WRITEDATA, x);
+    FETCH_SETOPT(easy, CURLOPT_TIMEOUT_MS, f->cfg.timeout_ms);
+    FETCH_SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)FETCH_CONNECT_TIMEOUT_MS);
+    FETCH_SETOPT(easy, CURLOPT_FOLLOWLOCATION, 1L);
+    FETCH_SETOPT(easy, CURLOPT_MAXREDIRS, (long)FETCH_MAX_REDIRS);
+    FETCH_SETOPT(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    FETCH_SETOPT(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    FETCH_SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
+    FETCH_SETOPT(easy, CURLOPT_ACCEPT_ENCODING, "");
+    FETCH_SETOPT(easy, CURLOPT_USERAGENT, "wf4-scraper/1");
+    if (cc != CURLE_OK) {
+        log_error("curl_easy_setopt: %s", curl_easy_strerror(cc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts one attempt of x. On failure x stays waiting and is retried later. */
+static int fetch_start(fetch *f, fetch_xfer *x, int64_t now)
+{
+    CURL *easy = curl_easy_init();
+    char *url = NULL;
+    if (!easy) {
+        log_error("curl_easy_init failed");
+        goto fail;
+    }
+    url = fetch_build_url(easy, f->api_url, "", f->api_key, x->page_url);
+    if (!url || fetch_easy_setup(x, easy, url) != 0)
+        goto fail;
+    x->len = 0;
+    x->truncated = 0;
+    x->errbuf[0] = '\0';
+    CURLMcode mc = curl_multi_add_handle(f->multi, easy);
+    if (mc != CURLM_OK) {
+        log_error("curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        goto fail;
+    }
+    free(url);
+    x->easy = easy;
+    x->state = XFER_RUNNING;
+    x->started_ms = now;
+    x->attempts++;
+    f->running++;
+    return 0;
+fail:
+    free(url);
+    if (easy)
+        curl_easy_cleanup(easy);
+    x->due_ms = now + 1000;
+    return -1;
+}
+
+static void fetch_unlink(fetch *f, fetch_xfer *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        f->head = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    else
+        f->tail = x->prev;
+    f->count--;
+}
+
+/* Reports x to the owner and frees it. */
+static void fetch_complete(fetch *f, fetch_xfer *x, fetch_status st, int retryable,
+                           const char *content_type)
+{
+    fetch_result r = {
+        .status = st, .retryable = retryable, .http_status = x->last_status,
+        .reason = x->reason, .body = x->body ? x->body : "", .body_len = x->len,
+        .truncated = x->truncated, .content_type = content_type, .page_url = x->page_url,
+        .api_ms = x->api_ms, .attempts = x->attempts,
+    };
+    fetch_unlink(f, x);
+    f->done(x->opaque, &r, f->done_arg);
+    free(x->body);
+    free(x->page_url);
+    free(x);
+}
+
+int fetch_submit(fetch *f, const char *ascii_domain, void *opaque)
+{
+    fetch_xfer *x = calloc(1, sizeof *x);
+    size_t n = strlen(ascii_domain) + 16;
+    if (!x || !(x->page_url = malloc(n))) {
+        free(x);
+        return -1;
+    }
+    snprintf(x->page_url, n, "https://%s/", ascii_domain);
+    x->f = f;
+    x->opaque = opaque;
+    x->state = XFER_WAITING;
+    x->prev = f->tail;
+    if (f->tail)
+        f->tail->next = x;
+    else
+        f->head = x;
+    f->tail = x;
+    f->count++;
+    return 0;
+}
+
+static metric *fetch_code_metric(fetch *f, long code)
+{
+    if (code < 100 || code >= 600)
+        return f->m_code_other;
+    if (!f->m_codes[code]) {
+        char name[96];
+        snprintf(name, sizeof name, "wf4_scraper_api_responses_total{code=\"%ld\"}", code);
+        f->m_codes[code] = metrics_counter(name, "ScraperAPI answers by HTTP status");
+    }
+    return f->m_codes[code];
+}
+
+/* Schedules another attempt after a backoff, or fails x when its budget is spent. */
+static void fetch_retry(fetch *f, fetch_xfer *x, retry_verdict v, int64_t now)
+{
+    int *count = v == RETRY_THROTTLED ? &x->throttles : &x->retries;
+    long budget = v == RETRY_THROTTLED ? FETCH_MAX_THROTTLES : f->cfg.max_retries;
+    if (++*count > budget) {
+        char why[sizeof x->reason + 64];
+        snprintf(why, sizeof why, "gave up after %d attempts: %s", x->attempts, x->reason);
+        size_t n = strlen(why) < sizeof x->reason ? strlen(why) : sizeof x->reason - 1;
+        memcpy(x->reason, why, n);
+        x->reason[n] = '\0';
+        fetch_complete(f, x, FETCH_FAILED, 1, NULL);
+        return;
+    }
+    metrics_add(f->m_retries, 1);
+    x->state = XFER_WAITING;
+    x->due_ms = now + retry_backoff_ms((unsigned)(*count - 1), f->cfg.retry_base_ms,
+                                       f->cfg.retry_cap_ms, retry_random(&f->rnd));
+}
+
+/* A 401/403: park x (no result: its claim stays uncommitted) and stop starting calls. */
+static void fetch_park(fetch *f, fetch_xfer *x, int64_t now)
+{
+    x->state = XFER_PARKED;
+    if (!f->auth_blocked) {
+        f->auth_blocked = 1;
+        log_error("ScraperAPI refused the API key (HTTP %ld): no claims are taken until it is "
+                  "accepted again; probing once a minute",
+                  x->last_status);
+    }
+    f->next_probe_ms = now + FETCH_AUTH_PROBE_MS;
+}
+
+static void fetch_unpark_all(fetch *f, int64_t now)
+{
+    f->auth_blocked = 0;
+    for (fetch_xfer *x = f->head; x; x = x->next)
+        if (x->state == XFER_PARKED) {
+            x->state = XFER_WAITING;
+            x->due_ms = now;
+        }
+    log_info("ScraperAPI accepts the API key again: resuming");
+}
+
+/* Decides what a finished attempt means: done, retry, park. Frees the easy handle. */
+static void fetch_finish(fetch *f, CURLMsg *msg, int64_t now)
+{
+    CURL *easy = msg->easy_handle;
+    CURLcode cc = msg->data.result;
+    fetch_xfer *x = NULL;
+    long status = 0;
+    char *ct = NULL, *ctcopy = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+    CURLcode ic = curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (ic != CURLE_OK)
+        log_warn("CURLINFO_RESPONSE_CODE: %s", curl_easy_strerror(ic));
+    if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+        ctcopy = strdup(ct);
+    CURLMcode mc = curl_multi_remove_handle(f->multi, easy);
+    if (mc != CURLM_OK)
+        log_error("curl_multi_remove_handle: %s", curl_multi_strerror(mc));
+    curl_easy_cleanup(easy);
+    x->easy = NULL;
+    f->running--;
+    x->api_ms += now - x->started_ms;
+    x->last_status = status;
+    metrics_observe(f->m_api_seconds, (double)(now - x->started_ms) / 1000.0);
+    metrics_add(fetch_code_metric(f, cc == CURLE_OK ? status : 0), 1);
+    if (x->truncated && cc == CURLE_WRITE_ERROR)
+        cc = CURLE_OK; /* our own stop at max_body: parse what arrived */
+    retry_verdict v = retry_classify(cc, status, x->reason, sizeof x->reason);
+    if (cc != CURLE_OK && x->errbuf[0]) {
+        char detail[CURL_ERROR_SIZE], clean[CURL_ERROR_SIZE];
+        fetch_redact_url(x->errbuf, detail, sizeof detail);
+        log_redact(detail, clean, sizeof clean);
+        size_t l = strlen(x->reason);
+        snprintf(x->reason + l, sizeof x->reason - l, ": %s", clean);
+    }
+    if (v != RETRY_AUTH && f->auth_blocked)
+        fetch_unpark_all(f, now);
+    if (v == RETRY_THROTTLED)
+        retry_limiter_throttled(&f->limiter, now);
+    else if (cc == CURLE_OK)
+        retry_limiter_ok(&f->limiter);
+    switch (v) {
+    case RETRY_SUCCESS:
+        fetch_complete(f, x, FETCH_OK, 0, ctcopy);
+        break;
+    case RETRY_FINAL:
+        fetch_complete(f, x, FETCH_FAILED, 0, NULL);
+        break;
+    case RETRY_AUTH:
+        fetch_park(f, x, now);
+        break;
+    default:
+        fetch_retry(f, x, v, now);
+    }
+    free(ctcopy);
+}
+
+/* Starts due transfers in submission order while the limits allow. */
+static void fetch_start_due(fetch *f, int64_t now)
+{
+    if (f->auth_blocked) {
+        if (now < f->next_probe_ms || f->running > 0)
+            return;
+        for (fetch_xfer *x = f->head; x; x = x->next)
+            if (x->state == XFER_PARKED) {
+                log_info("probing ScraperAPI with one parked call");
+                f->next_probe_ms = now + FETCH_AUTH_PROBE_MS;
+                fetch_start(f, x, now);
+                return;
+            }
+        return;
+    }
+    for (fetch_xfer *x = f->head; x; x = x->next) {
+        if (!retry_limiter_allow(&f->limiter, f->running, now))
+            break;
+        if (x->state == XFER_WAITING && x->due_ms <= now)
+            fetch_start(f, x, now);
+    }
+}
+
+int fetch_run(fetch *f, int timeout_ms)
+{
+    int64_t now = fetch_now_ms();
+    fetch_start_due(f, now);
+    int still = 0, numfds = 0, left = 0;
+    CURLMcode mc = curl_multi_perform(f->multi, &still);
+    if (mc == CURLM_OK)
+        mc = curl_multi_poll(f->multi, NULL, 0, timeout_ms, &numfds);
+    if (mc == CURLM_OK)
+        mc = curl_multi_perform(f->multi, &still);
+    if (mc != CURLM_OK) {
+        log_error("curl multi: %s", curl_multi_strerror(mc));
+        return -1;
+    }
+    now = fetch_now_ms();
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(f->multi, &left)))
+        if (msg->msg == CURLMSG_DONE)
+            fetch_finish(f, msg, now);
+    metrics_set(f->m_in_flight, (double)f->running);
+    return 0;
+}
+
+size_t fetch_cancel_if(fetch *f, int (*match)(void *opaque, void *arg), void *arg)
+{
+    size_t n = 0;
+    fetch_xfer *next;
+    for (fetch_xfer *x = f->head; x; x = next) {
+        next = x->next;
+        if (match && !match(x->opaque, arg))
+            continue;
+        if (x->easy) {
+            CURLMcode mc = curl_multi_remove_handle(f->multi, x->easy);
+            if (mc != CURLM_OK)
+                log_error("curl_multi_remove_handle: %s", curl_multi_strerror(mc));
+            curl_easy_cleanup(x->easy);
+            x->easy = NULL;
+            f->running--;
+        }
+        snprintf(x->reason, sizeof x->reason, "cancelled");
+        fetch_complete(f, x, FETCH_CANCELLED, 0, NULL);
+        n++;
+    }
+    return n;
+}
+
+/* Creates the multi handle with connection sharing bounded by the concurrency. */
+static int fetch_multi_setup(fetch *f, char *err, size_t errlen)
+{
+    f->multi = curl_multi_init();
+    if (!f->multi) {
+        snprintf(err, errlen, "curl_multi_init failed");
+        return -1;
+    }
+    CURLMcode mc = curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, f->cfg.concurrency);
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, f->cfg.concurrency);
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, f->cfg.concurrency);
+    if (mc != CURLM_OK) {
+        snprintf(err, errlen, "curl_multi_setopt: %s", curl_multi_strerror(mc));
+        return -1;
+    }
+    return 0;
+}
+
+static void fetch_metrics_setup(fetch *f)
+{
+    f->m_api_seconds = metrics_histogram("wf4_scraper_api_seconds",
+                                         "Duration of one ScraperAPI call attempt",
+                                         metrics_latency_buckets, metrics_latency_nbuckets);
+    f->m_retries = metrics_counter("wf4_scraper_retries_total",
+                                   "ScraperAPI calls retried (429, 5xx, timeouts, network)");
+    f->m_in_flight = metrics_gauge("wf4_scraper_in_flight", "ScraperAPI calls in flight");
+    f->m_code_other = metrics_counter("wf4_scraper_api_responses_total{code=\"error\"}",
+                                      "ScraperAPI answers by HTTP status");
+}
+
+fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *err,
+                 size_t errlen)
+{
+    fetch *f = calloc(1, sizeof *f);
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    f->cfg = *cfg;
+    f->api_url = strdup(cfg->api_url);
+    f->api_key = strdup(cfg->api_key);
+    f->done = done;
+    f->done_arg = arg;
+    f->rnd = (uint64_t)fetch_now_ms() ^ ((uint64_t)getpid() << 32);
+    if (!f->api_url || !f->api_key) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (fetch_multi_setup(f, err, errlen) != 0)
+        goto fail;
+    retry_limiter_init(&f->limiter, cfg->concurrency);
+    fetch_metrics_setup(f);
+    return f;
+fail:
+    fetch_free(f);
+    return NULL;
+}
+
+void fetch_free(fetch *f)
+{
+    if (!f)
+        return;
+    fetch_cancel_if(f, NULL, NULL);
+    if (f->multi) {
+        CURLMcode mc = curl_multi_cleanup(f->multi);
+        if (mc != CURLM_OK)
+            log_error("curl_multi_cleanup: %s", curl_multi_strerror(mc));
+    }
+    free(f->api_url);
+    free(f->api_key);
+    free(f);
+}
+
+size_t fetch_count(const fetch *f)
+{
+    return f->count;
+}
+
+size_t fetch_in_flight(const fetch *f)
+{
+    return f->running;
+}
+
+long fetch_limit(const fetch *f)
+{
+    return retry_limiter_limit(&f->limiter);
+}
+
+int fetch_auth_blocked(const fetch *f)
+{
+    return f->auth_blocked;
+}
+
+typedef struct fetch_buf {
+    char *p;
+    size_t len;
+} fetch_buf;
+
+static size_t fetch_buf_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    fetch_buf *b = userp;
+    size_t n = size * nmemb;
+    if (b->len + n > 1 << 20)
+        return 0;
+    char *p = realloc(b->p, b->len + n + 1);
+    if (!p)
+        return 0;
+    memcpy(p + b->len, data, n);
+    b->p = p;
+    b->len += n;
+    p[b->len] = '\0';
+    return n;
+}
+
+/* Reads "concurrencyLimit" from the /account answer. */
+static int fetch_parse_account(const char *body, long *limit, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *root = json_loads(body, 0, &je);
+    if (!root) {
+        snprintf(err, errlen, "account answer is not JSON: %s", je.text);
+        return -1;
+    }
+    json_t *v = json_object_get(root, "concurrencyLimit");
+    int rc = -1;
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        *limit = (long)json_integer_value(v);
+        rc = 0;
+    } else {
+        snprintf(err, errlen, "account answer has no positive concurrencyLimit");
+    }
+    json_decref(root);
+    return rc;
+}
+
+int fetch_account_concurrency(const char *api_url, const char *api_key, long timeout_ms,
+                              long *limit, char *err, size_t errlen)
+{
+    char ebuf[CURL_ERROR_SIZE] = "", clean[CURL_ERROR_SIZE];
+    fetch_buf b = {0};
+    char *url = NULL;
+    long status = 0;
+    int rc = -1;
+    CURL *easy = curl_easy_init();
+    if (!easy) {
+        snprintf(err, errlen, "curl_easy_init failed");
+        return -1;
+    }
+    size_t l = strlen(api_url);
+    url = fetch_build_url(easy, api_url, l && api_url[l - 1] == '/' ? "account" : "/account",
+                          api_key, NULL);
+    CURLcode cc = url ? CURLE_OK : CURLE_OUT_OF_MEMORY;
+    FETCH_SETOPT(easy, CURLOPT_URL, url);
+    FETCH_SETOPT(easy, CURLOPT_ERRORBUFFER, ebuf);
+    FETCH_SETOPT(easy, CURLOPT_WRITEFUNCTION, fetch_buf_cb);
+    FETCH_SETOPT(easy, CURLOPT_WRITEDATA, &b);
+    FETCH_SETOPT(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    FETCH_SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
+    if (cc == CURLE_OK)
+        cc = curl_easy_perform(easy);
+    if (cc != CURLE_OK) {
+        fetch_redact_url(ebuf, clean, sizeof clean);
+        snprintf(err, errlen, "GET account: %s%s%s", curl_easy_strerror(cc), *clean ? ": " : "",
+                 clean);
+        goto cleanup;
+    }
+    cc = curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (cc != CURLE_OK || status != 200) {
+        snprintf(err, errlen, "GET account: HTTP %ld", status);
+        goto cleanup;
+    }
+    rc = fetch_parse_account(b.p ? b.p : "", limit, err, errlen);
+cleanup:
+    curl_easy_cleanup(easy);
+    free(url);
+    free(b.p);
+    return rc;
+}

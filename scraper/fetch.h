@@ -1,0 +1,73 @@
+/* ScraperAPI client: many calls in flight on one curl multi handle, with retries. */
+#ifndef WF4_SCRAPER_FETCH_H
+#define WF4_SCRAPER_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fetch fetch;
+
+typedef struct fetch_config {
+    const char *api_url; /* e.g. "https://api.scraperapi.com/" */
+    const char *api_key;
+    long concurrency;    /* transfers in flight at most (also the connection pool size) */
+    long timeout_ms;     /* CURLOPT_TIMEOUT_MS per attempt */
+    long max_body;       /* bytes kept of a page; a larger page is truncated and parsed */
+    long retry_base_ms, retry_cap_ms, max_retries;
+} fetch_config;
+
+typedef enum { FETCH_OK, FETCH_FAILED, FETCH_CANCELLED } fetch_status;
+
+/* What a finished fetch hands to the done callback; every pointer is valid only during the
+ * callback. */
+typedef struct fetch_result {
+    fetch_status status;
+    int retryable;          /* FETCH_FAILED: 1 when retries ran out (try again later) */
+    long http_status;       /* last HTTP status, 0 = no answer */
+    const char *reason;     /* FETCH_FAILED: why, never containing the API key */
+    const char *body;       /* FETCH_OK: the page (NUL-terminated), body_len bytes */
+    size_t body_len;
+    int truncated;          /* FETCH_OK: the page was longer than max_body */
+    const char *content_type; /* may be NULL */
+    const char *page_url;   /* https://<domain>/ */
+    int64_t api_ms;         /* time spent in all attempts */
+    int attempts;
+} fetch_result;
+
+/* Called once per submitted fetch, from fetch_run or fetch_cancel_if. */
+typedef void (*fetch_done_fn)(void *opaque, const fetch_result *r, void *arg);
+
+/* Returns NULL with err. curl_global_init must have run. */
+fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *err,
+                 size_t errlen);
+/* Cancels everything still pending (done is called with FETCH_CANCELLED), then frees. */
+void fetch_free(fetch *f);
+
+/* Queues a fetch of https://<ascii_domain>/. Returns 0 or -1 (out of memory). */
+int fetch_submit(fetch *f, const char *ascii_domain, void *opaque)
+    __attribute__((warn_unused_result));
+
+/* One pass: starts due transfers within the limits, waits up to timeout_ms in
+ * curl_multi_poll, and completes finished transfers (retrying or calling done).
+ * Returns 0, or -1 when the multi handle failed (logged). */
+int fetch_run(fetch *f, int timeout_ms);
+
+/* Cancels every pending fetch whose opaque matches (done gets FETCH_CANCELLED). */
+size_t fetch_cancel_if(fetch *f, int (*match)(void *opaque, void *arg), void *arg);
+
+size_t fetch_count(const fetch *f);     /* queued, backing off, in flight or parked */
+size_t fetch_in_flight(const fetch *f); /* transfers running now */
+long fetch_limit(const fetch *f);       /* current AIMD limit */
+/* 1 while ScraperAPI answers 401/403: calls are parked (not failed) and one is retried a
+ * minute as a probe; they resume when it succeeds. */
+int fetch_auth_blocked(const fetch *f);
+
+/* Asks GET <api_url>/account?api_key= for "concurrencyLimit". Returns 0 with *limit, or -1
+ * with err. Blocking; for start-up. */
+int fetch_account_concurrency(const char *api_url, const char *api_key, long timeout_ms,
+                              long *limit, char *err, size_t errlen);
+
+/* Writes url with the value of every api_key= parameter replaced by "***". */
+void fetch_redact_url(const char *url, char *out, size_t outlen);
+
+#endif
