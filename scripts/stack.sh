@@ -316,7 +316,7 @@ kafka_topics() {
 
 standin_launch() {
     local bin=$WF4_BIN/scraperapi-standin
-    [[ -x $bin ]] || part_failed standin /dev/null "$bin is missing (build it: ninja -C build scraperapi-standin)"
+    [[ -x $bin ]] || part_failed standin /dev/null "$bin is missing"
     STANDIN_PORT_=$(free_port)
     STANDIN_KEY=$(random_hex 16)
     state_set STANDIN_PORT_ "$STANDIN_PORT_"
@@ -436,6 +436,13 @@ cmd_up() {
     done
     [[ $with_registry == 1 ]] || with_registry=0
     t0=$(now_ms)
+    # Fail before starting anything when a part cannot start at all.
+    [[ -x $WF4_BIN/scraperapi-standin ]] ||
+        die "$WF4_BIN/scraperapi-standin is missing (build it: cmake --build <build dir> --target scraperapi-standin)"
+    [[ -f $WF4_KAFKA_JARS_DIR/kafka_2.13-$WF4_KAFKA_VERSION.jar ]] ||
+        die "Kafka jars missing in $WF4_KAFKA_JARS_DIR: run scripts/install.sh"
+    [[ $with_registry == 0 || -f $WF4_APICURIO_DIR/.stamp ]] ||
+        die "Apicurio missing in $WF4_APICURIO_DIR: run scripts/install.sh"
     if [[ -s $STATE ]]; then
         log "a stack is recorded in $D: stopping it first"
         do_down
@@ -443,6 +450,7 @@ cmd_up() {
     mkdir -p "$LOGS"
     rm -f "$D/env" "$D/versions" "$LOGS"/*.log "$LOGS"/*.stdout
     : >"$STATE"
+    trap 'part_failed "up (interrupted)" /dev/null "interrupted by a signal"' INT TERM
     state_set WITH_REGISTRY "$with_registry"
     state_load
 
