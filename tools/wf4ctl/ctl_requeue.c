@@ -426,7 +426,7 @@ static int requeue_run_dlq(const ctl_settings *s, const char *topic, long max)
     q->max = max;
     if (requeue_clients(q, s) != 0 || requeue_partitions(q) != 0 || requeue_assign(q) != 0)
         goto cleanup;
-    rc = requeue_loop(q) == 0 ? 0 : 1;
+    rc = requeue_loop(q) == 0 && q->skipped == 0 ? 0 : 1;
 cleanup:
     requeue_teardown(q);
     printf("requeue --dlq %s: %ld consumed, %ld re-published to their source topic, "
@@ -449,7 +449,7 @@ static int requeue_usage(int rc)
             "  header, by an idempotent producer; consumer group " REQUEUE_GROUP " commits\n"
             "  each batch after its delivery, so a second run only sends what came since.\n"
             "  Stops at the end of the topic as it was at the start, or after --max N.\n"
-            "Exit status: 0, 1 when something failed, 2 on a usage error.\n");
+            "Exit status: 0, 1 when something failed or was skipped, 2 on a usage error.\n");
     return rc;
 }
 
