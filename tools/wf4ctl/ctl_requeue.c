@@ -430,8 +430,7 @@ static int requeue_run_dlq(const ctl_settings *s, const char *topic, long max)
 cleanup:
     requeue_teardown(q);
     printf("requeue --dlq %s: %ld consumed, %ld re-published to their source topic, "
-           "%ld skipped (no usable wf4.dlq.topic header), %ld failed; offsets committed for "
-           "group %s\n",
+           "%ld skipped (no usable wf4.dlq.topic header), %ld failed (consumer group %s)\n",
            topic, q->consumed, q->republished, q->skipped, q->failed, REQUEUE_GROUP);
     free(q);
     return rc;
