@@ -4,6 +4,8 @@
 # and nothing lost when a claimer dies between its commit and its publish.
 . "$WF4_SRC/tests/lib.sh"
 
+sql_eq() { [ "$(psql_admin -c "$1")" = "$2" ]; }
+
 claims_of() { # decoded claims on the topic as "domain_id claim_id" lines
     "$WF4_BIN/wf4-inspect" -t wf4.domain.claims -o beginning 2>/dev/null |
         python3 -c 'import sys, json
@@ -29,7 +31,7 @@ sampler() { # samples pg_stat_activity every 100 ms while the claimers run
 }
 sampler & sampler_pid=$!
 for i in 1 2 3; do claimer "c$i" WF4_CLAIM_BATCH=500 WF4_MAX_IN_FLIGHT=100000 WF4_FAULT_PUBLISH_DELAY_MS=300; done
-wait_until 120 test "$(psql_admin -c "SELECT count(*) FROM domains WHERE status = 'processing'")" = 10000
+wait_until 120 sql_eq "SELECT count(*) FROM domains WHERE status = 'processing'" 10000
 sleep 2
 kill "$sampler_pid"; wait "$sampler_pid" 2>/dev/null || true
 for i in 1 2 3; do svc_kill "c$i" TERM; done
@@ -73,7 +75,7 @@ psql_admin -c "INSERT INTO domains (domain, status, claim_id, claimed_at, lease_
                VALUES ('expired.example-shop.com', 'processing', '00000000-0000-4000-8000-000000000001', now() - interval '10 min', now() - interval '1 s', 1),
                       ('capped.example-shop.com', 'processing', '00000000-0000-4000-8000-000000000002', now() - interval '10 min', now() - interval '1 s', 5)"
 claimer lease WF4_MAX_ATTEMPTS=5 WF4_CLAIM_INTERVAL_MS=200
-wait_until 20 test "$(psql_admin -c "SELECT count(*) FROM domains WHERE status <> 'processing' OR attempts = 2")" = 2
+wait_until 20 sql_eq "SELECT count(*) FROM domains WHERE status <> 'processing' OR attempts = 2" 2
 svc_kill lease TERM
 row=$(psql_admin -c "SELECT status || ' ' || attempts || ' ' || (claim_id <> '00000000-0000-4000-8000-000000000001') FROM domains WHERE domain = 'expired.example-shop.com'")
 check "[ '$row' = 'processing 2 true' ]" "expired lease re-claimed with a new claim_id and attempts+1 ($row)"
@@ -85,16 +87,15 @@ db_reset
 psql_admin -c "INSERT INTO domains (domain, sitemap_curation_status)
                SELECT 'crash' || g || '.example-shop.com', 'Selected' FROM generate_series(1, 50) g"
 claimer crash WF4_LEASE_SECONDS=3 WF4_FAULT_PUBLISH_DELAY_MS=60000
-wait_until 20 test "$(psql_admin -c "SELECT count(*) FROM domains WHERE status = 'processing'")" = 50
+wait_until 20 sql_eq "SELECT count(*) FROM domains WHERE status = 'processing'" 50
 svc_kill crash KILL
 psql_admin -c "SELECT id || ' ' || claim_id FROM domains" | sort >"$TEST_TMP/first"
 lost=$(claims_of | sort -u | comm -12 "$TEST_TMP/first" - | wc -l)
 check "[ $lost = 0 ]" "killed after commit, before publish: $lost of 50 claims reached Kafka"
 claimer recover WF4_LEASE_SECONDS=30 WF4_CLAIM_INTERVAL_MS=200
-wait_until 30 test "$(psql_admin -c "SELECT count(*) FROM domains WHERE attempts = 2 AND status = 'processing'")" = 50
+wait_until 30 sql_eq "SELECT count(*) FROM domains WHERE attempts = 2 AND status = 'processing'" 50
 sleep 1
 svc_kill recover TERM
 psql_admin -c "SELECT id || ' ' || claim_id FROM domains" | sort >"$TEST_TMP/second"
 again=$(claims_of | sort -u | comm -12 "$TEST_TMP/second" - | wc -l)
 check "[ $again = 50 ]" "after the lease, all 50 claimed again (new claim ids) and published: $again"
-finish

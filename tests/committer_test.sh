@@ -4,6 +4,8 @@
 # SIGKILLs with exactly one handoff per domain.
 . "$WF4_SRC/tests/lib.sh"
 
+sql_eq() { [ "$(psql_admin -c "$1")" = "$2" ]; }
+
 committer() { # NAME [VAR=VALUE ...]
     local name=$1; shift
     svc_start "$name" env WF4_METRICS_PORT=0 WF4_INSTANCE_ID="$name" WF4_OUTBOX_SWEEP_S=2 \
@@ -35,7 +37,7 @@ mapfile -t rows <"$TEST_TMP/rows"
     echo "${rows[2]} retry 1"
 } | "$WF4_BIN/wf4-resultgen"
 committer one
-wait_until 30 test "$(psql_admin -c "SELECT count(*) FROM domains WHERE status <> 'processing'")" = 2
+wait_until 30 sql_eq "SELECT count(*) FROM domains WHERE status <> 'processing'" 2
 sleep 3
 read -r id0 _ <<<"${rows[0]}"
 read -r id1 _ <<<"${rows[1]}"
@@ -63,10 +65,10 @@ t0=$(date +%s)
 while [ "$(psql_admin -c "SELECT count(*) FROM domains WHERE status = 'completed'")" -lt 10000 ]; do
     committer "k$kills" WF4_COMMITTER_GROUP="$group" WF4_COMMIT_BATCH=500
     sleep "$(python3 -c 'import random; print(round(random.uniform(0.5, 2.5), 2))')"
-    if [ "$kills" -lt 8 ]; then svc_kill "k$kills" KILL; kills=$((kills + 1)); else wait_until 120 test "$(psql_admin -c "SELECT count(*) FROM domains WHERE status = 'completed'")" = 10000; fi
+    if [ "$kills" -lt 8 ]; then svc_kill "k$kills" KILL; kills=$((kills + 1)); else wait_until 120 sql_eq "SELECT count(*) FROM domains WHERE status = 'completed'" 10000; fi
     [ $(( $(date +%s) - t0 )) -lt 300 ] || fail "not all completed after 300 s"
 done
-wait_until 60 test "$(psql_admin -c "SELECT count(*) FROM wf5_outbox")" = 0
+wait_until 60 sql_eq "SELECT count(*) FROM wf5_outbox" 0
 svc_kill "k$kills" TERM
 echo "kills: $kills"
 read -r done handoffs distinct <<<"$(psql_admin -F' ' -c "SELECT count(*) FILTER (WHERE status = 'completed'), count(handoff_event_id), count(DISTINCT handoff_event_id) FROM domains")"
@@ -81,4 +83,3 @@ stray=$(comm -13 "$TEST_TMP/db_handoffs" "$TEST_TMP/ours" | wc -l)
 dups=$(( $(grep -F -c -f "$TEST_TMP/ids" "$TEST_TMP/events_all" || true) - $(wc -l <"$TEST_TMP/ours") ))
 check "[ $covered = 10000 ]" "every completed domain has its WF5 event on the topic ($covered)"
 check "[ $stray = 0 ]" "every WF5 event id belongs to a completed domain's handoff ($stray strays); one event id per domain; $dups duplicate publications (at least once)"
-finish

@@ -66,7 +66,7 @@ static int claimgen_usage(void)
 
 static int claimgen_args(int argc, char **argv, claimgen_opts *o)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             return 1;
@@ -88,7 +88,6 @@ static int claimgen_args(int argc, char **argv, claimgen_opts *o)
             o->garbage = atol(v);
         else
             return -1;
-        i++;
     }
     return o->n > 0 && o->topic && o->out ? 0 : -1;
 }
