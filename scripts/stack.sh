@@ -34,6 +34,8 @@ Environment:
   WF4_STACK_DIR       state directory (default <repo>/build/stack)
   WF4_BIN             where wf4ctl and scraperapi-standin live (default <repo>/build/bin)
   WF4_STACK_REGISTRY  1 = start Apicurio as with --registry
+  WF4_STACK_KAFKA_WAIT_S, WF4_STACK_REGISTRY_WAIT_S
+                      how long up waits for the broker (60) and the registry (90) to answer
   STANDIN_*           passed through to the stand-in (STANDIN_PORT and STANDIN_API_KEY are
                       chosen by this script)
 
@@ -200,7 +202,7 @@ up_pg() {
 # ---------------------------------------------------------------- Kafka
 
 kafka_java() { # kafka_java CLASS ARGS...: a short-lived Kafka tool with its own quiet log4j
-    java -Xmx256m -cp "$WF4_KAFKA_JARS_DIR/*" -Dlog4j.configuration="file:$D/kafka/tools-log4j.properties" "$@"
+    java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$WF4_KAFKA_JARS_DIR/*" -Dlog4j.configuration="file:$D/kafka/tools-log4j.properties" "$@"
 }
 
 kafka_configure() {
@@ -280,7 +282,7 @@ kafka_answers() {
 }
 
 kafka_wait() {
-    wait_for kafka "$LOGS/kafka.log" 60 "$KAFKA_PID" kafka_answers
+    wait_for kafka "$LOGS/kafka.log" "${WF4_STACK_KAFKA_WAIT_S:-60}" "$KAFKA_PID" kafka_answers
 }
 
 kafka_stop() {
@@ -472,7 +474,7 @@ cmd_up() {
     log "kafka: answers on port $KAFKA_PORT ($(($(now_ms) - t0)) ms since up)"
     kafka_topics
     if [[ $with_registry == 1 ]]; then
-        wait_for registry "$LOGS/registry.log" 90 "$REGISTRY_PID" registry_answers
+        wait_for registry "$LOGS/registry.log" "${WF4_STACK_REGISTRY_WAIT_S:-90}" "$REGISTRY_PID" registry_answers
         registry_configure
         log "registry: answers on port $REGISTRY_PORT, compatibility BACKWARD ($(($(now_ms) - t0)) ms since up)"
     fi

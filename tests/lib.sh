@@ -16,6 +16,8 @@
 #   topic_count TOPIC                       messages readable now (read_committed)
 #   topic_end_offsets TOPIC                 sum of the partitions' end offsets
 #   topic_partitions TOPIC                  partition count (0 when the topic does not exist)
+#   on_exit CMD...                          runs CMD at exit, before the services stop (do not
+#                                           set your own EXIT trap: it would replace this one)
 # On exit every service still running is stopped; $TEST_TMP is removed when the test passed
 # and kept (path printed, service logs' tails shown) when it failed.
 set -euo pipefail
@@ -41,6 +43,7 @@ export TEST_TMP
 WF4_CHECKS=0
 WF4_FAILS=0
 declare -A WF4_SVC_PIDS=()
+WF4_ON_EXIT=()
 
 say() {
     printf '[%s %s] %s\n' "$TEST_NAME" "$(date +%H:%M:%S)" "$*"
@@ -164,8 +167,17 @@ topic_end_offsets() {
     kcat -b "$WF4_KAFKA_BROKERS" -Q "${args[@]}" | awk '{s += $NF} END {print s + 0}'
 }
 
+on_exit() {
+    local cmd
+    printf -v cmd '%q ' "$@"
+    WF4_ON_EXIT+=("$cmd")
+}
+
 _wf4_exit() {
-    local rc=$? name
+    local rc=$? name cmd
+    for cmd in "${WF4_ON_EXIT[@]}"; do
+        eval "$cmd" || say "on_exit: '$cmd' failed"
+    done
     for name in "${!WF4_SVC_PIDS[@]}"; do
         svc_alive "$name" && svc_kill "$name" TERM
     done

@@ -30,6 +30,7 @@ fi
 # The lib's helpers work against the real parts.
 check '[[ $(topic_end_offsets wf4.domain.claims.dlq) =~ ^[0-9]+$ ]]' "topic_end_offsets answers"
 check_eq "$(topic_partitions wf4.no.such.topic)" 0 "a missing topic has 0 partitions"
+on_exit say "on_exit hooks run"
 svc_start sleeper sleep 300
 check 'svc_alive sleeper' "svc_start runs a service"
 svc_kill sleeper
