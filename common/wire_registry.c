@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wire_internal.h"
 
@@ -95,6 +96,12 @@ static void reg_error(const char *what, long status, json_t *resp, char *err, si
              msg ? msg : "");
 }
 
+static int reg_already_exists(json_t *resp)
+{
+    const char *msg = json_string_value(json_object_get(resp, "message"));
+    return msg && strstr(msg, "already exists") != NULL;
+}
+
 int wire_registry_post(const char *url, const char *subject, const char *schema_json,
                        int32_t *id, char *err, size_t errlen)
 {
@@ -109,8 +116,18 @@ int wire_registry_post(const char *url, const char *subject, const char *schema_
         goto cleanup;
     }
     snprintf(target, sizeof target, "%s/subjects/%s/versions", url, subject);
-    if (reg_request(target, body, &status, &resp, err, errlen) != 0)
-        goto cleanup;
+    /* Several instances starting at once race to create the subject: the losers get a 409
+     * "already exists" and, asked again, the id of the same schema. */
+    for (int attempt = 0;; attempt++) {
+        if (reg_request(target, body, &status, &resp, err, errlen) != 0)
+            goto cleanup;
+        if (status != 409 || attempt >= 5 || !reg_already_exists(resp))
+            break;
+        json_decref(resp);
+        resp = NULL;
+        struct timespec ts = {0, 100000000L * (attempt + 1)};
+        nanosleep(&ts, NULL);
+    }
     json_t *jid = json_object_get(resp, "id");
     if (status != 200 || !json_is_integer(jid) || json_integer_value(jid) < 0 ||
         json_integer_value(jid) > INT32_MAX) {
