@@ -207,8 +207,6 @@ kafka_java() { # kafka_java CLASS ARGS...: a short-lived Kafka tool with its own
 
 kafka_configure() {
     local id
-    [[ -f $WF4_KAFKA_JARS_DIR/kafka_2.13-$WF4_KAFKA_VERSION.jar ]] ||
-        die "Kafka jars missing in $WF4_KAFKA_JARS_DIR: run scripts/install.sh"
     KAFKA_PORT=$(free_port)
     KAFKA_CTRL_PORT=$(free_port)
     state_set KAFKA_PORT "$KAFKA_PORT"
@@ -318,7 +316,6 @@ kafka_topics() {
 
 standin_launch() {
     local bin=$WF4_BIN/scraperapi-standin
-    [[ -x $bin ]] || part_failed standin /dev/null "$bin is missing"
     STANDIN_PORT_=$(free_port)
     STANDIN_KEY=$(random_hex 16)
     state_set STANDIN_PORT_ "$STANDIN_PORT_"
@@ -388,8 +385,8 @@ wait_for() {
     done
 }
 
-# part_failed PART LOG MSG: says which part did not start with the tail of its log, stops
-# everything this stack already started, and exits 1.
+# part_failed PART LOG MSG: says which part did not start with the tail of its log, and
+# exits 1 (during up, the EXIT trap then stops everything already started).
 part_failed() {
     local part=$1 logfile=$2 msg=$3
     log "ERROR: $part did not start: $msg"
@@ -398,12 +395,19 @@ part_failed() {
         tail -n 30 "$logfile" >&2
         log "----"
     fi
-    if [[ ${WF4_STACK_STOPPING:-0} == 0 ]]; then
-        WF4_STACK_STOPPING=1
-        log "stopping what was started"
+    exit 1
+}
+
+# EXIT trap of up: whatever ended it early (a part that failed, an error, a signal), the
+# parts already started are stopped.
+up_exit() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if ((rc != 0)); then
+        log "up failed: stopping what was started"
         do_down || true
     fi
-    exit 1
+    exit "$rc"
 }
 
 write_env() {
@@ -452,7 +456,8 @@ cmd_up() {
     mkdir -p "$LOGS"
     rm -f "$D/env" "$D/versions" "$LOGS"/*.log "$LOGS"/*.stdout
     : >"$STATE"
-    trap 'part_failed "up (interrupted)" /dev/null "interrupted by a signal"' INT TERM
+    trap up_exit EXIT
+    trap 'log "interrupted"; exit 130' INT TERM
     state_set WITH_REGISTRY "$with_registry"
     state_load
 
@@ -488,6 +493,7 @@ cmd_up() {
     cat "$D/env"
     log "versions: $(tr '\n' ';' <"$D/versions")"
     log "stack up in $(($(now_ms) - t0)) ms (state: $D)"
+    trap - EXIT INT TERM
 }
 
 # do_down: stops whatever the state file records, verifies, removes the data dirs.
