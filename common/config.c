@@ -163,7 +163,7 @@ static int config_fill(const cfg_entry *t, size_t n)
         const char *v = getenv(t[i].env);
         if (v && !*v)
             v = NULL;
-        if (!v && t[i].required) {
+        if (!v && t[i].required && !t[i].def) {
             fprintf(stderr, "%s: required setting is missing\n", t[i].env);
             rc = -1;
             continue;

@@ -7,7 +7,7 @@
 sql_eq() { [ "$(psql_admin -c "$1")" = "$2" ]; }
 
 claims_of() { # decoded claims on the topic as "domain_id claim_id" lines
-    "$WF4_BIN/wf4-inspect" -t wf4.domain.claims -o beginning 2>/dev/null |
+    "$WF4_BIN/wf4-inspect" -o beginning wf4.domain.claims 2>/dev/null |
         python3 -c 'import sys, json
 for l in sys.stdin:
     v = json.loads(l).get("value") or {}
@@ -58,7 +58,7 @@ done
 sleep 1
 svc_kill lat TERM
 psql_admin -c "SELECT id || ' ' || (extract(epoch FROM selected_at) * 1000)::bigint FROM domains" | sort >"$TEST_TMP/selected"
-"$WF4_BIN/wf4-inspect" -t wf4.domain.claims -o beginning 2>/dev/null | python3 -c '
+"$WF4_BIN/wf4-inspect" -o beginning wf4.domain.claims 2>/dev/null | python3 -c '
 import sys, json
 sel = dict(l.split() for l in open(sys.argv[1]))
 lat = sorted(json.loads(l)["timestamp"] - int(sel[json.loads(l)["key"]]) for l in sys.stdin

@@ -13,7 +13,7 @@ committer() { # NAME [VAR=VALUE ...]
 }
 # "domain_id event_id" of every WF5 event on the topic
 wf5_events() {
-    "$WF4_BIN/wf4-inspect" -t wf5.domain.handoffs -o beginning 2>/dev/null |
+    "$WF4_BIN/wf4-inspect" -o beginning wf5.domain.handoffs 2>/dev/null |
         python3 -c 'import sys, json
 for l in sys.stdin:
     v = json.loads(l).get("value") or {}

@@ -116,7 +116,9 @@ static rd_kafka_t *inspect_consumer(const char *brokers)
         return NULL;
     }
     if (rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) != RD_KAFKA_CONF_OK ||
+        /* librdkafka 2.0 refuses assign() without a group.id; nothing is ever committed. */
+        rd_kafka_conf_set(conf, "group.id", "wf4-inspect", err, sizeof err) != RD_KAFKA_CONF_OK) {
         log_error("kafka conf: %s", err);
         rd_kafka_conf_destroy(conf);
         return NULL;
