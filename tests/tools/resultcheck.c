@@ -114,6 +114,7 @@ static int rc_assign(rd_kafka_t *rk, const char *topic)
 static void rc_report(const rc_state *st)
 {
     long success = 0, fail_final = 0, fail_retry = 0, dup = 0, missing = 0, fail429 = 0;
+    long fail_auth = 0;
     for (size_t i = 0; i < st->n; i++) {
         const rc_claim *c = &st->v[i];
         if (!c->results) {
@@ -129,11 +130,15 @@ static void rc_report(const rc_state *st)
             fail_final++;
         if (!c->success && (c->status == 429 || strstr(c->error, "429")))
             fail429++;
+        if (!c->success && (c->status == 401 || c->status == 403))
+            fail_auth++;
     }
     printf("claims=%zu with_result=%zu missing=%ld duplicates=%ld success=%ld "
-           "failure_final=%ld failure_retryable=%ld failure_429=%ld other_results=%ld "
+           "failure_final=%ld failure_retryable=%ld failure_429=%ld failure_auth=%ld "
+           "other_results=%ld "
            "undecodable=%ld secret_hits=%ld\n",
-           st->n, st->seen, missing, dup, success, fail_final, fail_retry, fail429, st->extra,
+           st->n, st->seen, missing, dup, success, fail_final, fail_retry, fail429, fail_auth,
+           st->extra,
            st->undecodable, st->secret_hits);
     for (size_t i = 0, shown = 0; i < st->n && shown < 5; i++)
         if (!st->v[i].results && ++shown)
