@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Black-box test of scraperapi-standin: starts it on an ephemeral port, checks its API.
+#   tests/standin_test.sh path/to/scraperapi-standin
+# Needs curl and jq. Under an ASan build, a sanitizer report or a non-zero exit fails it.
+set -euo pipefail
+
+BIN=${1:?usage: standin_test.sh path/to/scraperapi-standin}
+KEY=standin-test-key-5f3a9c
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/standin_test.XXXXXX")
+PID=
+PORT=
+FAILURES=0
+
+say() { echo "--- $*"; }
+check() { # check 'COND' MSG
+    if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2 ($1)"; FAILURES=$((FAILURES + 1)); fi
+}
+fatal() {
+    echo "FATAL: $*" >&2
+    [[ -f $WORK/log ]] && tail -n 20 "$WORK/log" >&2
+    exit 1
+}
+cleanup() {
+    if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
+        kill -TERM "$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# start VAR=VALUE...: runs the stand-in with these settings; sets PID and PORT.
+start() {
+    : >"$WORK/log"
+    env "$@" STANDIN_PORT=0 STANDIN_API_KEY=$KEY STANDIN_LOG_REQUESTS=1 "$BIN" 2>"$WORK/log" &
+    PID=$!
+    PORT=
+    for _ in $(seq 1 150); do
+        PORT=$(grep -o 'listening on port [0-9]*' "$WORK/log" | grep -o '[0-9]*$' || true)
+        [[ -n $PORT ]] && return 0
+        kill -0 "$PID" 2>/dev/null || fatal "stand-in exited at start-up"
+        sleep 0.1
+    done
+    fatal "stand-in did not start"
+}
+
+# stop: SIGTERM, then the exit status (ASan's leak check runs at exit) and the log's hygiene.
+stop() {
+    local rc=0
+    kill -TERM "$PID"
+    wait "$PID" || rc=$?
+    PID=
+    check "[[ $rc -eq 0 ]]" "stand-in exits 0 on SIGTERM"
+    check "! grep -q 'AddressSanitizer\|runtime error\|LeakSanitizer' '$WORK/log'" \
+        "no sanitizer report"
+    check "! grep -q '$KEY' '$WORK/log'" "the API key never appears in the log"
+    cp "$WORK/log" "$WORK/log.prev"
+}
+
+# scrape HOST [KEY]: prints the status code; the body goes to $WORK/body.
+scrape() {
+    curl -s -o "$WORK/body" -w '%{http_code}' --max-time 30 \
+        "http://127.0.0.1:$PORT/?api_key=${2:-$KEY}&url=https%3A%2F%2F$1%2F" || true
+}
+
+get() { curl -s --max-time 10 "http://127.0.0.1:$PORT$1"; }
+field() { get "$1" | jq -r ".$2"; }
+
+phase_api() {
+    say "API: keys, urls, hooks, determinism, corpus, credits"
+    mkdir -p "$WORK/corpus"
+    echo '<html><title>From the corpus</title><p>corpus page</p></html>' \
+        >"$WORK/corpus/corpus-site.test.html"
+    start STANDIN_LATENCY_MIN_MS=5 STANDIN_LATENCY_MAX_MS=20 STANDIN_CONCURRENCY=50 \
+        STANDIN_CORPUS_DIR="$WORK/corpus"
+    check "[[ \$(get /healthz) == ok ]]" "/healthz answers ok"
+    check "[[ \$(scrape example.com wrong-key) == 401 ]]" "wrong key: 401"
+    check "[[ \$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$PORT/?url=https://a.com') == 401 ]]" \
+        "missing key: 401"
+    check "[[ \$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$PORT/?api_key=$KEY') == 400 ]]" \
+        "missing url: 400"
+    check "[[ \$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$PORT/?api_key=$KEY&url=ftp://a.com') == 400 ]]" \
+        "non-http url: 400"
+    check "[[ \$(scrape example.com) == 200 ]]" "example.com: 200"
+    check "grep -q 'standin host: example.com' '$WORK/body'" "the page embeds its host"
+    cp "$WORK/body" "$WORK/first"
+    scrape Example.COM >/dev/null
+    check "cmp -s '$WORK/first' '$WORK/body'" "same host, same body (host case ignored)"
+    scrape other-site.org >/dev/null
+    check "! cmp -s '$WORK/first' '$WORK/body'" "another host, another body"
+    check "[[ \$(scrape notfound-abc.com) == 404 ]]" "notfound-*: 404"
+    check "[[ \$(scrape error500-abc.com) == 500 ]]" "error500-*: 500"
+    check "[[ \$(scrape reset-abc.com) == 000 ]]" "reset-*: connection closed without a response"
+    check "[[ \$(scrape corpus-site.test) == 200 ]] && grep -q 'corpus page' '$WORK/body'" \
+        "corpus file served"
+    check "[[ \$(curl -s -o /dev/null -w '%{content_type}' 'http://127.0.0.1:$PORT/?api_key=$KEY&url=https://nonhtml-a.com/') != text/html* ]]" \
+        "nonhtml-*: a non-HTML content type"
+    # 200: example.com x2, other-site, corpus, nonhtml; 404: one. 500 and reset are failures.
+    check "[[ \$(field /account requestCount) == 6 ]]" "/account counts only 200 and 404 credits"
+    check "[[ \$(field /account failedRequestCount) == 2 ]]" "/account counts the 500 and the reset as failed"
+    check "[[ \$(field /account concurrencyLimit) == 50 ]]" "/account shows the concurrency limit"
+    check "[[ \$(field /account requestLimit) == 1000000 ]]" "/account shows the request limit"
+    check "[[ \$(get /nothing | head -c 9) == 'not found' ]]" "unknown path: 404 text"
+    phase_variety
+    stop
+}
+
+# Forty hosts: the generated pages show the promised variety.
+phase_variety() {
+    local pids=()
+    mkdir -p "$WORK/pages"
+    for i in $(seq 1 40); do
+        curl -s -D "$WORK/pages/$i.h" -o "$WORK/pages/$i.html" --max-time 30 \
+            "http://127.0.0.1:$PORT/?api_key=$KEY&url=https://www.site-$i.example/" &
+        pids+=($!)
+    done
+    wait "${pids[@]}" # not a bare wait: the stand-in is a child too
+    local p=$WORK/pages
+    check "grep -lq 'content=\"WordPress 6.4.2\"' $p/*.html" "some pages are WordPress"
+    check "grep -lq 'elementor-kit' $p/*.html" "some pages are Elementor"
+    check "[[ \$(grep -L '<title>' $p/*.html | wc -l) -gt 0 ]]" "some pages have no title"
+    check "grep -lqi 'charset=\"iso-8859-1\"\|charset=ISO-8859-1' $p/*.html" "some pages in ISO-8859-1"
+    check "grep -lqi 'windows-1252' $p/*.html $p/*.h" "some pages in windows-1252"
+    check "[[ \$(head -c 3 -q $p/*.html | grep -c \$'\\xef\\xbb\\xbf' || true) -gt 0 ]]" \
+        "some pages start with a UTF-8 BOM"
+    check "grep -lq 'mailto:' $p/*.html && grep -lq 'tel:' $p/*.html" "mailto: and tel: links"
+    check "grep -lq 'facebook.com' $p/*.html && grep -lq 'linkedin.com' $p/*.html" "social links"
+    check "grep -lq '<html lang=' $p/*.html" "pages declare a language"
+}
+
+phase_concurrency() {
+    say "concurrency limit 5, 20 parallel requests of 1 s"
+    start STANDIN_LATENCY_MIN_MS=1000 STANDIN_LATENCY_MAX_MS=1000 STANDIN_CONCURRENCY=5
+    local pids=() ok n429
+    for i in $(seq 1 20); do
+        curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 \
+            "http://127.0.0.1:$PORT/?api_key=$KEY&url=https://par-$i.example/" >"$WORK/par.$i" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    ok=$(cat "$WORK"/par.* | grep -c '^200$' || true)
+    n429=$(cat "$WORK"/par.* | grep -c '^429$' || true)
+    echo "200: $ok, 429: $n429"
+    check "[[ $ok -ge 1 && $ok -le 5 ]]" "at most 5 requests served at once"
+    check "[[ $n429 -ge 1 && $((ok + n429)) -eq 20 ]]" "the others got 429"
+    check "[[ \$(field /stats maxInFlight) -le 5 ]]" "max observed concurrency <= 5"
+    check "[[ \$(field /stats status429) == $n429 ]]" "/stats counts the 429s"
+    check "[[ \$(field /account requestCount) == $ok ]]" "429s cost no credits"
+    stop
+}
+
+# Seeded rates: two runs with the same seed answer the same sequence; credits run out.
+phase_rates() {
+    say "seeded failure rates, request limit"
+    local run
+    for run in 1 2; do
+        start STANDIN_LATENCY_MIN_MS=0 STANDIN_LATENCY_MAX_MS=0 STANDIN_SEED=42 \
+            STANDIN_RATE_500=0.3 STANDIN_RATE_404=0.2 STANDIN_REQUEST_LIMIT=20
+        : >"$WORK/seq.$run"
+        for i in $(seq 1 60); do scrape "seq-$i.example" >>"$WORK/seq.$run"; echo >>"$WORK/seq.$run"; done
+        stop
+    done
+    check "cmp -s '$WORK/seq.1' '$WORK/seq.2'" "same seed, same answers"
+    check "grep -q '^500$' '$WORK/seq.1' && grep -q '^404$' '$WORK/seq.1'" "the rates produce 500s and 404s"
+    check "[[ \$(grep -c '^200$\|^404$' '$WORK/seq.1') == 20 ]]" "exactly 20 credits were spent"
+    check "[[ \$(tail -n 1 '$WORK/seq.1') == 403 ]]" "past the request limit: 403"
+}
+
+phase_config() {
+    say "configuration"
+    check "'$BIN' --help | grep -q STANDIN_CONCURRENCY" "--help lists the settings"
+    check "! env -u STANDIN_API_KEY '$BIN' 2>/dev/null" "a missing STANDIN_API_KEY stops start-up"
+    check "! STANDIN_API_KEY=x STANDIN_RATE_500=2 '$BIN' 2>/dev/null" "a rate above 1 is refused"
+}
+
+command -v jq >/dev/null || fatal "jq is required"
+phase_config
+phase_api
+phase_concurrency
+phase_rates
+if ((FAILURES > 0)); then
+    echo "$FAILURES check(s) failed"
+    echo "--- last stand-in log:"
+    tail -n 30 "$WORK/log.prev" 2>/dev/null || true
+    exit 1
+fi
+echo "all checks passed"
