@@ -25,8 +25,10 @@ static void outbox_metrics_init(void)
 void outbox_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     (void)rk;
-    if (opaque) {
-        *(unsigned char *)opaque = rkm->err ? 2 : 1;
+    (void)opaque; /* the handle's opaque; the message's own is rkm->_private */
+    unsigned char *flag = rkm->_private;
+    if (flag) {
+        *flag = rkm->err ? 2 : 1;
         if (rkm->err)
             log_error("handoff for domain %.*s not delivered: %s (left in the outbox)",
                       (int)rkm->key_len, (const char *)rkm->key, rd_kafka_err2str(rkm->err));
