@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,19 +86,24 @@ static int standin_wait(struct MHD_Connection *conn, long ms)
     }
 }
 
+/* Credits are spent, as ScraperAPI spends them, on 200 and 404 answers only. */
 static void standin_count_status(unsigned status)
 {
     standin_stats *st = standin_st;
-    switch (status) {
-    case 200: atomic_fetch_add(&st->s200, 1); atomic_fetch_add(&st->request_count, 1); break;
-    case 404: atomic_fetch_add(&st->s404, 1); atomic_fetch_add(&st->request_count, 1); break;
-    case 400: atomic_fetch_add(&st->s400, 1); break;
-    case 401: atomic_fetch_add(&st->s401, 1); break;
-    case 403: atomic_fetch_add(&st->s403, 1); break;
-    case 429: atomic_fetch_add(&st->s429, 1); break;
-    case 500: atomic_fetch_add(&st->s500, 1); atomic_fetch_add(&st->failed, 1); break;
-    default: break;
-    }
+    static const struct {
+        unsigned status;
+        size_t offset;
+    } map[] = {{200, offsetof(standin_stats, s200)}, {400, offsetof(standin_stats, s400)},
+               {401, offsetof(standin_stats, s401)}, {403, offsetof(standin_stats, s403)},
+               {404, offsetof(standin_stats, s404)}, {429, offsetof(standin_stats, s429)},
+               {500, offsetof(standin_stats, s500)}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (map[i].status == status)
+            atomic_fetch_add((atomic_long *)((char *)st + map[i].offset), 1);
+    if (status == 200 || status == 404)
+        atomic_fetch_add(&st->request_count, 1);
+    else if (status >= 500)
+        atomic_fetch_add(&st->failed, 1);
 }
 
 /* Queues `r` (consumed) with a content type; scrape responses are counted. */
