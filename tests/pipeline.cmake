@@ -13,3 +13,4 @@ target_link_libraries(wf4-resultgen PRIVATE wf4common)
 
 wf4_integration_test(integration_claimer claimer_test.sh TIMEOUT 600)
 wf4_integration_test(integration_committer committer_test.sh TIMEOUT 600)
+wf4_integration_test(integration_e2e e2e_test.sh TIMEOUT 900)
