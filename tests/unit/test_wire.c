@@ -231,10 +231,10 @@ static char *vec_block(FILE *f, char *tag, size_t taglen)
         char *sp = strchr(line + 2, ' ');
         if (sp) {
             *sp = '\0';
-            snprintf(tag, taglen, "%s", line + 2);
+            snprintf(tag, taglen, "%.31s", line + 2);
             return strdup(sp + 1);
         }
-        snprintf(tag, taglen, "%s", line + 2);
+        snprintf(tag, taglen, "%.31s", line + 2);
         size_t cap = 8192, len = 0;
         char *val = calloc(1, cap);
         while (fgets(line, sizeof line, f)) {
