@@ -47,9 +47,8 @@ WF4_KAFKA_JARS, SCRAPERAPI_URL, SCRAPERAPI_KEY, STANDIN_PORT, WF4_SCHEMA_REGISTR
 EOF
 }
 
-D=${WF4_STACK_DIR:-$WF4_ROOT/build/stack}
-mkdir -p "$D"
-D=$(cd "$D" && pwd -P)
+# Physical path: process working directories (how pids are recognised) are physical too.
+D=$(realpath -m "${WF4_STACK_DIR:-$WF4_ROOT/build/stack}")
 WF4_BIN=${WF4_BIN:-$WF4_ROOT/build/bin}
 STATE=$D/state
 LOGS=$D/logs
@@ -367,8 +366,10 @@ registry_configure() {
 }
 
 registry_version() {
-    curl -sf --max-time 5 "http://127.0.0.1:$REGISTRY_PORT/apis/registry/v2/system/info" 2>/dev/null |
-        jq -r '.version // "unknown"' 2>/dev/null || echo "$WF4_APICURIO_VERSION"
+    local v
+    v=$(curl -sf --max-time 5 "http://127.0.0.1:$REGISTRY_PORT/apis/registry/v2/system/info" 2>/dev/null |
+        jq -r '.version // empty' 2>/dev/null || true)
+    echo "${v:-unknown}"
 }
 
 # ---------------------------------------------------------------- up / down
