@@ -66,7 +66,7 @@ state_set() {
 }
 
 state_load() {
-    PG_PORT='' PG_PID='' PG_BIN='' KAFKA_PORT='' KAFKA_CTRL_PORT='' KAFKA_PID=''
+    PG_PORT='' PG_PID='' PG_BIN='' PG_SOCK='' KAFKA_PORT='' KAFKA_CTRL_PORT='' KAFKA_PID=''
     STANDIN_PID='' STANDIN_PORT_='' REGISTRY_PID='' REGISTRY_PORT='' APP_PASSWORD='' STANDIN_KEY=''
     # shellcheck source=/dev/null
     [[ -f $STATE ]] && source "$STATE"
@@ -99,9 +99,16 @@ pg_init() {
     state_set PG_BIN "$PG_BIN"
     state_set PG_PORT "$PG_PORT"
     rm -rf "$D/pg"
-    mkdir -p "$D/pg/sock"
+    mkdir -p "$D/pg"
+    # A Unix socket path holds at most 107 bytes: a deep state dir gets a socket dir in /tmp.
+    PG_SOCK=$D/pg/sock
+    if ((${#PG_SOCK} > 80)); then
+        PG_SOCK=$(mktemp -d /tmp/wf4-pgsock.XXXXXX)
+    fi
+    state_set PG_SOCK "$PG_SOCK"
+    mkdir -p "$PG_SOCK"
     : >"$LOGS/postgres.log"
-    chown postgres:postgres "$D/pg" "$D/pg/sock" "$LOGS/postgres.log"
+    chown postgres:postgres "$D/pg" "$PG_SOCK" "$LOGS/postgres.log"
     runuser -u postgres -- test -x "$D/pg" || die "user postgres cannot enter $D (make its parent directories traversable)"
     pg_as_postgres "$PG_BIN/initdb" -D "$D/pg/data" -U postgres --auth=trust -E UTF8 \
         --locale=C.UTF-8 --no-sync >>"$LOGS/postgres.log" 2>&1 || part_failed postgresql "$LOGS/postgres.log" "initdb failed"
@@ -110,7 +117,7 @@ pg_init() {
 # --- wf4 test stack (scripts/stack.sh)
 port = $PG_PORT
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$D/pg/sock'
+unix_socket_directories = '$PG_SOCK'
 max_connections = 200
 shared_preload_libraries = 'pg_stat_statements'
 fsync = off
@@ -517,6 +524,7 @@ do_down() {
         log "ERROR: still alive after down: ${left[*]}"
         return 1
     fi
+    [[ $PG_SOCK != /tmp/wf4-pgsock.* ]] || rm -rf "$PG_SOCK"
     rm -rf "$D/pg" "$D/kafka" "$D/standin" "$D/registry" "$D/env" "$STATE"
 }
 
