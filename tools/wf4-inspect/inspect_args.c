@@ -8,7 +8,7 @@
 
 void inspect_usage(void)
 {
-    printf("usage: wf4-inspect [options] TOPIC\n"
+    printf("usage: wf4-inspect [options] TOPIC   (or -t TOPIC)\n"
            "  -o beginning|end|N|-N  start offset: first, end, absolute N, or N before the end\n"
            "                         (default beginning)\n"
            "  --since TIME           start at the first message at or after TIME\n"
@@ -92,6 +92,10 @@ static int args_one(int argc, char **argv, int i, inspect_opts *o)
         return -1;
     if (strcmp(a, "-o") == 0)
         return args_offset(v, o) == 0 ? 2 : -1;
+    if (strcmp(a, "-t") == 0 && !o->topic) { /* kcat's spelling, beside the positional TOPIC */
+        o->topic = v;
+        return 2;
+    }
     if (strcmp(a, "--since") == 0) {
         o->from = INSPECT_TIME;
         return inspect_parse_time(v, &o->offset) == 0 ? 2 : -1;
