@@ -316,6 +316,8 @@ if [ "$w_msgs" = 0 ]; then head -n 5 "$TMP/wf5.jsonl.err" 2>/dev/null; fi
 if [ "$w_ids" -gt 0 ] && [ "$w_msgs" -gt "$w_ids" ]; then
   say "note: the WF5 topic holds $w_msgs messages for $w_ids events ($(awk -v m="$w_msgs" -v i="$w_ids" 'BEGIN{printf "%.2f", m / i}') copies each)"
 fi
+w_raw=$(tool kcat -C -b kafka:9092 -t wf5.domain.handoffs -o beginning -e -q -f '%p:%o\n' 2>/dev/null | grep -c . || true)
+FIGURES+=("$(printf '%-34s %d' "WF5 topic messages (kcat)" "$w_raw")")
 outbox_left=$(psql_q "SELECT count(*) FROM wf5_outbox")
 FIGURES+=("$(printf '%-34s %d' "WF5 outbox rows left" "$outbox_left")")
 
