@@ -121,6 +121,20 @@ static int kafka_header_add(rd_kafka_headers_t *h, const char *name, const char 
     return 0;
 }
 
+#define KAFKA_DLQ_TRUNCATE (64 * 1024) /* bytes kept of a message too large to dead-letter */
+
+/* One DLQ produce of rkm's first len bytes; h is the message's on success only. */
+static rd_kafka_resp_err_t kafka_dlq_produce(rd_kafka_t *producer, const char *topic,
+                                             const rd_kafka_message_t *rkm, size_t len,
+                                             rd_kafka_headers_t *h)
+{
+    return rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
+                             RD_KAFKA_V_KEY(rkm->key, rkm->key_len),
+                             RD_KAFKA_V_VALUE(rkm->payload, len),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                             RD_KAFKA_V_OPAQUE(NULL), RD_KAFKA_V_END);
+}
+
 int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const char *consumer,
                    const char *reason)
 {
@@ -140,10 +154,19 @@ int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const ch
         rd_kafka_headers_destroy(h);
         return -1;
     }
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(rkm->key, rkm->key_len),
-        RD_KAFKA_V_VALUE(rkm->payload, rkm->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(NULL), RD_KAFKA_V_END);
+    size_t len = rkm->len;
+    rd_kafka_resp_err_t e = kafka_dlq_produce(producer, topic, rkm, len, h);
+    if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && len > KAFKA_DLQ_TRUNCATE) {
+        /* Why: a message past the producer's message.max.bytes (an oversized poison message)
+         * cannot be dead-lettered whole, and refusing it would replay it forever: its head
+         * goes instead, with the original size in a header. */
+        char orig[32];
+        snprintf(orig, sizeof orig, "%zu", len);
+        len = KAFKA_DLQ_TRUNCATE;
+        e = kafka_header_add(h, "wf4.dlq.truncated", orig)
+                ? RD_KAFKA_RESP_ERR__FAIL
+                : kafka_dlq_produce(producer, topic, rkm, len, h);
+    }
     if (e) {
         log_error("cannot publish to %s: %s", topic, rd_kafka_err2str(e));
         rd_kafka_headers_destroy(h);

@@ -28,7 +28,8 @@ int kafka_topics_create(const char *brokers, const char *schema_dir, int timeout
 
 /* Publishes rkm's key and value unchanged to "<topic>.dlq" with headers
  * wf4.dlq.error, wf4.dlq.topic, wf4.dlq.partition, wf4.dlq.offset, wf4.dlq.consumer,
- * plus the original headers. Asynchronous: the delivery report arrives through the
+ * plus the original headers. A value too large for the producer is cut to its first 64 KiB
+ * and gets a wf4.dlq.truncated header (its original size). Asynchronous: the delivery report arrives through the
  * producer's callback like any message (its opaque is NULL). Returns 0 or -1 (logged). */
 int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const char *consumer,
                    const char *reason);
