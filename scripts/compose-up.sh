@@ -2,7 +2,8 @@
 # Bring the compose stack up where Docker Hub cannot be reached: start the Docker engine
 # (installing docker.io and docker-compose when missing), build the local base image once
 # (debootstrap of bookworm + docker import), then build every image and start the stack.
-# Arguments are passed to `docker-compose up -d --build`, e.g.
+# Without SCRAPERAPI_KEY (environment or .env) it runs the ScraperAPI stand-in (profile
+# standin) and points the scraper at it. Arguments are passed to `docker-compose up -d`, e.g.
 #   scripts/compose-up.sh --scale scraper=3
 #   COMPOSE_PROFILES=standin SCRAPERAPI_URL=http://standin:8099/ SCRAPERAPI_KEY=dev scripts/compose-up.sh
 set -euo pipefail
@@ -11,6 +12,13 @@ cd "$ROOT"
 # shellcheck source=scripts/compose-env.sh
 . "$ROOT/scripts/compose-env.sh"
 export BASE_IMAGE=${BASE_IMAGE:-local/debian:bookworm-slim}
+
+# No ScraperAPI key (in the environment or .env): run the stand-in instead of failing.
+if [ -z "${SCRAPERAPI_KEY:-}" ] && ! grep -Eq '^SCRAPERAPI_KEY=.+' "$ROOT/.env" 2>/dev/null; then
+  echo "compose-up.sh: SCRAPERAPI_KEY is not set: using the ScraperAPI stand-in (profile standin)" >&2
+  export COMPOSE_PROFILES=${COMPOSE_PROFILES:+$COMPOSE_PROFILES,}standin
+  export SCRAPERAPI_URL=http://standin:8099/ SCRAPERAPI_KEY=standin-local
+fi
 
 bash "$ROOT/scripts/dockerd.sh"
 if [ "$BASE_IMAGE" = local/debian:bookworm-slim ]; then

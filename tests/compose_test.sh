@@ -384,7 +384,7 @@ for sid in $c_ids; do
 done
 [ "$n_ids" -gt 0 ] || bad "no schema id on the claims topic"
 check_eq "$n_ids_ok" "$n_ids" "claims schema ids known to the registry"
-FIGURES+=("$(printf '%-34s %s' "claims schema ids (registry)" "${c_ids:-none}")")
+FIGURES+=("$(printf '%-34s %s' "claims schema id(s) in registry" "${c_ids:-none}")")
 
 inspect_topic wf4.domain.claims "$TMP/claims.jsonl"
 read -r d_ok d_bad <<<"$(python3 - "$TMP/claims.jsonl" <<'PY'
