@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the compose scripts: the environment for docker-compose 1.29.2 on this machine.
 # - /usr/bin first: Debian's docker 20.10 client (BuildKit builds); another `docker` earlier on
 #   the PATH may lack buildx.

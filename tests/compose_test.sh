@@ -411,5 +411,14 @@ check_eq "$d_ok" "$c_msgs" "claims decoded by wf4-inspect"
 check_eq "$d_bad" 0 "claims wf4-inspect could not decode"
 if [ "$d_ok" = 0 ]; then head -n 5 "$TMP/claims.jsonl.err" "$TMP/claims.jsonl" 2>/dev/null; fi
 
+# Restarts (restart: unless-stopped hides a crash; shown, not failed).
+restarts=0
+for c in $("${DC[@]}" ps -q); do
+  r=$($DOCKER inspect -f '{{.RestartCount}}' "$c")
+  if [ "$r" -gt 0 ]; then say "note: $($DOCKER inspect -f '{{.Name}}' "$c") restarted $r time(s)"; fi
+  restarts=$((restarts + r))
+done
+FIGURES+=("$(printf '%-34s %d' "container restarts" "$restarts")")
+
 say "checks done"
 [ "$FAILED" -eq 0 ]
