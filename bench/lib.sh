@@ -35,8 +35,8 @@ declare -A BENCH_PIDS=()
 say() { printf '[bench %s %s] %s\n' "$BENCH_NAME" "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-psql_admin() { "$WF4_PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$WF4_ADMIN_DATABASE_URL" "$@"; }
-psql_pg() { "$WF4_PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "${WF4_ADMIN_DATABASE_URL%/*}/postgres" "$@"; }
+psql_admin() { PGOPTIONS="-c client_min_messages=warning" "$WF4_PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$WF4_ADMIN_DATABASE_URL" "$@"; }
+psql_pg() { PGOPTIONS="-c client_min_messages=warning" "$WF4_PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "${WF4_ADMIN_DATABASE_URL%/*}/postgres" "$@"; }
 
 now() { date +%s.%N; }
 calc() { python3 -c "import math; print($*)"; }
@@ -117,6 +117,7 @@ topics() {
     export WF4_SCHEMA_DIR=$BENCH_TMP/schemas WF4_CLAIMS_TOPIC=$p.claims
     export WF4_RESULTS_TOPIC=$p.results WF4_HANDOFF_TOPIC=$p.handoffs
     export WF4_SCRAPER_GROUP=g.$p.scraper WF4_COMMITTER_GROUP=g.$p.committer
+    rm -rf "$WF4_SCHEMA_DIR"
     mkdir -p "$WF4_SCHEMA_DIR"
     cp -r "$WF4_SRC/schemas/avro" "$WF4_SCHEMA_DIR/avro"
     jq --arg c "$WF4_CLAIMS_TOPIC" --arg r "$WF4_RESULTS_TOPIC" --arg h "$WF4_HANDOFF_TOPIC" \

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Benchmarks 2 and 4: the whole pipeline (claimer, scraper, committer) on this run's own
+# topics, the stand-in at a small latency.
+#   A. N domains selected at once: database time per domain from the services' own
+#      wf4_db_transaction_seconds, cross-checked with PostgreSQL's accounting
+#      (pg_stat_database active + idle-in-transaction time, pg_stat_statements);
+#      p99 transaction duration from the histogram buckets.
+#   B. M domains selected one by one at a steady rate: selection-to-claim latency (the
+#      claim's Kafka timestamp minus selected_at) and claim-to-handoff latency minus the API
+#      time the result reports (handed_off_at - claimed_at - api_ms).
+source "$(dirname "$0")/lib.sh"
+
+N=$((BENCH_QUICK == 1 ? 2000 : 5000))
+M=$((BENCH_QUICK == 1 ? 100 : 300))
+RATE=50 # selections per second in part B
+
+stat_db() { # active_time + idle_in_transaction_time (ms) and idle_in_transaction_time of wf4
+    psql_pg -F' ' -c "SELECT active_time + idle_in_transaction_time, idle_in_transaction_time
+                        FROM pg_stat_database WHERE datname = 'wf4'"
+}
+
+services() {
+    service claimer claimer
+    service scraper scraper WF4_SCRAPER_CONCURRENCY=500
+    service committer committer
+    for s in claimer scraper committer; do wait_metrics $s; done
+}
+
+terminal() { # N: the committer has applied N results (completed or error)
+    local c
+    c=$(metric committer 'wf4_committer_results_total\{outcome="(completed|error)"')
+    ((c >= $1))
+}
+
+topics pipeline
+standin standin STANDIN_CONCURRENCY=2000 STANDIN_LATENCY_MIN_MS=50 STANDIN_LATENCY_MAX_MS=150 \
+    STANDIN_MAX_CONNECTIONS=3000
+db_reset
+psql_admin -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+psql_admin -c "INSERT INTO domains (domain, sitemap_curation_status)
+               SELECT 'bulk' || g || '.example-shop.com', 'Selected' FROM generate_series(1, $N) g" >/dev/null
+psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
+sleep 1 # let the backends of the set-up flush their statistics
+read -r db0 idle0 <<<"$(stat_db)"
+
+say "A: $N domains selected at once"
+t0=$(now)
+services
+wait_until 300 terminal "$N" || die "A: not all $N results applied after 300 s"
+secs=$(calc "$(now) - $t0")
+scrape claimer "$BENCH_TMP/claimer.A"
+scrape committer "$BENCH_TMP/committer.A"
+for s in claimer scraper committer; do svc_stop $s; done
+sleep 1.5
+read -r db1 idle1 <<<"$(stat_db)"
+done_=$(psql_admin -c "SELECT count(*) FROM domains WHERE status IN ('completed', 'error')")
+tx_sum=$(cat "$BENCH_TMP"/*.A | awk '/^wf4_db_transaction_seconds_sum/ {s += $NF} END {print s + 0}')
+tx_n=$(cat "$BENCH_TMP"/*.A | awk '/^wf4_db_transaction_seconds_count/ {s += $NF} END {print s + 0}')
+tx_histogram "$BENCH_TMP"/*.A >"$BENCH_TMP/hist.A"
+p99=$(hist_quantile 0.99 <"$BENCH_TMP/hist.A")
+p50=$(hist_quantile 0.50 <"$BENCH_TMP/hist.A")
+pss=$(psql_admin -F' ' -c "SELECT coalesce(sum(total_exec_time), 0), coalesce(sum(calls), 0)
+        FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = 'wf4'")
+read -r pss_ms pss_calls <<<"$pss"
+per=$(calc "round($tx_sum * 1000 / $done_, 4)")
+row db_per_domain "Database time per domain (services' wf4_db_transaction_seconds_sum / domains)" \
+    "$per" "ms" 1 "target" "<= 1 ms" "$(calc "int($per <= 1)")"
+row db_per_domain_pg "  cross-check: PostgreSQL active + idle-in-tx time (pg_stat_database) / domains" \
+    "$(calc "round(($db1 - $db0) / $done_, 4)")" "ms" "$per" "services' figure" "" "-"
+row db_per_domain_pss "  cross-check: pg_stat_statements total_exec_time (role wf4) / domains" \
+    "$(calc "round($pss_ms / $done_, 4)")" "ms" "$per" "services' figure" "" "-"
+row tx_p99 "p99 transaction duration (histogram bucket upper bound; p50 <= ${p50} s)" \
+    "$(calc "$p99 * 1000")" "ms" 50 "target" "<= 50 ms" "$(calc "int($p99 * 1000 <= 50)")"
+row pipeline_rate "Pipeline throughput, $N domains selected at once (stand-in 50-150 ms)" \
+    "$(calc "round($done_ / $secs, 1)")" "domains/s" "" "" "info" "-"
+note "A: $done_ domains in $(calc "round($secs, 1)") s; $tx_n transactions ($(calc "round($done_ / max($tx_n, 1), 1)") domains each), $(calc "round($tx_sum * 1000, 1)") ms inside them; PostgreSQL counted $(calc "round($db1 - $db0, 1)") ms active + idle in transaction (of which $(calc "round($idle1 - $idle0, 1)") ms idle in transaction) and $pss_calls statements of role wf4 taking $(calc "round($pss_ms, 1)") ms"
+note "A: transaction duration histogram (le seconds: cumulative count): $(tr '\n' ' ' <"$BENCH_TMP/hist.A")"
+
+say "B: $M domains selected one at a time, $RATE a second"
+services
+scrape claimer "$BENCH_TMP/claimer.B0"
+scrape committer "$BENCH_TMP/committer.B0"
+sel_t0=$(now)
+for ((i = 1; i <= M; i++)); do
+    echo "INSERT INTO domains (domain, sitemap_curation_status) VALUES ('trickle$i.example-shop.com', 'Selected');"
+    echo "SELECT pg_sleep($(calc "1 / $RATE"));"
+done | psql_admin >/dev/null
+wait_until 120 terminal "$M" || die "B: not all $M results applied after 120 s"
+scrape claimer "$BENCH_TMP/claimer.B1"
+scrape committer "$BENCH_TMP/committer.B1"
+for s in claimer scraper committer; do svc_stop $s; done
+psql_admin -F' ' -c "SELECT id, (extract(epoch FROM selected_at) * 1000)::bigint,
+        (extract(epoch FROM claimed_at) * 1000)::bigint,
+        coalesce((extract(epoch FROM handed_off_at) * 1000)::bigint, 0), claim_id
+        FROM domains WHERE domain LIKE 'trickle%'" >"$BENCH_TMP/rows.B"
+"$WF4_BIN/wf4-inspect" -o beginning "$WF4_CLAIMS_TOPIC" 2>/dev/null |
+    jq -r '[.key, .timestamp, .value.claim_id] | @tsv' >"$BENCH_TMP/claims.B"
+"$WF4_BIN/wf4-inspect" -o beginning "$WF4_RESULTS_TOPIC" 2>/dev/null |
+    jq -r '[.value.claim_id, .value.api_ms] | @tsv' >"$BENCH_TMP/results.B"
+python3 - "$BENCH_TMP" >"$BENCH_TMP/lat.B" <<'PY'
+import sys
+d = sys.argv[1]
+rows = {}
+for l in open(d + "/rows.B"):
+    i, sel, clm, hof, cid = l.split()
+    rows[i] = (int(sel), int(clm), int(hof), cid)
+claim_ts = {}
+for l in open(d + "/claims.B"):
+    k, ts, cid = l.split("\t")
+    if k in rows and rows[k][3] == cid.strip():
+        claim_ts[k] = int(ts)
+api = {}
+for l in open(d + "/results.B"):
+    cid, ms = l.split("\t")
+    api[cid] = int(ms)
+s2c = sorted(claim_ts[k] - rows[k][0] for k in claim_ts)
+s2c_db = sorted(r[1] - r[0] for r in rows.values())
+c2h = sorted(r[2] - r[1] - api[r[3]] for r in rows.values() if r[2] and r[3] in api)
+apis = sorted(api[r[3]] for r in rows.values() if r[3] in api)
+def q(v, p):
+    return v[min(len(v) - 1, int(p * len(v)))] if v else -1
+print(len(s2c), q(s2c, .5), q(s2c, .99), q(s2c_db, .5), q(s2c_db, .99), len(c2h), q(c2h, .5),
+      q(c2h, .99), q(apis, .5))
+PY
+read -r n_s2c s2c50 s2c99 db50 db99 n_c2h c2h50 c2h99 api50 <"$BENCH_TMP/lat.B"
+row sel_to_claim_p50 "Selection to claim on Kafka, p50 ($n_s2c of $M trickled)" "$s2c50" "ms" "" "" "info" "-"
+row sel_to_claim_p99 "Selection to claim on Kafka, p99 (claimed_at - selected_at: p50 $db50, p99 $db99 ms)" "$s2c99" "ms" "" "" "info" "-"
+row claim_to_handoff_p50 "Claim to handoff minus API time, p50 ($n_c2h; API p50 $api50 ms)" "$c2h50" "ms" "" "" "info" "-"
+row claim_to_handoff_p99 "Claim to handoff minus API time, p99" "$c2h99" "ms" "" "" "info" "-"
+b_sum=$(calc "$(cat "$BENCH_TMP"/*.B1 | awk '/^wf4_db_transaction_seconds_sum/ {s += $NF} END {print s + 0}') - $(cat "$BENCH_TMP"/*.B0 | awk '/^wf4_db_transaction_seconds_sum/ {s += $NF} END {print s + 0}')")
+b_n=$(calc "$(cat "$BENCH_TMP"/*.B1 | awk '/^wf4_db_transaction_seconds_count/ {s += $NF} END {print s + 0}') - $(cat "$BENCH_TMP"/*.B0 | awk '/^wf4_db_transaction_seconds_count/ {s += $NF} END {print s + 0}')")
+row db_per_domain_trickle "Database time per domain when selected one by one ($b_n transactions)" \
+    "$(calc "round($b_sum * 1000 / $M, 4)")" "ms" 1 "target" "info (<= 1 ms)" "-"
+note "B: $M selections over $(calc "round($(now) - $sel_t0, 1)") s including the drain; the committer lingers up to WF4_COMMIT_LINGER_MS (200 ms) to fill a batch, part of claim-to-handoff"
