@@ -26,20 +26,20 @@ typedef struct claimer_ctx {
 } claimer_ctx;
 
 /* Start-up: every part is checked with a clear message naming what failed. */
-static int claimer_open(claimer_ctx *c, const char *instance)
+static int claimer_open(claimer_ctx *c)
 {
     char err[512], app[160];
     const claimer_settings *s = c->s;
-    snprintf(app, sizeof app, "wf4-claimer/%s", instance);
-    db_settings ds = {s->database_url, app, (int)s->stmt_timeout_ms, (int)s->lock_timeout_ms,
-                      (int)s->idle_tx_timeout_ms, 10};
+    snprintf(app, sizeof app, "wf4-claimer/%s", s->base.instance);
+    db_settings ds = {s->base.database_url, app, (int)s->base.stmt_timeout_ms, (int)s->base.lock_timeout_ms,
+                      (int)s->base.idle_tx_timeout_ms, 10};
     if (!(c->d = db_connect(&ds, err, sizeof err))) {
         log_error("WF4_DATABASE_URL: cannot connect to PostgreSQL: %s", err);
         return -1;
     }
     if (db_listen(c->d, "wf4_domains_pending") != 0)
         return -1;
-    if (!(c->w = wire_new(s->schema_dir, s->registry_url, err, sizeof err))) {
+    if (!(c->w = wire_new(s->base.schema_dir, s->base.registry_url, err, sizeof err))) {
         log_error("WF4_SCHEMA_DIR/WF4_SCHEMA_REGISTRY_URL: %s", err);
         return -1;
     }
@@ -47,7 +47,7 @@ static int claimer_open(claimer_ctx *c, const char *instance)
         log_error("WF4_SCHEMA_REGISTRY_URL: cannot register the claim schema: %s", err);
         return -1;
     }
-    rd_kafka_conf_t *conf = kafka_conf_new(s->kafka_brokers, app, err, sizeof err);
+    rd_kafka_conf_t *conf = kafka_conf_new(s->base.kafka_brokers, app, err, sizeof err);
     if (!conf) {
         log_error("%s", err);
         return -1;
@@ -57,14 +57,8 @@ static int claimer_open(claimer_ctx *c, const char *instance)
         log_error("%s", err);
         return -1;
     }
-    const struct rd_kafka_metadata *md;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(c->producer, 0, NULL, &md, 10000);
-    if (e) {
-        log_error("WF4_KAFKA_BROKERS: cannot reach Kafka at %s: %s", s->kafka_brokers,
-                  rd_kafka_err2str(e));
+    if (kafka_check_reachable(c->producer, s->base.kafka_brokers, 10000) != 0)
         return -1;
-    }
-    rd_kafka_metadata_destroy(md);
     return 0;
 }
 
@@ -103,15 +97,11 @@ static int claimer_drain_due(claimer_ctx *c)
 
 int claimer_run(const claimer_settings *s)
 {
-    char instance[128];
     claimer_ctx c = {s, NULL, NULL, NULL};
     int rc = 1;
-    service_instance_id(s->instance_id, instance, sizeof instance);
-    log_init("claimer", instance, (log_level)log_level_parse(s->log_level));
-    service_signals();
-    if (claimer_open(&c, instance) != 0)
+    if (claimer_open(&c) != 0)
         goto out;
-    if (http_start((int)s->metrics_port, claimer_ready_fn, NULL) < 0)
+    if (http_start((int)s->base.metrics_port, claimer_ready_fn, NULL) < 0)
         goto out;
     log_info("claimer started: batch %ld, lease %ld s, max in flight %ld, max attempts %ld, "
              "topic %s",

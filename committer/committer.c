@@ -213,21 +213,15 @@ static int committer_open_kafka(committer_ctx *c, const char *app)
 {
     char err[512];
     const committer_settings *s = c->s;
-    rd_kafka_conf_t *pc = kafka_conf_new(s->kafka_brokers, app, err, sizeof err);
+    rd_kafka_conf_t *pc = kafka_conf_new(s->base.kafka_brokers, app, err, sizeof err);
     if (!pc || (rd_kafka_conf_set_dr_msg_cb(pc, outbox_delivery_cb), 0) ||
         !(c->producer = kafka_producer_new(pc, err, sizeof err))) {
         log_error("%s", err);
         return -1;
     }
-    const struct rd_kafka_metadata *md;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(c->producer, 0, NULL, &md, 10000);
-    if (e) {
-        log_error("WF4_KAFKA_BROKERS: cannot reach Kafka at %s: %s", s->kafka_brokers,
-                  rd_kafka_err2str(e));
+    if (kafka_check_reachable(c->producer, s->base.kafka_brokers, 10000) != 0)
         return -1;
-    }
-    rd_kafka_metadata_destroy(md);
-    rd_kafka_conf_t *cc = kafka_conf_new(s->kafka_brokers, app, err, sizeof err);
+    rd_kafka_conf_t *cc = kafka_conf_new(s->base.kafka_brokers, app, err, sizeof err);
     if (!cc) {
         log_error("%s", err);
         return -1;
@@ -240,7 +234,7 @@ static int committer_open_kafka(committer_ctx *c, const char *app)
     }
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, s->results_topic, RD_KAFKA_PARTITION_UA);
-    e = rd_kafka_subscribe(c->consumer, sub);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->consumer, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (e) {
         log_error("cannot subscribe to %s: %s", s->results_topic, rd_kafka_err2str(e));
@@ -249,19 +243,19 @@ static int committer_open_kafka(committer_ctx *c, const char *app)
     return 0;
 }
 
-static int committer_open(committer_ctx *c, const char *instance)
+static int committer_open(committer_ctx *c)
 {
     char err[512], app[160];
     const committer_settings *s = c->s;
-    snprintf(app, sizeof app, "wf4-committer/%s", instance);
-    snprintf(c->consumer_name, sizeof c->consumer_name, "committer/%s", instance);
-    db_settings ds = {s->database_url, app, (int)s->stmt_timeout_ms, (int)s->lock_timeout_ms,
-                      (int)s->idle_tx_timeout_ms, 10};
+    snprintf(app, sizeof app, "wf4-committer/%s", s->base.instance);
+    snprintf(c->consumer_name, sizeof c->consumer_name, "committer/%s", s->base.instance);
+    db_settings ds = {s->base.database_url, app, (int)s->base.stmt_timeout_ms, (int)s->base.lock_timeout_ms,
+                      (int)s->base.idle_tx_timeout_ms, 10};
     if (!(c->d = db_connect(&ds, err, sizeof err))) {
         log_error("WF4_DATABASE_URL: cannot connect to PostgreSQL: %s", err);
         return -1;
     }
-    if (!(c->w = wire_new(s->schema_dir, s->registry_url, err, sizeof err))) {
+    if (!(c->w = wire_new(s->base.schema_dir, s->base.registry_url, err, sizeof err))) {
         log_error("WF4_SCHEMA_DIR/WF4_SCHEMA_REGISTRY_URL: %s", err);
         return -1;
     }
@@ -339,18 +333,14 @@ static void committer_loop(committer_ctx *c)
 
 int committer_run(const committer_settings *s)
 {
-    char instance[128];
     committer_ctx c;
     int rc = 1;
     memset(&c, 0, sizeof c);
     c.s = s;
-    service_instance_id(s->instance_id, instance, sizeof instance);
-    log_init("committer", instance, (log_level)log_level_parse(s->log_level));
-    service_signals();
     committer_metrics_init();
-    if (committer_open(&c, instance) != 0)
+    if (committer_open(&c) != 0)
         goto out;
-    if (http_start((int)s->metrics_port, committer_ready_fn, NULL) < 0)
+    if (http_start((int)s->base.metrics_port, committer_ready_fn, NULL) < 0)
         goto out;
     atomic_store(&committer_ready, 1);
     log_info("committer started: batch %ld, linger %ld ms, group %s, topic %s -> %s",

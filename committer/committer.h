@@ -3,12 +3,12 @@
 #define WF4_COMMITTER_H
 
 #include "result.h"
+#include "service.h"
 
 typedef struct committer_settings {
-    char *database_url, *kafka_brokers, *schema_dir, *registry_url;
-    char *results_topic, *handoff_topic, *group, *instance_id, *log_level;
-    long batch, linger_ms, metrics_port, publish_timeout_ms, sweep_interval_s;
-    long stmt_timeout_ms, lock_timeout_ms, idle_tx_timeout_ms;
+    service_base base;
+    char *results_topic, *handoff_topic, *group;
+    long batch, linger_ms, publish_timeout_ms, sweep_interval_s;
     result_opts result;
 } committer_settings;
 

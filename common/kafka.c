@@ -175,3 +175,16 @@ int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const ch
     log_warn("message %s[%d]@%s sent to %s: %s", src, rkm->partition, off, topic, reason);
     return 0;
 }
+
+int kafka_check_reachable(rd_kafka_t *rk, const char *brokers, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+    if (e) {
+        log_error("WF4_KAFKA_BROKERS: cannot reach Kafka at %s: %s", brokers,
+                  rd_kafka_err2str(e));
+        return -1;
+    }
+    rd_kafka_metadata_destroy(md);
+    return 0;
+}

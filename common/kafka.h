@@ -34,6 +34,10 @@ int kafka_topics_create(const char *brokers, const char *schema_dir, int timeout
 int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const char *consumer,
                    const char *reason);
 
+/* Asks the cluster for its metadata: start-up proof that WF4_KAFKA_BROKERS answers.
+ * Returns 0, or -1 after logging one line naming the variable. */
+int kafka_check_reachable(rd_kafka_t *rk, const char *brokers, int timeout_ms);
+
 /* Polls a producer until its queue is empty or timeout_ms passes; returns remaining count. */
 int kafka_drain(rd_kafka_t *rk, int timeout_ms);
 

@@ -1,7 +1,10 @@
 /* Service plumbing shared by the three executables: instance id, signals, clock. */
 #include "service.h"
 
+#include "log.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,4 +53,72 @@ int64_t service_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define SERVICE_BASE_ENTRIES 11
+
+/* The shared entries, database ones only when the service uses PostgreSQL. */
+static size_t service_base_entries(cfg_entry *t, service_base *b, const service_spec *spec)
+{
+    size_t n = 0;
+    if (spec->with_db)
+        t[n++] = (cfg_entry){"WF4_DATABASE_URL", CFG_SECRET, NULL, 1, 0, -1, &b->database_url,
+                             "PostgreSQL URL (libpq), e.g. postgresql://wf4:PASSWORD@db:5432/wf4"};
+    t[n++] = (cfg_entry){"WF4_KAFKA_BROKERS", CFG_STR, NULL, 1, 0, -1, &b->kafka_brokers,
+                         "Kafka bootstrap servers, e.g. kafka:9092"};
+    t[n++] = (cfg_entry){"WF4_SCHEMA_DIR", CFG_STR, WF4_SCHEMA_DIR_DEFAULT, 0, 0, -1,
+                         &b->schema_dir, "directory of the Avro schemas and topic catalogue"};
+    t[n++] = (cfg_entry){"WF4_SCHEMA_REGISTRY_URL", CFG_STR, NULL, 0, 0, -1, &b->registry_url,
+                         "schema registry (Confluent API); empty = Avro single-object encoding"};
+    t[n++] = (cfg_entry){"WF4_METRICS_PORT", CFG_INT, spec->metrics_port, 0, 0, 65535,
+                         &b->metrics_port, "port of /metrics, /healthz, /readyz (0 = any free)"};
+    t[n++] = (cfg_entry){"WF4_INSTANCE_ID", CFG_STR, NULL, 0, 0, -1, &b->instance_id,
+                         "instance name in logs, client.id, application_name (default host-pid)"};
+    t[n++] = (cfg_entry){"WF4_LOG_LEVEL", CFG_STR, "info", 0, 0, -1, &b->log_level,
+                         "debug, info, warn, error"};
+    if (!spec->with_db)
+        return n;
+    t[n++] = (cfg_entry){"WF4_DB_STATEMENT_TIMEOUT_MS", CFG_INT, "10000", 0, 1, 3600000,
+                         &b->stmt_timeout_ms, "statement_timeout of every transaction"};
+    t[n++] = (cfg_entry){"WF4_DB_LOCK_TIMEOUT_MS", CFG_INT, "2000", 0, 1, 3600000,
+                         &b->lock_timeout_ms, "lock_timeout of every transaction"};
+    t[n++] = (cfg_entry){"WF4_DB_IDLE_TX_TIMEOUT_MS", CFG_INT, "5000", 0, 1, 3600000,
+                         &b->idle_tx_timeout_ms,
+                         "idle_in_transaction_session_timeout of every transaction"};
+    return n;
+}
+
+int service_config(const service_spec *spec, service_base *b, const cfg_entry *own, size_t nown,
+                   int argc, char **argv, cfg_entry **table, size_t *n)
+{
+    cfg_entry *t = calloc(SERVICE_BASE_ENTRIES + nown, sizeof *t);
+    if (!t) {
+        fprintf(stderr, "%s: out of memory\n", spec->name);
+        return -1;
+    }
+    size_t k = service_base_entries(t, b, spec);
+    memcpy(t + k, own, nown * sizeof *own);
+    *table = t;
+    *n = k + nown;
+    int rc = config_load(t, *n, argc, argv, spec->name, spec->summary);
+    if (rc != 0)
+        return rc;
+    int level = log_level_parse(b->log_level);
+    if (level < 0) {
+        fprintf(stderr, "WF4_LOG_LEVEL: \"%s\" is not one of debug, info, warn, error\n",
+                b->log_level);
+        return -1;
+    }
+    service_instance_id(b->instance_id, b->instance, sizeof b->instance);
+    log_init(spec->name, b->instance, (log_level)level);
+    service_signals();
+    return 0;
+}
+
+void service_config_free(cfg_entry *table, size_t n)
+{
+    if (!table)
+        return;
+    config_free(table, n);
+    free(table);
 }

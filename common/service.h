@@ -3,7 +3,33 @@
 #define WF4_SERVICE_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "config.h"
+
+/* Settings every service shares; loaded by service_config with the service's own table. */
+typedef struct service_base {
+    char *database_url, *kafka_brokers, *schema_dir, *registry_url, *instance_id, *log_level;
+    long metrics_port, stmt_timeout_ms, lock_timeout_ms, idle_tx_timeout_ms;
+    char instance[128]; /* resolved: WF4_INSTANCE_ID or host-pid */
+} service_base;
+
+typedef struct service_spec {
+    const char *name;         /* "claimer": logs, --help */
+    const char *summary;      /* one paragraph for --help */
+    const char *metrics_port; /* default port of /metrics as text */
+    int with_db;              /* 1: WF4_DATABASE_URL (required) and the session timeouts */
+} service_spec;
+
+/* Loads the shared settings followed by own[] (one table, one --help), checks the log level,
+ * resolves the instance id, starts the logger and the signal handlers.
+ * Returns 0 to run, 1 when the program should exit 0 (--help, --print-config), -1 on bad
+ * configuration (already reported on stderr: exit 2). *table is malloc'ed: release it with
+ * service_config_free. */
+int service_config(const service_spec *spec, service_base *b, const cfg_entry *own, size_t nown,
+                   int argc, char **argv, cfg_entry **table, size_t *n);
+void service_config_free(cfg_entry *table, size_t n);
 
 /* Set to 0 by SIGTERM/SIGINT once service_signals() has been called. */
 extern volatile sig_atomic_t service_running;

@@ -10,13 +10,7 @@
 int main(int argc, char **argv)
 {
     scrape_settings s = {0};
-    const cfg_entry table[] = {
-        {"WF4_KAFKA_BROKERS", CFG_STR, NULL, 1, 0, -1, &s.kafka_brokers,
-         "Kafka bootstrap servers, e.g. kafka:9092"},
-        {"WF4_SCHEMA_DIR", CFG_STR, WF4_SCHEMA_DIR_DEFAULT, 0, 0, -1, &s.schema_dir,
-         "directory of the Avro schemas and topic catalogue"},
-        {"WF4_SCHEMA_REGISTRY_URL", CFG_STR, NULL, 0, 0, -1, &s.registry_url,
-         "schema registry (Confluent API); empty = Avro single-object encoding"},
+    const cfg_entry own[] = {
         {"WF4_CLAIMS_TOPIC", CFG_STR, "wf4.domain.claims", 0, 0, -1, &s.claims_topic,
          "topic the claims are consumed from"},
         {"WF4_RESULTS_TOPIC", CFG_STR, "wf4.domain.results", 0, 0, -1, &s.results_topic,
@@ -42,40 +36,26 @@ int main(int argc, char **argv)
          "retries after 5xx, timeouts and network errors (429s are not counted)"},
         {"WF4_SCRAPER_GRACE_MS", CFG_INT, "10000", 0, 0, 600000, &s.grace_ms,
          "on shutdown or revocation, how long calls in flight may finish"},
-        {"WF4_METRICS_PORT", CFG_INT, "9102", 0, 0, 65535, &s.metrics_port,
-         "port of /metrics, /healthz, /readyz (0 = any free port)"},
-        {"WF4_INSTANCE_ID", CFG_STR, NULL, 0, 0, -1, &s.instance_id,
-         "instance name in logs, client.id and DLQ headers (default host-pid)"},
-        {"WF4_LOG_LEVEL", CFG_STR, "info", 0, 0, -1, &s.log_level, "debug, info, warn, error"},
     };
-    size_t n = sizeof table / sizeof *table;
-    char instance[256];
-    int rc = config_load(table, n, argc, argv, "scraper",
-                         "Consumes domain claims, fetches each home page through ScraperAPI, "
-                         "extracts its metadata and publishes one result per claim.");
-    if (rc != 0)
+    const service_spec spec = {"scraper",
+                               "Consumes domain claims, fetches each home page through ScraperAPI, "
+                               "extracts its metadata and publishes one result per claim.",
+                               "9102", 0};
+    cfg_entry *table = NULL;
+    size_t n = 0;
+    int rc = service_config(&spec, &s.base, own, sizeof own / sizeof *own, argc, argv, &table, &n);
+    if (rc != 0) {
+        service_config_free(table, n);
         return rc < 0 ? 2 : 0;
-    int level = log_level_parse(s.log_level);
-    if (level < 0) {
-        fprintf(stderr, "WF4_LOG_LEVEL: \"%s\" is not one of debug, info, warn, error\n",
-                s.log_level);
-        config_free(table, n);
-        return 2;
     }
-    service_instance_id(s.instance_id, instance, sizeof instance);
-    log_init("scraper", instance, (log_level)level);
     CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cc != CURLE_OK) {
         log_error("curl_global_init: %s", curl_easy_strerror(cc));
-        config_free(table, n);
+        service_config_free(table, n);
         return 1;
     }
-    char *configured_id = s.instance_id;
-    s.instance_id = instance;
-    service_signals();
     rc = scrape_run(&s);
-    s.instance_id = configured_id;
     curl_global_cleanup();
-    config_free(table, n);
+    service_config_free(table, n);
     return rc;
 }

@@ -84,7 +84,7 @@ static void scrape_periodic(scrape *s)
 static rd_kafka_t *scrape_producer_new(scrape *s, const char *client_id, char *err,
                                        size_t errlen)
 {
-    rd_kafka_conf_t *conf = kafka_conf_new(s->cfg->kafka_brokers, client_id, err, errlen);
+    rd_kafka_conf_t *conf = kafka_conf_new(s->cfg->base.kafka_brokers, client_id, err, errlen);
     if (!conf)
         return NULL;
     rd_kafka_conf_set_dr_msg_cb(conf, scrape_dr_cb);
@@ -95,7 +95,7 @@ static rd_kafka_t *scrape_producer_new(scrape *s, const char *client_id, char *e
 static rd_kafka_t *scrape_consumer_new(scrape *s, const char *client_id, char *err,
                                        size_t errlen)
 {
-    rd_kafka_conf_t *conf = kafka_conf_new(s->cfg->kafka_brokers, client_id, err, errlen);
+    rd_kafka_conf_t *conf = kafka_conf_new(s->cfg->base.kafka_brokers, client_id, err, errlen);
     if (!conf)
         return NULL;
     rd_kafka_conf_set_rebalance_cb(conf, scrape_rebalance_cb);
@@ -152,10 +152,10 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
 {
     scrape_settings *cfg = s->cfg;
     char client_id[300];
-    snprintf(client_id, sizeof client_id, "wf4-scraper-%s", cfg->instance_id);
-    snprintf(s->dlq_consumer, sizeof s->dlq_consumer, "scraper/%s", cfg->instance_id);
+    snprintf(client_id, sizeof client_id, "wf4-scraper-%s", cfg->base.instance);
+    snprintf(s->dlq_consumer, sizeof s->dlq_consumer, "scraper/%s", cfg->base.instance);
     scrape_metrics_setup(s);
-    if (!(s->w = wire_new(cfg->schema_dir, cfg->registry_url, err, errlen)))
+    if (!(s->w = wire_new(cfg->base.schema_dir, cfg->base.registry_url, err, errlen)))
         return -1;
     if (wire_register(s->w, WIRE_RESULT, cfg->results_topic, err, errlen) != 0)
         return -1;
@@ -231,8 +231,8 @@ int scrape_run(scrape_settings *cfg)
         scrape_shutdown(&s);
         return 1;
     }
-    if (http_start((int)cfg->metrics_port, scrape_ready, &s) < 0)
-        log_warn("no /metrics endpoint on port %ld", cfg->metrics_port);
+    if (http_start((int)cfg->base.metrics_port, scrape_ready, &s) < 0)
+        log_warn("no /metrics endpoint on port %ld", cfg->base.metrics_port);
     log_info("consuming %s as group %s, publishing to %s", cfg->claims_topic, cfg->group,
              cfg->results_topic);
     while (service_running && !s.fatal) {

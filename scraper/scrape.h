@@ -2,15 +2,16 @@
 #ifndef WF4_SCRAPER_SCRAPE_H
 #define WF4_SCRAPER_SCRAPE_H
 
+#include "service.h"
+
 /* Settings of one scraper process, filled by main.c's config table. */
 typedef struct scrape_settings {
-    char *kafka_brokers, *schema_dir, *registry_url;
+    service_base base; /* brokers, schemas, registry, metrics port, instance, log level */
     char *claims_topic, *results_topic, *group;
     char *api_key, *api_url;
-    char *instance_id, *log_level;
     long concurrency; /* 0 = ask ScraperAPI's /account, 10 when it does not answer */
     long timeout_ms, max_body, retry_base_ms, retry_cap_ms, max_retries;
-    long grace_ms, metrics_port, backlog_factor;
+    long grace_ms, backlog_factor;
 } scrape_settings;
 
 /* Runs until SIGTERM/SIGINT (service_running) or a fatal Kafka error, then shuts down in

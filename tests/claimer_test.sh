@@ -47,6 +47,14 @@ samples=$(wc -l <"$TEST_TMP/samples.txt")
 held=$(awk '$1 > 0' "$TEST_TMP/samples.txt" | wc -l)
 check "[ $samples -gt 20 ] && [ $held = 0 ]" "pg_stat_activity: $samples samples, $held with a claimer idle in transaction while it waited for Kafka"
 
+psql_admin -c "ANALYZE domains"
+plan=$(psql_admin -c "EXPLAIN SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= now()
+                      ORDER BY next_attempt_at LIMIT 500 FOR UPDATE SKIP LOCKED" | tr '\n' ' ')
+check '[[ $plan == *"Index Scan using domains_pending_due_idx"* ]]' "due-domains claim query served by its partial index"
+plan=$(psql_admin -c "EXPLAIN SELECT id FROM domains WHERE status = 'processing' AND lease_expires_at < now()
+                      ORDER BY lease_expires_at LIMIT 500 FOR UPDATE SKIP LOCKED" | tr '\n' ' ')
+check '[[ $plan == *"Index Scan using domains_processing_lease_idx"* ]]' "expired-lease claim query served by its partial index"
+
 echo "--- 2. selection to published claim latency"
 db_reset
 claimer lat
