@@ -180,16 +180,17 @@ static int config_fill(const cfg_entry *t, size_t n)
     return rc;
 }
 
-int config_load(const cfg_entry *table, size_t n, int argc, char **argv, const char *prog,
-                const char *summary)
+/* The command line: 1 after --help, -1 on a bad option, else 0 (*print set by
+ * --print-config). */
+static int config_args(const cfg_entry *table, size_t n, int argc, char **argv,
+                       const char *prog, const char *summary, int *print)
 {
-    int print = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             config_usage(table, n, prog, summary);
             return 1;
         } else if (strcmp(argv[i], "--print-config") == 0) {
-            print = 1;
+            *print = 1;
         } else if (strcmp(argv[i], "-X") == 0 && i + 1 < argc) {
             if (config_add_prop(argv[++i], "-X") != 0)
                 return -1;
@@ -198,13 +199,23 @@ int config_load(const cfg_entry *table, size_t n, int argc, char **argv, const c
             return -1;
         }
     }
-    if (config_parse_props_env() != 0 || config_fill(table, n) != 0)
-        return -1;
-    if (print) {
-        config_print(table, n);
-        return 1;
-    }
     return 0;
+}
+
+int config_load(const cfg_entry *table, size_t n, int argc, char **argv, const char *prog,
+                const char *summary)
+{
+    int print = 0, rc = config_args(table, n, argc, argv, prog, summary, &print);
+    if (rc == 0 && (config_parse_props_env() != 0 || config_fill(table, n) != 0))
+        rc = -1;
+    if (rc == 0 && print) {
+        config_print(table, n);
+        rc = 1;
+    }
+    /* The caller exits at once on anything but 0: nothing parsed may be left behind. */
+    if (rc != 0)
+        config_free(table, n);
+    return rc;
 }
 
 size_t config_kafka_props(const char *const **names, const char *const **values)

@@ -28,7 +28,8 @@ typedef struct cfg_entry {
  * effective settings (secrets masked) and returns 1; "-X name=value" adds a librdkafka
  * property (see config_kafka_props). Any error (unknown option, bad number, missing required
  * variable) is printed to stderr as one line naming the variable, and returns -1.
- * Returns 0 when the program should run. Also reads WF4_KAFKA_PROPS="a=b,c=d". */
+ * Returns 0 when the program should run. Also reads WF4_KAFKA_PROPS="a=b,c=d".
+ * On any return but 0 everything it allocated is already freed (config_free is harmless). */
 int config_load(const cfg_entry *table, size_t n, int argc, char **argv,
                 const char *prog, const char *summary);
 
