@@ -287,8 +287,11 @@ static void committer_close(committer_ctx *c)
     }
     if (c->next)
         committer_reset(c);
-    rd_kafka_topic_partition_list_destroy(c->next);
-    rd_kafka_topic_partition_list_destroy(c->first);
+    /* NULL when start-up failed before they were made (librdkafka does not take NULL). */
+    if (c->next)
+        rd_kafka_topic_partition_list_destroy(c->next);
+    if (c->first)
+        rd_kafka_topic_partition_list_destroy(c->first);
     free(c->batch);
     wire_free(c->w);
     db_close(c->d);
