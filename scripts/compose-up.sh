@@ -26,6 +26,7 @@ if [ "$BASE_IMAGE" = local/debian:bookworm-slim ]; then
 fi
 # `up -d` returns once the dependencies are healthy and init has completed.
 nice docker-compose build
+docker image prune -f --filter label=org.wf4.image >/dev/null 2>&1 || true
 docker-compose up -d "$@"
 docker-compose ps
 cat <<MSG

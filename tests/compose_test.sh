@@ -147,6 +147,8 @@ for svc in postgres kafka registry init claimer scraper committer standin; do
   fi
 done
 timing build $(($(date +%s) - t0))
+# The previous builds of these images, now untagged (not those a container still uses).
+$DOCKER image prune -f --filter label=org.wf4.image >/dev/null 2>&1 || true
 
 say "up --scale scraper=3 --scale committer=2 --scale claimer=2 (profile standin)"
 t0=$(date +%s)
@@ -415,7 +417,10 @@ if [ "$d_ok" = 0 ]; then head -n 5 "$TMP/claims.jsonl.err" "$TMP/claims.jsonl" 2
 restarts=0
 for c in $("${DC[@]}" ps -q); do
   r=$($DOCKER inspect -f '{{.RestartCount}}' "$c")
-  if [ "$r" -gt 0 ]; then say "note: $($DOCKER inspect -f '{{.Name}}' "$c") restarted $r time(s)"; fi
+  if [ "$r" -gt 0 ]; then
+    say "note: $($DOCKER inspect -f '{{.Name}}' "$c") restarted $r time(s); first error:"
+    $DOCKER logs "$c" 2>&1 | grep -m 1 -E '"level":"(error|fatal)"|error' | cut -c1-300 || true
+  fi
   restarts=$((restarts + r))
 done
 FIGURES+=("$(printf '%-34s %d' "container restarts" "$restarts")")
