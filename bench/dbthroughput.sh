@@ -11,8 +11,8 @@ source "$(dirname "$0")/lib.sh"
 K=$((BENCH_QUICK == 1 ? 20000 : 100000))
 PGB_T=$((BENCH_QUICK == 1 ? 5 : 10))
 TARGET=20000
-CLAIM_BATCHES=${BENCH_CLAIM_BATCHES:-$([[ $BENCH_QUICK == 1 ]] && echo 500 || echo "500 5000")}
-COMMIT_BATCHES=${BENCH_COMMIT_BATCHES:-$([[ $BENCH_QUICK == 1 ]] && echo 1000 || echo "1000 5000")}
+CLAIM_BATCHES=${BENCH_CLAIM_BATCHES:-$([[ $BENCH_QUICK == 1 ]] && echo 500 || echo "500 2000 5000")}
+COMMIT_BATCHES=${BENCH_COMMIT_BATCHES:-$([[ $BENCH_QUICK == 1 ]] && echo 1000 || echo "1000 250")}
 
 # rate NAME REGEX K: polls NAME's counter every 0.1 s until K; prints the rate from the
 # first sample above zero to the first at K (so start-up and Kafka connection are excluded).

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The benchmarks of the WF4 pipeline, one command: Release build in build-bench/, a private
+# stack in build-bench/stack (stopped at the end, whatever happens), each benchmark, a table
+# on stdout, the same figures in bench/results/latest.json and bench/RESULTS.md.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--no-build] [--keep-stack]
+
+Benchmarks (each figure beside a bound measured in the same run; these machines are noisy):
+  scraper       1. one scraper vs Little's law (C=256, L=2.5 s): throughput / (C/L) >= 0.95;
+                   CPU per domain; peak RSS at 1,000 calls in flight < 64 MB
+  pipeline      2. database time per domain <= 1 ms, p99 transaction <= 50 ms, cross-checked
+                   with pg_stat_database and pg_stat_statements;
+                4. selection-to-claim and claim-to-handoff-minus-API latencies (p50, p99)
+  dbthroughput  3. claimer claims/s and committer results/s (>= 20,000/s) beside pgbench's
+                   one-row UPDATE rate on the same cluster
+  antipattern   5. the incident's anti-pattern through PgBouncer, beside the pipeline
+
+Options:
+  --quick        smaller runs (about 3 minutes instead of about 8)
+  --only LIST    run only these benchmarks (comma separated)
+  --no-build     use build-bench/bin as it is
+  --keep-stack   leave the stack running (stop it: WF4_STACK_DIR=build-bench/stack scripts/stack.sh down)
+EOF
+}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ALL=(scraper pipeline dbthroughput antipattern)
+only=() quick=0 build=1 keep=0
+while (($#)); do
+    case $1 in
+        --quick) quick=1 ;;
+        --only) IFS=, read -r -a only <<<"${2:?--only needs a list}"; shift ;;
+        --only=*) IFS=, read -r -a only <<<"${1#--only=}" ;;
+        --no-build) build=0 ;;
+        --keep-stack) keep=1 ;;
+        -h | --help) usage; exit 0 ;;
+        *) usage >&2; exit 2 ;;
+    esac
+    shift
+done
+((${#only[@]})) || only=("${ALL[@]}")
+for b in "${only[@]}"; do
+    [[ " ${ALL[*]} " == *" $b "* ]] || { echo "unknown benchmark: $b (one of ${ALL[*]})" >&2; exit 2; }
+done
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+B=$ROOT/build-bench
+export WF4_STACK_DIR=$B/stack WF4_BIN=$B/bin BENCH_OUT=$B/out BENCH_QUICK=$quick
+t_start=$SECONDS
+
+if ((build)); then
+    log "Release build in $B (no sanitizers)"
+    # -Wno-error=maybe-uninitialized: gcc 12 at -O3 warns in common/wire_guard.c (a false
+    # positive, see bench/README.md); the project builds with -Werror.
+    cmake -S "$ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWF4_SANITIZE=OFF \
+        "-DCMAKE_C_FLAGS=-Wno-error=maybe-uninitialized" >"$B.cmake.log" 2>&1 ||
+        { tail -20 "$B.cmake.log"; exit 1; }
+    cmake --build "$B" -j2 --target claimer scraper committer wf4ctl scraperapi-standin \
+        wf4-claimgen wf4-resultgen wf4-inspect antipattern >>"$B.cmake.log" 2>&1 ||
+        { tail -30 "$B.cmake.log"; exit 1; }
+fi
+
+stack_down() {
+    ((keep)) && return 0
+    log "stopping the stack"
+    "$ROOT/scripts/stack.sh" down >>"$B/stack.log" 2>&1 || log "WARNING: stack down failed (see $B/stack.log)"
+}
+trap stack_down EXIT
+trap 'exit 130' INT TERM
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+log "stack up in $WF4_STACK_DIR"
+"$ROOT/scripts/stack.sh" up >"$B/stack.log" 2>&1 || { tail -20 "$B/stack.log"; exit 1; }
+
+rm -rf "$BENCH_OUT"
+mkdir -p "$BENCH_OUT" "$ROOT/bench/results"
+failed=()
+for b in "${ALL[@]}"; do
+    [[ " ${only[*]} " == *" $b "* ]] || continue
+    log "benchmark $b"
+    t=$SECONDS
+    if ! "$ROOT/bench/$b.sh" 2>&1 | tee "$BENCH_OUT/$b.log" >&2; then
+        failed+=("$b")
+    fi
+    log "benchmark $b: $((SECONDS - t)) s"
+done
+
+# The machine it ran on.
+. "$WF4_STACK_DIR/env"
+jq -n --arg nproc "$(nproc)" --arg cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
+    --arg ram "$(awk '/^MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo)" \
+    --arg kernel "$(uname -r)" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    --arg postgres "$(sed -n 's/^postgresql=\(PostgreSQL [0-9.]*\).*/\1/p' "$WF4_STACK_DIR/versions")" \
+    --arg kafka "$(sed -n 's/^kafka=//p' "$WF4_STACK_DIR/versions")" \
+    --arg commit "$(git -C "$ROOT" rev-parse --short HEAD)" --argjson quick "$quick" \
+    --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    '{nproc: ($nproc | tonumber), cpu: $cpu, ram: $ram, kernel: $kernel, date: $date,
+      postgres: $postgres, kafka: $kafka, commit: $commit, quick: ($quick == 1), loadavg: $load}' \
+    >"$BENCH_OUT/machine.json"
+ran=()
+for b in "${ALL[@]}"; do [[ " ${only[*]} " == *" $b "* ]] && ran+=("$b"); done
+python3 "$ROOT/bench/report.py" "$BENCH_OUT" "$BENCH_OUT/machine.json" \
+    "$ROOT/bench/results/latest.json" "${ran[@]}" >"$BENCH_OUT/table.md"
+{
+    echo "# Benchmark results"
+    echo
+    echo "Produced by \`bench/run.sh$( ((quick)) && echo ' --quick')$( ((${#only[@]} < ${#ALL[@]})) && echo " --only ${only[*]}")\` at commit $(jq -r .commit "$BENCH_OUT/machine.json"); the same figures are in \`bench/results/latest.json\`. Load average at the end: $(jq -r .loadavg "$BENCH_OUT/machine.json") (the machine is shared)."
+    echo
+    cat "$BENCH_OUT/table.md"
+} >"$ROOT/bench/RESULTS.md"
+echo
+cat "$BENCH_OUT/table.md"
+log "done in $((SECONDS - t_start)) s; bench/RESULTS.md, bench/results/latest.json written"
+((${#failed[@]} == 0)) || { log "benchmarks that did not finish: ${failed[*]}"; exit 1; }
