@@ -9,12 +9,13 @@
 #include "config.h"
 #include "log.h"
 
-static int kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
-                     size_t errlen)
+/* origin: the setting the value came from, named in the error. */
+static int kafka_set(rd_kafka_conf_t *conf, const char *origin, const char *name,
+                     const char *value, char *err, size_t errlen)
 {
     char e[256];
     if (rd_kafka_conf_set(conf, name, value, e, sizeof e) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "kafka property %s: %s", name, e);
+        snprintf(err, errlen, "%s: kafka property %s: %s", origin, name, e);
         return -1;
     }
     return 0;
@@ -26,11 +27,11 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id, char
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const char *const *names, *const *values;
     size_t n = config_kafka_props(&names, &values);
-    if (kafka_set(conf, "bootstrap.servers", brokers, err, errlen) != 0 ||
-        kafka_set(conf, "client.id", client_id, err, errlen) != 0)
+    if (kafka_set(conf, "WF4_KAFKA_BROKERS", "bootstrap.servers", brokers, err, errlen) != 0 ||
+        kafka_set(conf, "WF4_INSTANCE_ID", "client.id", client_id, err, errlen) != 0)
         goto fail;
     for (size_t i = 0; i < n; i++)
-        if (kafka_set(conf, names[i], values[i], err, errlen) != 0)
+        if (kafka_set(conf, "WF4_KAFKA_PROPS (or -X)", names[i], values[i], err, errlen) != 0)
             goto fail;
     return conf;
 fail:
@@ -47,7 +48,7 @@ static int kafka_default(rd_kafka_conf_t *conf, const char *name, const char *va
     for (size_t i = 0; i < n; i++)
         if (strcmp(names[i], name) == 0)
             return 0;
-    return kafka_set(conf, name, value, err, errlen);
+    return kafka_set(conf, "built-in default", name, value, err, errlen);
 }
 
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -81,7 +82,7 @@ rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group_id, char
                                size_t errlen)
 {
     char e[512];
-    if (kafka_set(conf, "group.id", group_id, err, errlen) != 0 ||
+    if (kafka_set(conf, "consumer group", "group.id", group_id, err, errlen) != 0 ||
         kafka_default(conf, "partition.assignment.strategy", "cooperative-sticky", err,
                       errlen) != 0 ||
         kafka_default(conf, "enable.auto.commit", "false", err, errlen) != 0 ||
