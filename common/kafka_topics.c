@@ -94,6 +94,9 @@ int kafka_topics_create(const char *brokers, const char *schema_dir, int timeout
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
     if (!ev)
         snprintf(err, errlen, "CreateTopics: no answer from %s within %d ms", brokers, timeout_ms);
+    else if (rd_kafka_event_error(ev)) /* the request itself failed: no topic result */
+        snprintf(err, errlen, "WF4_KAFKA_BROKERS: CreateTopics at %s: %s", brokers,
+                 rd_kafka_event_error_string(ev));
     else {
         rc = kafka_topics_result(ev, err, errlen);
         rd_kafka_event_destroy(ev);
