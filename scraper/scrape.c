@@ -171,6 +171,16 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
     log_info("up to %ld ScraperAPI calls in flight, %zu claims in hand", fc.concurrency, s->cap);
     if (!(s->producer = scrape_producer_new(s, client_id, err, errlen)))
         return -1;
+    /* As in the claimer and committer: an unreachable broker is a start-up error, not a
+     * silent wait (one message, so not kafka_check_reachable's log line). */
+    const struct rd_kafka_metadata *md;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(s->producer, 0, NULL, &md, 10000);
+    if (e) {
+        snprintf(err, errlen, "WF4_KAFKA_BROKERS: cannot reach Kafka at %s: %s",
+                 cfg->base.kafka_brokers, rd_kafka_err2str(e));
+        return -1;
+    }
+    rd_kafka_metadata_destroy(md);
     if (!(s->consumer = scrape_consumer_new(s, client_id, err, errlen)))
         return -1;
     return 0;
