@@ -581,7 +581,7 @@ int standin_server_start(const standin_config *cfg, standin_stats *stats)
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)STANDIN_BACKLOG,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)STANDIN_IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!standin_daemon) {
-        log_error("MHD_start_daemon failed on port %ld", cfg->port);
+        log_error("STANDIN_PORT: cannot listen on port %ld (MHD_start_daemon failed)", cfg->port);
         return -1;
     }
     const union MHD_DaemonInfo *info =

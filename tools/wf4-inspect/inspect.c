@@ -143,7 +143,7 @@ static rd_kafka_topic_partition_list_t *inspect_partitions(rd_kafka_t *rk, const
     }
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, INSPECT_TIMEOUT_MS);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("metadata of %s: %s", o->topic, rd_kafka_err2str(e));
+        log_error("WF4_KAFKA_BROKERS: metadata of %s: %s", o->topic, rd_kafka_err2str(e));
     } else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("topic %s: %s", o->topic,
                   rd_kafka_err2str(md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));

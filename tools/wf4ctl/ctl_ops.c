@@ -26,7 +26,8 @@ db *ctl_db_open(const ctl_settings *s, const char *app_name)
                       .statement_timeout_ms = 60000, .connect_timeout_s = 10};
     db *d = db_connect(&ds, err, sizeof err);
     if (!d)
-        fprintf(stderr, "%s: cannot connect to PostgreSQL: %s\n", app_name, err);
+        fprintf(stderr, "%s: %s: cannot connect to PostgreSQL: %s\n", app_name,
+                s->admin_database_url ? "WF4_ADMIN_DATABASE_URL" : "WF4_DATABASE_URL", err);
     return d;
 }
 
