@@ -135,7 +135,7 @@ static int guard_index(guard *g, const char *what, int64_t n)
 
 static int guard_value(guard *g, avro_schema_t s, int depth)
 {
-    int64_t v;
+    int64_t v = 0;
     if (depth > WIRE_MAX_DEPTH)
         return guard_fail(g, "nesting deeper than %d", WIRE_MAX_DEPTH);
     switch (avro_typeof(s)) {
