@@ -67,10 +67,11 @@ for b in $CLAIM_BATCHES; do
     svc_stop claimer
     txs=$(awk '/^wf4_db_transaction_seconds_count/ {print $NF}' "$BENCH_TMP/claimer.$b")
     txsum=$(awk '/^wf4_db_transaction_seconds_sum/ {print $NF}' "$BENCH_TMP/claimer.$b")
-    key=claimer_rate
-    ((first)) || key=claimer_rate_b$b
+    # The default batch is judged; other sizes are the investigation (verdict in the text).
+    key=claimer_rate target=">= $TARGET/s" pass=$(calc "int($r >= $TARGET)")
+    ((first)) || { key=claimer_rate_b$b target="investigation ($( ((pass)) && echo 'would pass' || echo 'still short'))" pass=-; }
     row "$key" "Claimer: claims published per second (K=$K, batch $b)" "$r" "claims/s" "$PGB" \
-        "pgbench one-row UPDATE tx/s" ">= $TARGET/s" "$(calc "int($r >= $TARGET)")"
+        "pgbench one-row UPDATE tx/s" "$target" "$pass"
     note "claimer batch $b: $txs transactions, $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions (the rest: publishing and waiting for Kafka's acks)"
     first=0
 done
@@ -96,10 +97,10 @@ for b in $COMMIT_BATCHES; do
     svc_stop committer
     txs=$(awk '/^wf4_db_transaction_seconds_count/ {print $NF}' "$BENCH_TMP/committer.$b")
     txsum=$(awk '/^wf4_db_transaction_seconds_sum/ {print $NF}' "$BENCH_TMP/committer.$b")
-    key=committer_rate
-    ((first)) || key=committer_rate_b$b
+    key=committer_rate target=">= $TARGET/s" pass=$(calc "int($r >= $TARGET)")
+    ((first)) || { key=committer_rate_b$b target="investigation ($( ((pass)) && echo 'would pass' || echo 'still short'))" pass=-; }
     row "$key" "Committer: results applied per second (K=$K, batch $b)" "$r" "results/s" "$PGB" \
-        "pgbench one-row UPDATE tx/s" ">= $TARGET/s" "$(calc "int($r >= $TARGET)")"
+        "pgbench one-row UPDATE tx/s" "$target" "$pass"
     note "committer batch $b: $txs transactions (apply + outbox delete), $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions"
     first=0
 done
