@@ -212,6 +212,13 @@ done
 elapsed=$((SECONDS - t0))
 say "chaos done after ${elapsed}s: $kills kills (${KILLS_BY[scraper]:-0} scraper, ${KILLS_BY[committer]:-0} committer, ${KILLS_BY[claimer]:-0} claimer), $kafka_restarts Kafka restart, $pg_restarts PostgreSQL restart"
 
+# ------------------------------------------------------------------ checks: faults injected
+curl -s --max-time 5 "${SCRAPERAPI_URL}stats" >"$TEST_TMP/standin.stats" || true
+read -r sreq s429 s500 shang sreset smal shuge snon s404 smax <<<"$(jq -r '[.requests, .status429, .status500, .hangs, .resets, .malformed, .huge, .nonhtml, .status["404"], .maxInFlight] | map(tostring) | join(" ")' "$TEST_TMP/standin.stats" 2>/dev/null || echo 0 0 0 0 0 0 0 0 0 0)"
+say "RESULT stand-in: $sreq requests (at most $smax in flight, plan 40): $s429 x 429, $s500 x 500, $shang hangs, $sreset resets, $smal malformed, $shuge huge, $snon non-HTML, $s404 x 404"
+check "[ $s429 -gt 0 ] && [ $s500 -gt 0 ] && [ $shang -gt 0 ] && [ $sreset -gt 0 ] && [ $smal -gt 0 ] && [ $shuge -gt 0 ] && [ $snon -gt 0 ]" \
+    "the stand-in injected every kind of fault"
+
 # ------------------------------------------------------------------ checks: database
 sleep 2
 read -r done err proc <<<"$(psql_admin -F' ' -c "SELECT count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'error'), count(*) FILTER (WHERE status IS DISTINCT FROM 'completed' AND status IS DISTINCT FROM 'error') FROM domains")"
