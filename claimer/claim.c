@@ -99,8 +99,14 @@ static int claim_tx(db_tx *tx, void *arg)
 {
     claim_tx_arg *a = arg;
     claim_set_clear(a->out);
-    PGresult *r = db_exec(tx, "SELECT count(*) FROM domains WHERE status = 'processing'", 0,
-                          NULL);
+    char cap_in_flight[24];
+    snprintf(cap_in_flight, sizeof cap_in_flight, "%ld", a->o->max_in_flight);
+    const char *pc[] = {cap_in_flight};
+    /* Counting stops at the cap: its cost does not grow with the domains in flight. */
+    PGresult *r = db_exec(tx,
+                          "SELECT count(*) FROM (SELECT 1 FROM domains WHERE status = "
+                          "'processing' LIMIT $1) p",
+                          1, pc);
     if (!r)
         return -1;
     a->out->in_flight = atol(PQgetvalue(r, 0, 0));

@@ -33,13 +33,14 @@ static const char result_success_sql[] =
     "  AND d.status = 'processing'"
     "  RETURNING r.idx, d.id, d.claim_id, d.tenant_id, d.domain, d.handoff_event_id,"
     "  d.completed_at),"
+    /* A data-modifying CTE always runs to completion: no join back to it is needed
+     * (joining made the batch quadratic). */
     " ins AS (INSERT INTO wf5_outbox (event_id, domain_id, claim_id, tenant_id, domain,"
     "  completed_at)"
-    "  SELECT handoff_event_id, id, claim_id, tenant_id, domain, completed_at FROM upd"
-    "  RETURNING event_id)"
+    "  SELECT handoff_event_id, id, claim_id, tenant_id, domain, completed_at FROM upd)"
     " SELECT upd.handoff_event_id, upd.id, upd.claim_id, coalesce(upd.tenant_id::text, ''),"
     "  upd.domain, (extract(epoch FROM upd.completed_at) * 1000)::bigint, upd.idx"
-    " FROM upd JOIN ins ON ins.event_id = upd.handoff_event_id";
+    " FROM upd";
 
 /* Failures: back to pending with a jittered exponential backoff, or error with the reason. */
 static const char result_failure_sql[] =
