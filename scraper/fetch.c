@@ -361,6 +361,8 @@ static void fetch_finish(fetch *f, CURLMsg *msg, int64_t now)
 }
 
 /* Starts due transfers in submission order while the limits allow. */
+#define FETCH_REFILL_EVERY 16
+
 static void fetch_start_due(fetch *f, int64_t now)
 {
     if (f->auth_blocked) {
@@ -399,9 +401,19 @@ int fetch_run(fetch *f, int timeout_ms)
     }
     now = fetch_now_ms();
     CURLMsg *msg;
-    while ((msg = curl_multi_info_read(f->multi, &left)))
-        if (msg->msg == CURLMSG_DONE)
-            fetch_finish(f, msg, now);
+    int done = 0;
+    while ((msg = curl_multi_info_read(f->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        fetch_finish(f, msg, now);
+        /* Refill freed slots while the rest of a wave is still being parsed, so calls
+         * finishing together do not leave the plan's concurrency idle meanwhile. */
+        if (++done % FETCH_REFILL_EVERY == 0) {
+            now = fetch_now_ms();
+            fetch_start_due(f, now);
+            (void)curl_multi_perform(f->multi, &still);
+        }
+    }
     metrics_set(f->m_in_flight, (double)f->running);
     return 0;
 }
