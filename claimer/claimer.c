@@ -21,6 +21,7 @@ static int claimer_ready_fn(void *arg)
 typedef struct claimer_ctx {
     const claimer_settings *s;
     db *d;
+    db *listen; /* the LISTEN connection: d itself, or a direct one (WF4_LISTEN_DATABASE_URL) */
     rd_kafka_t *producer;
     wire *w;
 } claimer_ctx;
@@ -37,7 +38,17 @@ static int claimer_open(claimer_ctx *c)
         log_error("WF4_DATABASE_URL: cannot connect to PostgreSQL: %s", err);
         return -1;
     }
-    if (db_listen(c->d, "wf4_domains_pending") != 0)
+    c->listen = c->d;
+    /* Behind a transaction-mode pooler NOTIFY never arrives: LISTEN on a direct connection
+     * when one is configured (the fallback timer covers the rest). */
+    if (s->listen_database_url) {
+        ds.url = s->listen_database_url;
+        if (!(c->listen = db_connect(&ds, err, sizeof err))) {
+            log_error("WF4_LISTEN_DATABASE_URL: cannot connect to PostgreSQL: %s", err);
+            return -1;
+        }
+    }
+    if (db_listen(c->listen, "wf4_domains_pending") != 0)
         return -1;
     if (!(c->w = wire_new(s->base.schema_dir, s->base.registry_url, err, sizeof err))) {
         log_error("WF4_SCHEMA_DIR/WF4_SCHEMA_REGISTRY_URL: %s", err);
@@ -69,6 +80,8 @@ static void claimer_close(claimer_ctx *c)
         rd_kafka_destroy(c->producer);
     }
     wire_free(c->w);
+    if (c->listen && c->listen != c->d)
+        db_close(c->listen);
     db_close(c->d);
 }
 
@@ -84,7 +97,7 @@ static int claimer_drain_due(claimer_ctx *c)
         if (n > 0 && c->s->fault_publish_delay_ms > 0) {
             log_warn("fault injection: pausing %ld ms between commit and publish",
                      c->s->fault_publish_delay_ms);
-            db_wait_notify(c->d, (int)c->s->fault_publish_delay_ms);
+            db_wait_notify(c->listen, (int)c->s->fault_publish_delay_ms);
         }
         if (n > 0)
             claim_publish(c->producer, c->w, c->s->claims_topic, &set,
@@ -97,7 +110,7 @@ static int claimer_drain_due(claimer_ctx *c)
 
 int claimer_run(const claimer_settings *s)
 {
-    claimer_ctx c = {s, NULL, NULL, NULL};
+    claimer_ctx c = {s, NULL, NULL, NULL, NULL};
     int rc = 1;
     if (claimer_open(&c) != 0)
         goto out;
@@ -113,7 +126,7 @@ int claimer_run(const claimer_settings *s)
         atomic_store(&claimer_ready, ok && db_ok(c.d));
         backoff_ms = ok ? 0 : (backoff_ms ? (backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2) : 100);
         /* Wait for a NOTIFY (a selection) or the fallback timer (leases, retries due). */
-        int n = db_wait_notify(c.d, backoff_ms ? backoff_ms : (int)s->interval_ms);
+        int n = db_wait_notify(c.listen, backoff_ms ? backoff_ms : (int)s->interval_ms);
         if (n < 0)
             log_warn("LISTEN connection lost; falling back to the timer until it is back");
         rd_kafka_poll(c.producer, 0);

@@ -8,6 +8,7 @@
 typedef struct claimer_settings {
     service_base base;
     char *claims_topic;
+    char *listen_database_url; /* optional direct connection for LISTEN (behind a pooler) */
     long interval_ms, publish_timeout_ms;
     long fault_publish_delay_ms; /* fault injection for tests: pause between commit and publish */
     claim_opts claim;

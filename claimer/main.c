@@ -9,6 +9,9 @@ int main(int argc, char **argv)
     const cfg_entry own[] = {
         {"WF4_CLAIMS_TOPIC", CFG_STR, "wf4.domain.claims", 0, 0, -1, &s.claims_topic,
          "topic the claims are published to"},
+        {"WF4_LISTEN_DATABASE_URL", CFG_SECRET, NULL, 0, 0, -1, &s.listen_database_url,
+         "direct PostgreSQL URL for LISTEN when WF4_DATABASE_URL is a transaction pooler "
+         "(default: LISTEN on WF4_DATABASE_URL)"},
         {"WF4_CLAIM_BATCH", CFG_INT, "500", 0, 1, 100000, &s.claim.batch,
          "domains claimed per transaction"},
         {"WF4_LEASE_SECONDS", CFG_INT, "300", 0, 1, 86400, &s.claim.lease_s,
