@@ -8,9 +8,12 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "service.h"
 
 /* Expired leases first, then due pending domains, oldest first, each through its partial
- * index; rows other claimers hold are skipped. Past the attempts cap a row becomes error. */
+ * index; rows other claimers hold are skipped. Past the attempts cap a row becomes error.
+ * The locked rows are updated through the primary key (= ANY of an array): a join against
+ * the CTE let the planner hash the whole table for every batch. */
 static const char claim_sql[] =
     "WITH expired AS ("
     "  SELECT id FROM domains WHERE status = 'processing' AND lease_expires_at < now()"
@@ -32,7 +35,7 @@ static const char claim_sql[] =
     "           ELSE now() + make_interval(secs => $2) END,"
     "  attempts = CASE WHEN d.attempts >= $3 THEN d.attempts ELSE d.attempts + 1 END,"
     "  updated_at = now()"
-    " FROM picked WHERE d.id = picked.id"
+    " WHERE d.id = ANY(ARRAY(SELECT id FROM picked))"
     " RETURNING d.id, d.claim_id, d.domain, coalesce(d.tenant_id::text, ''), d.attempts,"
     "  d.status = 'processing',"
     "  (extract(epoch FROM d.claimed_at) * 1000)::bigint,"
@@ -91,17 +94,22 @@ static int claim_push(claim_set *s, PGresult *r, int row)
 
 typedef struct claim_tx_arg {
     const claim_opts *o;
+    claim_inflight *inflight;
     claim_set *out;
 } claim_tx_arg;
 
-/* The transaction body; it may run more than once, so it starts from an empty set. */
-static int claim_tx(db_tx *tx, void *arg)
+/* Domains in flight now: counted (up to the cap), or the last count plus this claimer's
+ * claims since when that is recent and far below the cap. Returns -1 on a failed query. */
+static long claim_count_in_flight(db_tx *tx, const claim_opts *o, claim_inflight *inf)
 {
-    claim_tx_arg *a = arg;
-    claim_set_clear(a->out);
-    char cap_in_flight[24];
-    snprintf(cap_in_flight, sizeof cap_in_flight, "%ld", a->o->max_in_flight);
-    const char *pc[] = {cap_in_flight};
+    long est = inf->counted + inf->claimed_since;
+    int64_t now = service_mono_ms();
+    if (inf->counted_ms && now - inf->counted_ms < CLAIM_RECOUNT_MS &&
+        est + o->batch <= o->max_in_flight / 2)
+        return est;
+    char cap[24];
+    snprintf(cap, sizeof cap, "%ld", o->max_in_flight);
+    const char *pc[] = {cap};
     /* Counting stops at the cap: its cost does not grow with the domains in flight. */
     PGresult *r = db_exec(tx,
                           "SELECT count(*) FROM (SELECT 1 FROM domains WHERE status = "
@@ -109,8 +117,20 @@ static int claim_tx(db_tx *tx, void *arg)
                           1, pc);
     if (!r)
         return -1;
-    a->out->in_flight = atol(PQgetvalue(r, 0, 0));
+    inf->counted = atol(PQgetvalue(r, 0, 0));
+    inf->claimed_since = 0;
+    inf->counted_ms = now;
     PQclear(r);
+    return inf->counted;
+}
+
+/* The transaction body; it may run more than once, so it starts from an empty set. */
+static int claim_tx(db_tx *tx, void *arg)
+{
+    claim_tx_arg *a = arg;
+    claim_set_clear(a->out);
+    if ((a->out->in_flight = claim_count_in_flight(tx, a->o, a->inflight)) < 0)
+        return -1;
     long room = a->o->max_in_flight - a->out->in_flight;
     long limit = room < a->o->batch ? room : a->o->batch;
     if (limit <= 0)
@@ -120,7 +140,8 @@ static int claim_tx(db_tx *tx, void *arg)
     snprintf(lease, sizeof lease, "%ld", a->o->lease_s);
     snprintf(cap, sizeof cap, "%ld", a->o->max_attempts);
     const char *p[] = {lim, lease, cap};
-    if (!(r = db_exec(tx, claim_sql, 3, p)))
+    PGresult *r = db_exec(tx, claim_sql, 3, p);
+    if (!r)
         return -1;
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
@@ -137,24 +158,25 @@ static int claim_tx(db_tx *tx, void *arg)
     return rc;
 }
 
-int claim_batch(db *d, const claim_opts *o, claim_set *out)
+int claim_batch(db *d, const claim_opts *o, claim_inflight *inflight, claim_set *out)
 {
     claim_metrics_init();
-    claim_tx_arg a = {o, out};
+    claim_tx_arg a = {o, inflight, out};
     memset(out, 0, sizeof *out);
     if (db_transaction(d, "claim", (int)o->budget_ms, claim_tx, &a) != 0) {
         claim_set_clear(out);
         return -1;
     }
+    inflight->claimed_since += (long)out->n;
     metrics_add(claim_m_claimed, (double)out->n);
     metrics_add(claim_m_gave_up, (double)out->gave_up);
     metrics_set(claim_m_in_flight, (double)(out->in_flight + (long)out->n));
     return 0;
 }
 
-/* Acks and failures of the batch being published (the claimer publishes one batch at a
- * time from its single loop thread). */
-static size_t claim_acked, claim_nacked;
+/* Claims handed to the producer and their delivery reports, since start. The callback runs
+ * in the loop thread (rd_kafka_poll), so plain counters do. */
+static size_t claim_queued, claim_acked, claim_nacked;
 
 void claim_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
@@ -162,9 +184,11 @@ void claim_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaq
     (void)opaque;
     if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         claim_acked++;
+        metrics_add(claim_m_published, 1);
         return;
     }
     claim_nacked++;
+    metrics_add(claim_m_failed, 1);
     log_error("claim for domain %.*s not delivered: %s (it will be claimed again after its "
               "lease)",
               (int)rkm->key_len, (const char *)rkm->key, rd_kafka_err2str(rkm->err));
@@ -197,23 +221,41 @@ static int claim_produce(rd_kafka_t *producer, wire *w, const char *topic, const
     return 0;
 }
 
-size_t claim_publish(rd_kafka_t *producer, wire *w, const char *topic, const claim_set *set,
-                     int timeout_ms)
+size_t claim_publish_start(rd_kafka_t *producer, wire *w, const char *topic,
+                           const claim_set *set)
 {
-    claim_acked = claim_nacked = 0;
     size_t queued = 0;
     for (size_t i = 0; i < set->n; i++)
         if (claim_produce(producer, w, topic, &set->v[i]) == 0)
             queued++;
-    /* Flush serves the delivery callbacks; nothing here holds a database transaction. */
-    int left = kafka_drain(producer, timeout_ms);
-    if (left > 0)
-        log_error("%d claims still unacknowledged after %d ms; their leases will expire", left,
-                  timeout_ms);
-    metrics_add(claim_m_published, (double)claim_acked);
-    metrics_add(claim_m_failed, (double)(set->n - claim_acked));
-    log_write(claim_acked == set->n ? LOG_INFO : LOG_WARN, NULL, NULL,
-              "claimed %zu domains, %zu claims acknowledged by Kafka (%zu queued, %zu failed)",
-              set->n, claim_acked, queued, set->n - claim_acked);
-    return claim_acked;
+    claim_queued += queued;
+    metrics_add(claim_m_failed, (double)(set->n - queued));
+    rd_kafka_poll(producer, 0);
+    return queued;
+}
+
+size_t claim_publish_wait(rd_kafka_t *producer, size_t max_waiting, int timeout_ms)
+{
+    int64_t deadline = service_mono_ms() + timeout_ms;
+    size_t waiting;
+    /* Serving the delivery callbacks; nothing here holds a database transaction. */
+    while ((waiting = claim_queued - claim_acked - claim_nacked) > max_waiting) {
+        int64_t left = deadline - service_mono_ms();
+        if (left <= 0) {
+            log_error("%zu claims still unacknowledged after %d ms; their leases will expire",
+                      waiting, timeout_ms);
+            break;
+        }
+        if (max_waiting == 0)
+            rd_kafka_flush(producer, (int)(left < 100 ? left : 100));
+        else
+            rd_kafka_poll(producer, (int)(left < 100 ? left : 100));
+    }
+    return waiting;
+}
+
+void claim_publish_counts(size_t *acked, size_t *failed)
+{
+    *acked = claim_acked;
+    *failed = claim_nacked;
 }

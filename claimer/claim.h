@@ -25,13 +25,33 @@ typedef struct claim_set {
     long in_flight; /* domains processing before this claim */
 } claim_set;
 
-/* Runs the claim transaction. Returns 0 (set filled, possibly empty) or -1. */
-int claim_batch(db *d, const claim_opts *o, claim_set *out) __attribute__((warn_unused_result));
+/* What one claimer knows of the domains in flight between two counts. Counting costs one
+ * index entry per domain in flight, so far below the cap the claimer adds its own claims
+ * to the last count instead of counting again; within half the cap, or once the count is
+ * older than CLAIM_RECOUNT_MS, every transaction counts. */
+typedef struct claim_inflight {
+    long counted;       /* domains processing at the last count */
+    long claimed_since; /* claimed by this claimer since that count */
+    int64_t counted_ms; /* monotonic time of the count; 0 = never counted */
+} claim_inflight;
 
-/* Publishes every claim of set (key = domain id) and waits up to timeout_ms for the delivery
- * reports. Returns the number Kafka acknowledged; the rest are left to lease expiry. */
-size_t claim_publish(rd_kafka_t *producer, wire *w, const char *topic, const claim_set *set,
-                     int timeout_ms);
+#define CLAIM_RECOUNT_MS 1000
+
+/* Runs the claim transaction. Returns 0 (set filled, possibly empty) or -1. */
+int claim_batch(db *d, const claim_opts *o, claim_inflight *inflight, claim_set *out)
+    __attribute__((warn_unused_result));
+
+/* Queues every claim of set (key = domain id) in the producer without waiting for Kafka.
+ * Returns the number queued (a claim not queued is left to its lease). */
+size_t claim_publish_start(rd_kafka_t *producer, wire *w, const char *topic,
+                           const claim_set *set);
+
+/* Serves delivery reports until at most max_waiting queued claims await theirs, or
+ * timeout_ms passed (the rest are left to lease expiry). Returns the number still waiting. */
+size_t claim_publish_wait(rd_kafka_t *producer, size_t max_waiting, int timeout_ms);
+
+/* Claims acknowledged by Kafka and claims it failed, since start. */
+void claim_publish_counts(size_t *acked, size_t *failed);
 
 void claim_set_clear(claim_set *s);
 

@@ -24,6 +24,7 @@ typedef struct claimer_ctx {
     db *listen; /* the LISTEN connection: d itself, or a direct one (WF4_LISTEN_DATABASE_URL) */
     rd_kafka_t *producer;
     wire *w;
+    claim_inflight inflight;
 } claimer_ctx;
 
 /* Start-up: every part is checked with a clear message naming what failed. */
@@ -85,32 +86,56 @@ static void claimer_close(claimer_ctx *c)
     db_close(c->d);
 }
 
-/* Claims and publishes batches until one comes back short. Returns -1 on a failed
- * transaction (the loop backs off), else 0. */
+/* Claims and publishes batches until one comes back short. Each batch is queued in the
+ * producer as soon as its transaction commits and the next transaction follows at once:
+ * Kafka acknowledges earlier batches meanwhile, up to CLAIMER_UNACKED_BATCHES batches
+ * behind. The round ends when every claim has its delivery report (or the publish timeout
+ * passed). Returns -1 on a failed transaction (the loop backs off), else 0. */
+#define CLAIMER_UNACKED_BATCHES 4
+
 static int claimer_drain_due(claimer_ctx *c)
 {
+    const claimer_settings *s = c->s;
+    size_t claimed = 0, acked0, failed0, acked, failed;
+    int txs = 0, rc = 0;
+    int64_t t0 = service_mono_ms();
+    claim_publish_counts(&acked0, &failed0);
     for (;;) {
+        claim_publish_wait(c->producer, (size_t)(CLAIMER_UNACKED_BATCHES * s->claim.batch),
+                           (int)s->publish_timeout_ms);
         claim_set set;
-        if (claim_batch(c->d, &c->s->claim, &set) != 0)
-            return -1;
+        if (claim_batch(c->d, &s->claim, &c->inflight, &set) != 0) {
+            rc = -1;
+            break;
+        }
+        txs++;
         size_t n = set.n;
-        if (n > 0 && c->s->fault_publish_delay_ms > 0) {
+        if (n > 0 && s->fault_publish_delay_ms > 0) {
             log_warn("fault injection: pausing %ld ms between commit and publish",
-                     c->s->fault_publish_delay_ms);
-            db_wait_notify(c->listen, (int)c->s->fault_publish_delay_ms);
+                     s->fault_publish_delay_ms);
+            db_wait_notify(c->listen, (int)s->fault_publish_delay_ms);
         }
         if (n > 0)
-            claim_publish(c->producer, c->w, c->s->claims_topic, &set,
-                          (int)c->s->publish_timeout_ms);
+            claim_publish_start(c->producer, c->w, s->claims_topic, &set);
+        claimed += n;
         claim_set_clear(&set);
-        if ((long)n < c->s->claim.batch || !service_running)
-            return 0;
+        if ((long)n < s->claim.batch || !service_running)
+            break;
     }
+    claim_publish_wait(c->producer, 0, (int)s->publish_timeout_ms);
+    claim_publish_counts(&acked, &failed);
+    if (claimed > 0)
+        log_write(failed > failed0 ? LOG_WARN : LOG_INFO, NULL, NULL,
+                  "claimed %zu domains in %d transactions over %lld ms; %zu claims "
+                  "acknowledged by Kafka, %zu failed",
+                  claimed, txs, (long long)(service_mono_ms() - t0), acked - acked0,
+                  failed - failed0);
+    return rc;
 }
 
 int claimer_run(const claimer_settings *s)
 {
-    claimer_ctx c = {s, NULL, NULL, NULL, NULL};
+    claimer_ctx c = {s, NULL, NULL, NULL, NULL, {0, 0, 0}};
     int rc = 1;
     if (claimer_open(&c) != 0)
         goto out;
