@@ -27,6 +27,11 @@ typedef struct committer_ctx {
     rd_kafka_topic_partition_list_t *first; /* per partition: first offset of the batch */
     int64_t batch_started_ms;
     int dlq_failed; /* a dead letter of this batch could not be queued */
+    int dlq_sent;   /* dead letters of this batch were queued (wait for them before commit) */
+    /* The handoffs of the last batch, in Kafka's hands while the next batch is consumed;
+     * their acknowledged outbox rows are deleted by the next transaction. */
+    outbox_flight flight;
+    int64_t flight_ms;
 } committer_ctx;
 
 static atomic_int committer_ready;
@@ -75,6 +80,7 @@ static void committer_reset(committer_ctx *c)
         msg_result_free(&c->batch[i]);
     c->n = 0;
     c->dlq_failed = 0;
+    c->dlq_sent = 0;
     rd_kafka_topic_partition_list_destroy(c->next);
     rd_kafka_topic_partition_list_destroy(c->first);
     c->next = rd_kafka_topic_partition_list_new(16);
@@ -113,10 +119,10 @@ static void committer_count(const result_stats *st)
 }
 
 /* Applies the batch, retrying while the database is away; 0 applied, -1 given up. */
-static int committer_apply(committer_ctx *c, result_stats *st)
+static int committer_apply(committer_ctx *c, const char *outbox_done, result_stats *st)
 {
     long backoff = 200;
-    while (result_apply(c->d, &c->s->result, c->batch, c->n, st) != 0) {
+    while (result_apply(c->d, &c->s->result, c->batch, c->n, outbox_done, st) != 0) {
         atomic_store(&committer_ready, 0);
         if (!service_running)
             return -1;
@@ -128,33 +134,46 @@ static int committer_apply(committer_ctx *c, result_stats *st)
     return 0;
 }
 
-/* Applies the batch, publishes the outbox, commits the offsets: the order that makes a
- * crash anywhere replay harmlessly. */
-static void committer_flush(committer_ctx *c)
+/* Applies the batch (and deletes the outbox rows of the batch before, now acknowledged),
+ * queues its handoffs, commits the offsets: the order that makes a crash anywhere replay
+ * harmlessly. Kafka acknowledges the handoffs while the next batch is consumed. sync: wait
+ * for the offset commit (a rebalance, the end). */
+static void committer_flush(committer_ctx *c, int sync)
 {
     result_stats st;
-    if (c->n == 0 && c->next->cnt == 0)
+    if (c->n == 0 && c->next->cnt == 0 && c->flight.n == 0)
         return;
-    if (c->n > 0) {
-        if (committer_apply(c, &st) != 0) {
-            committer_rewind(c);
-            committer_reset(c);
-            return;
-        }
+    char *done = outbox_settle(&c->ob, &c->flight, NULL);
+    if (c->n == 0) {
+        outbox_delete(&c->ob, done);
+    } else if (committer_apply(c, done, &st) != 0) {
+        /* The acknowledged rows stay in the outbox: the sweep publishes them again under
+         * the same event ids. */
+        free(done);
+        committer_rewind(c);
+        committer_reset(c);
+        return;
+    } else {
         committer_log_superseded(c, &st);
         committer_count(&st);
-        outbox_publish(&c->ob, st.handoffs, st.nhandoffs);
         log_info("batch of %zu results: %ld completed, %ld back to pending, %ld error, "
                  "%ld superseded",
                  c->n, st.completed, st.retried, st.failed, st.superseded);
+        outbox_send(&c->ob, &c->flight, st.handoffs, st.nhandoffs);
+        c->flight_ms = service_mono_ms();
+        st.handoffs = NULL;
+        st.nhandoffs = 0;
         result_stats_clear(&st);
     }
-    kafka_drain(c->producer, (int)c->s->publish_timeout_ms);
+    free(done);
+    if (c->dlq_sent)
+        kafka_drain(c->producer, (int)c->s->publish_timeout_ms);
     if (outbox_take_dlq_failures() > 0 || c->dlq_failed) {
         log_error("dead letters of this batch were not delivered; consuming it again");
         committer_rewind(c);
-    } else {
-        rd_kafka_resp_err_t e = rd_kafka_commit(c->consumer, c->next, 0);
+    } else if (c->next->cnt > 0) {
+        /* An asynchronous commit that fails only replays applied results: harmless. */
+        rd_kafka_resp_err_t e = rd_kafka_commit(c->consumer, c->next, !sync);
         if (e)
             log_warn("offset commit failed: %s (the batch will be replayed; harmless)",
                      rd_kafka_err2str(e));
@@ -179,6 +198,7 @@ static void committer_take(committer_ctx *c, rd_kafka_message_t *rkm)
         return;
     }
     metrics_add(cm_dlq, 1);
+    c->dlq_sent = 1;
     if (kafka_dlq_send(c->producer, rkm, c->consumer_name, err) != 0)
         c->dlq_failed = 1;
 }
@@ -197,7 +217,7 @@ static void committer_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_assign(rk, parts);
     } else {
         log_info("partitions revoked: %d; finishing the batch in hand", parts->cnt);
-        committer_flush(c);
+        committer_flush(c, 1);
         if (cooperative)
             e = rd_kafka_incremental_unassign(rk, parts);
         else
@@ -297,6 +317,17 @@ static void committer_close(committer_ctx *c)
     db_close(c->d);
 }
 
+/* When the batch in hand (or, with none, the handoffs in flight) must be flushed:
+ * INT64_MAX when there is nothing to flush. */
+static int64_t committer_due_ms(const committer_ctx *c)
+{
+    if (c->n > 0 || c->next->cnt > 0)
+        return c->batch_started_ms + c->s->linger_ms;
+    if (c->flight.n > 0)
+        return c->flight_ms + c->s->linger_ms;
+    return INT64_MAX;
+}
+
 /* One explicit loop: take results until the batch is full or lingered long enough,
  * then flush; sweep the outbox now and then. */
 static void committer_loop(committer_ctx *c)
@@ -304,21 +335,16 @@ static void committer_loop(committer_ctx *c)
     const committer_settings *s = c->s;
     int64_t next_sweep = 0;
     while (service_running) {
-        int64_t now = service_mono_ms();
-        long wait = 100;
-        if (c->n > 0 || c->next->cnt > 0) {
-            long left = (long)(c->batch_started_ms + s->linger_ms - now);
-            wait = left < 0 ? 0 : left;
-        }
+        int64_t now = service_mono_ms(), due = committer_due_ms(c);
+        long wait = due == INT64_MAX ? 100 : (due > now ? (long)(due - now) : 0);
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->consumer, (int)wait);
         if (rkm) {
             committer_take(c, rkm);
             rd_kafka_message_destroy(rkm);
         }
         now = service_mono_ms();
-        if ((long)c->n >= s->batch ||
-            ((c->n > 0 || c->next->cnt > 0) && now - c->batch_started_ms >= s->linger_ms))
-            committer_flush(c);
+        if ((long)c->n >= s->batch || now >= committer_due_ms(c))
+            committer_flush(c, 0);
         rd_kafka_poll(c->producer, 0);
         if (now >= next_sweep) {
             outbox_sweep(&c->ob, s->sweep_interval_s, 1000);
@@ -350,7 +376,8 @@ int committer_run(const committer_settings *s)
              s->batch, s->linger_ms, s->group, s->results_topic, s->handoff_topic);
     committer_loop(&c);
     log_info("committer stopping: applying the batch in hand");
-    committer_flush(&c);
+    committer_flush(&c, 1);
+    committer_flush(&c, 1); /* its handoffs: acknowledged rows leave the outbox */
     rc = 0;
 out:
     atomic_store(&committer_ready, 0);

@@ -73,14 +73,9 @@ static int outbox_produce(const outbox_ctx *c, const msg_handoff *h, unsigned ch
     return 0;
 }
 
-typedef struct outbox_delete_arg {
-    const char *ids; /* PostgreSQL array literal of event ids */
-} outbox_delete_arg;
-
-static int outbox_delete_tx(db_tx *tx, void *arg)
+int outbox_delete_in(db_tx *tx, const char *ids)
 {
-    outbox_delete_arg *a = arg;
-    const char *p[] = {a->ids};
+    const char *p[] = {ids};
     PGresult *r = db_exec(tx, "DELETE FROM wf5_outbox WHERE event_id = ANY($1::uuid[])", 1, p);
     if (!r)
         return -1;
@@ -88,59 +83,83 @@ static int outbox_delete_tx(db_tx *tx, void *arg)
     return 0;
 }
 
-/* Deletes the acknowledged rows; event ids are UUID text, safe in an array literal. */
-static void outbox_delete(const outbox_ctx *c, const msg_handoff *v, size_t n,
-                          const unsigned char *acked)
+static int outbox_delete_tx(db_tx *tx, void *arg)
 {
-    char *ids = malloc(n * (MSG_UUID_LEN + 1) + 3), *p = ids;
-    size_t k = 0;
+    return outbox_delete_in(tx, arg);
+}
+
+void outbox_delete(const outbox_ctx *c, const char *ids)
+{
+    if (ids && db_transaction(c->d, "outbox_delete", (int)c->budget_ms, outbox_delete_tx,
+                              (void *)ids) != 0)
+        log_warn("could not delete published outbox rows; the sweep will publish them again "
+                 "(same event ids)");
+}
+
+/* The acknowledged event ids as an array literal; UUID text is safe in one. */
+static char *outbox_acked_ids(const outbox_flight *f, size_t *k)
+{
+    char *ids = malloc(f->n * (MSG_UUID_LEN + 1) + 3), *p = ids;
+    *k = 0;
     if (!ids)
-        return;
+        return NULL;
     *p++ = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (acked[i] != 1)
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->acked[i] != 1)
             continue;
-        if (k++)
+        if ((*k)++)
             *p++ = ',';
-        size_t l = strlen(v[i].event_id);
-        memcpy(p, v[i].event_id, l);
+        size_t l = strlen(f->v[i].event_id);
+        memcpy(p, f->v[i].event_id, l);
         p += l;
     }
     *p++ = '}';
     *p = '\0';
-    outbox_delete_arg a = {ids};
-    if (k && db_transaction(c->d, "outbox_delete", (int)c->budget_ms, outbox_delete_tx, &a) != 0)
-        log_warn("could not delete %zu published outbox rows; the sweep will publish them "
-                 "again (same event ids)",
-                 k);
-    free(ids);
+    if (*k == 0) {
+        free(ids);
+        return NULL;
+    }
+    return ids;
 }
 
-size_t outbox_publish(const outbox_ctx *c, const msg_handoff *v, size_t n)
+void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n)
 {
     outbox_metrics_init();
-    if (n == 0)
-        return 0;
-    unsigned char *acked = calloc(n, 1);
-    size_t ok = 0;
-    if (!acked)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        (void)outbox_produce(c, &v[i], &acked[i]);
-    kafka_drain(c->producer, c->timeout_ms);
-    for (size_t i = 0; i < n; i++)
-        ok += acked[i] == 1;
-    metrics_add(outbox_m_published, (double)ok);
-    outbox_delete(c, v, n, acked);
-    /* Flags still 0 belong to messages librdkafka holds: it must not write to freed memory,
-     * so while any is queued the flags are deliberately left allocated. */
-    if (ok < n && kafka_drain(c->producer, c->timeout_ms) > 0) {
-        log_error("Kafka still holds handoffs after %d ms; they stay in the outbox",
-                  2 * c->timeout_ms);
-        return ok;
+    f->v = v;
+    f->n = n;
+    f->acked = n ? calloc(n, 1) : NULL;
+    if (n && !f->acked) {
+        log_error("out of memory: %zu handoffs left to the outbox sweep", n);
+        return;
     }
-    free(acked);
-    return ok;
+    for (size_t i = 0; i < n; i++)
+        (void)outbox_produce(c, &v[i], &f->acked[i]);
+    rd_kafka_poll(c->producer, 0);
+}
+
+char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked)
+{
+    size_t ok = 0;
+    char *ids = NULL;
+    if (f->n && f->acked) {
+        kafka_drain(c->producer, c->timeout_ms);
+        ids = outbox_acked_ids(f, &ok);
+        metrics_add(outbox_m_published, (double)ok);
+        /* Flags still 0 belong to messages librdkafka holds: it must not write to freed
+         * memory, so while any is queued the flags are deliberately left allocated. */
+        if (ok < f->n && kafka_drain(c->producer, c->timeout_ms) > 0)
+            log_error("Kafka still holds handoffs after %d ms; they stay in the outbox",
+                      2 * c->timeout_ms);
+        else
+            free(f->acked);
+    }
+    for (size_t i = 0; i < f->n; i++)
+        msg_handoff_free(&f->v[i]);
+    free(f->v);
+    memset(f, 0, sizeof *f);
+    if (acked)
+        *acked = ok;
+    return ids;
 }
 
 static const char outbox_sweep_sql[] =
@@ -173,11 +192,13 @@ long outbox_sweep(const outbox_ctx *c, long min_age_s, long limit)
     }
     PQclear(r);
     if (v) {
-        size_t ok = outbox_publish(c, v, (size_t)n);
+        outbox_flight f = {0};
+        size_t ok = 0;
+        outbox_send(c, &f, v, (size_t)n);
+        char *ids = outbox_settle(c, &f, &ok);
+        outbox_delete(c, ids);
+        free(ids);
         log_info("outbox sweep: %zu of %d leftover handoffs published", ok, n);
-        for (int i = 0; i < n; i++)
-            msg_handoff_free(&v[i]);
-        free(v);
     }
     metrics_set(outbox_m_backlog, (double)backlog);
     return backlog;

@@ -18,10 +18,27 @@ typedef struct outbox_ctx {
     long budget_ms;
 } outbox_ctx;
 
-/* Publishes the handoffs (key = domain id), waits for the delivery reports, then deletes
- * the acknowledged rows in one short transaction (no transaction is open while waiting for
- * Kafka). Rows not acknowledged stay for outbox_sweep. Returns the number published. */
-size_t outbox_publish(const outbox_ctx *c, const msg_handoff *v, size_t n);
+/* Handoffs queued in the producer whose outbox rows wait for Kafka's acknowledgement. */
+typedef struct outbox_flight {
+    msg_handoff *v;
+    size_t n;
+    unsigned char *acked; /* per handoff: 0 waiting, 1 acknowledged, 2 failed */
+} outbox_flight;
+
+/* Queues the handoffs (key = domain id) without waiting; f takes ownership of v (n
+ * handoffs, freed by outbox_settle). f must be empty. */
+void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n);
+
+/* Waits up to the timeout for the delivery reports of f's handoffs, counts them (*acked
+ * when not NULL), and empties f. Returns the acknowledged event ids as a PostgreSQL array literal (malloc'd; NULL when
+ * none) for outbox_delete_in; rows not acknowledged stay for outbox_sweep. */
+char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked);
+
+/* Deletes, inside tx, the outbox rows of ids (from outbox_settle). Returns 0 or -1. */
+int outbox_delete_in(db_tx *tx, const char *ids);
+
+/* Deletes the outbox rows of ids in a transaction of their own (nothing else to apply). */
+void outbox_delete(const outbox_ctx *c, const char *ids);
 
 /* Publishes outbox rows older than min_age_s left by a crash (at least once: a row may be
  * published twice, with the same event id). Returns the backlog seen, or -1. */

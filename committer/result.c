@@ -7,13 +7,16 @@
 #include <string.h>
 
 #include "log.h"
+#include "outbox.h"
 
-/* Successes: fenced on (processing, claim_id); the outbox row shares the handoff event id. */
+/* Successes: fenced on (processing, claim_id); the outbox row shares the handoff event id.
+ * The batch travels as one json parameter (json, not jsonb: parsed once, by the recordset
+ * function, with JSON arrays read straight into text[]). */
 static const char result_success_sql[] =
-    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("
+    "WITH r AS (SELECT * FROM json_to_recordset($1::json) AS x("
     "  idx int, domain_id uuid, claim_id uuid, title text, description text, favicon_url text,"
     "  logo_url text, language text, is_wordpress boolean, wordpress_version text,"
-    "  has_elementor boolean, tech_stack jsonb, email_addresses jsonb, phone_numbers jsonb,"
+    "  has_elementor boolean, tech_stack jsonb, email_addresses text[], phone_numbers text[],"
     "  facebook_url text, twitter_url text, linkedin_url text, instagram_url text,"
     "  youtube_url text)),"
     " upd AS (UPDATE domains d SET status = 'completed', error_message = NULL,"
@@ -21,8 +24,7 @@ static const char result_success_sql[] =
     "  logo_url = r.logo_url, language = r.language, is_wordpress = r.is_wordpress,"
     "  wordpress_version = r.wordpress_version, has_elementor = r.has_elementor,"
     "  tech_stack = r.tech_stack,"
-    "  email_addresses = ARRAY(SELECT jsonb_array_elements_text(r.email_addresses)),"
-    "  phone_numbers = ARRAY(SELECT jsonb_array_elements_text(r.phone_numbers)),"
+    "  email_addresses = r.email_addresses, phone_numbers = r.phone_numbers,"
     "  facebook_url = r.facebook_url, twitter_url = r.twitter_url,"
     "  linkedin_url = r.linkedin_url, instagram_url = r.instagram_url,"
     "  youtube_url = r.youtube_url,"
@@ -44,7 +46,7 @@ static const char result_success_sql[] =
 
 /* Failures: back to pending with a jittered exponential backoff, or error with the reason. */
 static const char result_failure_sql[] =
-    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("
+    "WITH r AS (SELECT * FROM json_to_recordset($1::json) AS x("
     "  idx int, domain_id uuid, claim_id uuid, error text, retryable boolean,"
     "  http_status int))"
     " UPDATE domains d SET"
@@ -137,7 +139,7 @@ static char *result_batch_json(const msg_result *v, size_t n, result_outcome whi
 
 typedef struct result_tx_arg {
     const result_opts *o;
-    const char *success_json, *failure_json;
+    const char *success_json, *failure_json, *outbox_done;
     size_t n;
     result_stats *out;
 } result_tx_arg;
@@ -182,6 +184,8 @@ static int result_tx(db_tx *tx, void *arg)
     a->out->napplied = a->n;
     if (!(a->out->applied = calloc(a->n ? a->n : 1, 1)))
         return -1;
+    if (a->outbox_done && outbox_delete_in(tx, a->outbox_done) != 0)
+        return -1;
     if (a->success_json) {
         const char *p[] = {a->success_json};
         PGresult *r = db_exec(tx, result_success_sql, 1, p);
@@ -222,13 +226,14 @@ void result_stats_clear(result_stats *s)
     memset(s, 0, sizeof *s);
 }
 
-int result_apply(db *d, const result_opts *o, const msg_result *v, size_t n, result_stats *out)
+int result_apply(db *d, const result_opts *o, const msg_result *v, size_t n,
+                 const char *outbox_done, result_stats *out)
 {
     size_t ns, nf;
     memset(out, 0, sizeof *out);
     char *sj = result_batch_json(v, n, RESULT_SUCCESS, &ns);
     char *fj = result_batch_json(v, n, RESULT_FAILURE, &nf);
-    result_tx_arg a = {o, sj, fj, n, out};
+    result_tx_arg a = {o, sj, fj, outbox_done, n, out};
     int rc = -1;
     if ((ns && !sj) || (nf && !fj)) {
         log_error("cannot serialize a batch of %zu results", n);

@@ -26,9 +26,11 @@ typedef struct result_stats {
 /* Applies n results in ONE transaction: successes complete their domain and write the WF5
  * outbox row; failures go back to pending (retryable, under the cap) or to error. A result
  * changes a row only while it is processing under the same claim_id; the others are
- * counted as superseded and logged. Returns 0 when committed, -1 when rolled back. */
-int result_apply(db *d, const result_opts *o, const msg_result *v, size_t n, result_stats *out)
-    __attribute__((warn_unused_result));
+ * counted as superseded and logged. outbox_done (NULL or an array literal from
+ * outbox_settle) names outbox rows already acknowledged by Kafka: the same transaction
+ * deletes them. Returns 0 when committed, -1 when rolled back. */
+int result_apply(db *d, const result_opts *o, const msg_result *v, size_t n,
+                 const char *outbox_done, result_stats *out) __attribute__((warn_unused_result));
 
 void result_stats_clear(result_stats *s);
 
