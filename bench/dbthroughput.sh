@@ -11,23 +11,59 @@ source "$(dirname "$0")/lib.sh"
 K=$((BENCH_QUICK == 1 ? 20000 : 100000))
 PGB_T=$((BENCH_QUICK == 1 ? 5 : 10))
 TARGET=20000
-CLAIM_BATCHES=${BENCH_CLAIM_BATCHES:-$([[ $BENCH_QUICK == 1 ]] && echo 500 || echo "500 2000 5000")}
-COMMIT_BATCHES=${BENCH_COMMIT_BATCHES:-$([[ $BENCH_QUICK == 1 ]] && echo 1000 || echo "1000 250")}
+# Runs as BATCH:INSTANCES; the first (the default batch, one instance) is judged.
+CLAIM_RUNS=${BENCH_CLAIM_RUNS:-$([[ $BENCH_QUICK == 1 ]] && echo 500:1 || echo "500:1 500:2 2000:1")}
+COMMIT_RUNS=${BENCH_COMMIT_RUNS:-$([[ $BENCH_QUICK == 1 ]] && echo 1000:1 || echo "1000:1 1000:2 250:1")}
 
-# rate NAME REGEX K: polls NAME's counter every 0.1 s until K; prints the rate from the
-# first sample above zero to the first at K (so start-up and Kafka connection are excluded).
+# rate NAMES METRIC_REGEX LOG_REGEX K: waits (polling once a second: a 10 Hz poll of curl,
+# awk and date cost ~8 % of these two cores) until the NAMES' counters reach K, then takes
+# the rate from the services' own logs, so start-up and Kafka connection are excluded:
+# - LOG_REGEX with a group n: one line per batch (n: its count), stamped when the batch was
+#   done; the first batch only starts the clock;
+# - with groups n and ms: one line per round (n claims over ms), stamped at its end.
 rate() {
-    local name=$1 re=$2 k=$3 c t first_c='' first_t='' t0=$SECONDS
+    local names=$1 re=$2 logre=$3 k=$4 c n t0=$SECONDS logs=()
+    for n in $names; do logs+=("$BENCH_TMP/$n.log"); done
     while :; do
-        c=$(metric "$name" "$re")
-        t=$(now)
-        if [[ -z $first_c ]] && ((c > 0)); then first_c=$c first_t=$t; fi
+        c=0
+        for n in $names; do c=$((c + $(metric "$n" "$re"))); done
         ((c >= k)) && break
-        ((SECONDS - t0 < 300)) || die "$name: $c of $k after 300 s"
-        svc_alive "$name" || die "$name died: $(tail -5 "$BENCH_TMP/$name.log")"
-        sleep 0.1
+        ((SECONDS - t0 < 300)) || die "$names: $c of $k after 300 s"
+        for n in $names; do svc_alive "$n" || die "$n died: $(tail -5 "$BENCH_TMP/$n.log")"; done
+        sleep 1
     done
-    calc "round(($c - $first_c) / ($t - $first_t), 1) if $t > $first_t else float('nan')"
+    python3 - "$logre" "${logs[@]}" <<'PY'
+import datetime, fileinput, json, re, sys
+pat = re.compile(sys.argv[1])
+pts = []
+for line in fileinput.input(sys.argv[2:]):
+    try:
+        o = json.loads(line)
+    except ValueError:
+        continue
+    m = pat.search(o.get("msg", ""))
+    if m:
+        t = datetime.datetime.strptime(o["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+        if "ms" in pat.groupindex:  # a round: it started its duration before the stamp
+            pts.append((t - int(m.group("ms")) / 1000.0, 0))
+        pts.append((t, int(m.group("n"))))
+pts.sort()
+if len(pts) < 2 or pts[-1][0] <= pts[0][0]:
+    print("nan")
+else:
+    print(round(sum(n for _, n in pts[1:]) / (pts[-1][0] - pts[0][0]), 1))
+PY
+}
+
+# warm_broker: Kafka's JIT compiles its hot paths during the first hundred thousand messages
+# (C1/C2 compiler threads took a quarter of the CPU of the first measured run): produce
+# that many to a scratch topic first, as a long-running broker would have long done.
+warm_broker() {
+    say "warming the broker up (100000 messages, not measured)"
+    psql_admin -c "SELECT gen_random_uuid() || ' ' || gen_random_uuid() || ' warm' || g || '.example.com success'
+                   FROM generate_series(1, 100000) g" |
+        "$WF4_BIN/wf4-resultgen" "$WF4_RESULTS_TOPIC" >"$BENCH_TMP/warmup.log" 2>&1 ||
+        die "wf4-resultgen (warm-up): $(tail -3 "$BENCH_TMP/warmup.log")"
 }
 
 # ---------------------------------------------------------------- pgbench
@@ -51,57 +87,92 @@ row pgbench_update "pgbench, one-row UPDATE per transaction (-c 8 -j 2 -T $PGB_T
 row pgbench_simple "pgbench -b simple-update (3 statements per transaction)" "$PGB_SIMPLE" "tx/s" "" "" "info" "-"
 psql_pg -c "DROP DATABASE bench_pgbench" >/dev/null
 
+# statements NAME: the role wf4's three costliest statements since the last reset, as a note
+# (where the time inside the transactions went, by PostgreSQL's own accounting).
+statements() {
+    local top
+    top=$(psql_admin -F' | ' -c "SELECT round(s.total_exec_time::numeric, 0) || ' ms in ' ||
+                 s.calls || ' calls: ' || left(regexp_replace(s.query, '\s+', ' ', 'g'), 70)
+          FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+          WHERE r.rolname = 'wf4' ORDER BY s.total_exec_time DESC LIMIT 3" | paste -sd';' -)
+    note "$1, costliest statements (pg_stat_statements): $top"
+}
+psql_admin -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+
+# tx_stats FILES...: "transactions seconds" summed over /metrics pages.
+tx_stats() {
+    awk '/^wf4_db_transaction_seconds_count/ {c += $NF} /^wf4_db_transaction_seconds_sum/ {s += $NF}
+         END {print c + 0, s + 0}' "$@"
+}
+
+# verdict KEY B N: the first run (default batch, one instance) is judged; the others are the
+# investigation, their verdict in the text.
+verdict() {
+    local key=$1 r=$2 first=$3 tag=$4
+    pass=$(calc "int($r >= $TARGET)") target=">= $TARGET/s" rkey=$key
+    ((first)) || { rkey=${key}_$tag target="investigation ($( ((pass)) && echo 'would pass' || echo 'still short'))" pass=-; }
+}
+
 # ---------------------------------------------------------------- claimer
-topics dbthroughput
-first=1
-for b in $CLAIM_BATCHES; do
-    say "claimer: $K pending domains, WF4_CLAIM_BATCH=$b"
+topics warmup
+warm_broker
+first=1 nrun=0
+for run in $CLAIM_RUNS; do
+    b=${run%:*} inst=${run#*:} names='' nrun=$((nrun + 1))
+    say "claimer: $K pending domains, WF4_CLAIM_BATCH=$b, $inst instance(s)"
+    topics "dbthroughput-claims$nrun" # a fresh claims topic per run
     db_reset
     psql_admin -c "INSERT INTO domains (domain, sitemap_curation_status)
                    SELECT 'claim' || g || '.example-shop.com', 'Selected' FROM generate_series(1, $K) g" >/dev/null
     psql_admin -c "VACUUM ANALYZE domains" >/dev/null
-    service claimer claimer WF4_CLAIM_BATCH="$b" WF4_MAX_IN_FLIGHT=10000000 WF4_TX_BUDGET_MS=1000
-    wait_metrics claimer
-    r=$(rate claimer wf4_claimer_published_total "$K")
-    scrape claimer "$BENCH_TMP/claimer.$b"
-    svc_stop claimer
-    txs=$(awk '/^wf4_db_transaction_seconds_count/ {print $NF}' "$BENCH_TMP/claimer.$b")
-    txsum=$(awk '/^wf4_db_transaction_seconds_sum/ {print $NF}' "$BENCH_TMP/claimer.$b")
-    # The default batch is judged; other sizes are the investigation (verdict in the text).
-    key=claimer_rate target=">= $TARGET/s" pass=$(calc "int($r >= $TARGET)")
-    ((first)) || { key=claimer_rate_b$b target="investigation ($( ((pass)) && echo 'would pass' || echo 'still short'))" pass=-; }
-    row "$key" "Claimer: claims published per second (K=$K, batch $b)" "$r" "claims/s" "$PGB" \
+    psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
+    for ((i = 1; i <= inst; i++)); do
+        service "claimer$nrun.$i" claimer WF4_CLAIM_BATCH="$b" WF4_MAX_IN_FLIGHT=10000000 WF4_TX_BUDGET_MS=1000 \
+            WF4_LOG_LEVEL=info
+        names+=" claimer$nrun.$i"
+    done
+    for n in $names; do wait_metrics "$n"; done
+    r=$(rate "$names" wf4_claimer_published_total 'over (?P<ms>[0-9]+) ms; (?P<n>[0-9]+) claims acknowledged' "$K")
+    for n in $names; do scrape "$n" "$BENCH_TMP/$n.$run.prom"; svc_stop "$n"; done
+    read -r txs txsum <<<"$(tx_stats "$BENCH_TMP"/claimer"$nrun".*."$run".prom)"
+    verdict claimer_rate "$r" "$first" "b${b}x$inst"
+    row "$rkey" "Claimer: claims published per second (K=$K, batch $b, $inst instance$( ((inst > 1)) && echo s))" "$r" "claims/s" "$PGB" \
         "pgbench one-row UPDATE tx/s" "$target" "$pass"
-    note "claimer batch $b: $txs transactions, $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions (the rest: publishing and waiting for Kafka's acks)"
+    note "claimer batch $b x $inst: $txs transactions, $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions (summed over instances; the rest: encoding, publishing, Kafka's acks)"
+    statements "claimer batch $b x $inst"
     first=0
 done
 
 # ---------------------------------------------------------------- committer
-first=1
-for b in $COMMIT_BATCHES; do
-    say "committer: $K results for processing rows, WF4_COMMIT_BATCH=$b"
+first=1 nrun=0
+for run in $COMMIT_RUNS; do
+    b=${run%:*} inst=${run#*:} names='' nrun=$((nrun + 1))
+    say "committer: $K results for processing rows, WF4_COMMIT_BATCH=$b, $inst instance(s)"
     db_reset
     psql_admin -c "INSERT INTO domains (domain, status, claim_id, claimed_at, lease_expires_at, attempts)
                    SELECT 'commit' || g || '.example-shop.com', 'processing', gen_random_uuid(), now(),
                           now() + interval '1 hour', 1 FROM generate_series(1, $K) g" >/dev/null
     psql_admin -c "VACUUM ANALYZE domains" >/dev/null
-    topics "dbthroughput$b" # a fresh results topic per run
+    topics "dbthroughput-results$nrun" # a fresh results topic and group per run
     t0=$(now)
     psql_admin -c "SELECT id || ' ' || claim_id || ' ' || domain || ' success' FROM domains" |
         "$WF4_BIN/wf4-resultgen" "$WF4_RESULTS_TOPIC" >"$BENCH_TMP/resultgen.log" 2>&1 || die "wf4-resultgen: $(tail -3 "$BENCH_TMP/resultgen.log")"
     say "  $K results produced in $(calc "round($(now) - $t0, 1)") s"
-    service committer committer WF4_COMMIT_BATCH="$b" WF4_TX_BUDGET_MS=5000 WF4_DB_STATEMENT_TIMEOUT_MS=60000
-    wait_metrics committer
-    r=$(rate committer 'wf4_committer_results_total\{outcome="completed"' "$K")
-    scrape committer "$BENCH_TMP/committer.$b"
-    svc_stop committer
-    txs=$(awk '/^wf4_db_transaction_seconds_count/ {print $NF}' "$BENCH_TMP/committer.$b")
-    txsum=$(awk '/^wf4_db_transaction_seconds_sum/ {print $NF}' "$BENCH_TMP/committer.$b")
-    key=committer_rate target=">= $TARGET/s" pass=$(calc "int($r >= $TARGET)")
-    ((first)) || { key=committer_rate_b$b target="investigation ($( ((pass)) && echo 'would pass' || echo 'still short'))" pass=-; }
-    row "$key" "Committer: results applied per second (K=$K, batch $b)" "$r" "results/s" "$PGB" \
+    psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
+    for ((i = 1; i <= inst; i++)); do
+        service "committer$nrun.$i" committer WF4_COMMIT_BATCH="$b" WF4_TX_BUDGET_MS=5000 \
+            WF4_DB_STATEMENT_TIMEOUT_MS=60000 WF4_LOG_LEVEL=info
+        names+=" committer$nrun.$i"
+    done
+    for n in $names; do wait_metrics "$n"; done
+    r=$(rate "$names" 'wf4_committer_results_total\{outcome="completed"' 'batch of [0-9]+ results: (?P<n>[0-9]+) completed' "$K")
+    for n in $names; do scrape "$n" "$BENCH_TMP/$n.$run.prom"; svc_stop "$n"; done
+    read -r txs txsum <<<"$(tx_stats "$BENCH_TMP"/committer"$nrun".*."$run".prom)"
+    verdict committer_rate "$r" "$first" "b${b}x$inst"
+    row "$rkey" "Committer: results applied per second (K=$K, batch $b, $inst instance$( ((inst > 1)) && echo s))" "$r" "results/s" "$PGB" \
         "pgbench one-row UPDATE tx/s" "$target" "$pass"
-    note "committer batch $b: $txs transactions (apply + outbox delete), $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions"
+    statements "committer batch $b x $inst"
+    note "committer batch $b x $inst: $txs transactions (each apply also deletes the outbox rows of the batch before), $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions (summed over instances)"
     first=0
 done
 sc=$(psql_pg -c "SHOW synchronous_commit")
