@@ -9,6 +9,7 @@ typedef struct committer_settings {
     service_base base;
     char *results_topic, *handoff_topic, *group;
     long batch, linger_ms, publish_timeout_ms, sweep_interval_s;
+    long tx_target_ms; /* batches are sized so that a transaction takes about this long */
     result_opts result;
 } committer_settings;
 

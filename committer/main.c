@@ -15,6 +15,9 @@ int main(int argc, char **argv)
          "consumer group of the committers"},
         {"WF4_COMMIT_BATCH", CFG_INT, "1000", 0, 1, 100000, &s.batch,
          "results applied per transaction (at most)"},
+        {"WF4_TX_TARGET_MS", CFG_INT, "25", 0, 1, 600000, &s.tx_target_ms,
+         "batches shrink (down to 10 results) while transactions take longer than this, "
+         "and grow back to WF4_COMMIT_BATCH"},
         {"WF4_COMMIT_LINGER_MS", CFG_INT, "200", 0, 0, 600000, &s.linger_ms,
          "how long a batch may wait to fill up"},
         {"WF4_MAX_ATTEMPTS", CFG_INT, "5", 0, 1, 1000, &s.result.max_attempts,

@@ -32,6 +32,23 @@ typedef struct result_stats {
 int result_apply(db *d, const result_opts *o, const msg_result *v, size_t n,
                  const char *outbox_done, result_stats *out) __attribute__((warn_unused_result));
 
+/* A batch serialized for its transaction, so that the serializing can happen outside it
+ * (and elsewhere than the thread that waits for the transaction). */
+typedef struct result_prepared {
+    char *success_json, *failure_json; /* NULL when there are none */
+    size_t n, nsuccess, nfailure;
+} result_prepared;
+
+/* Serializes n results. Returns 0, or -1 when out of memory (p is then empty). */
+int result_prepare(const msg_result *v, size_t n, result_prepared *p);
+
+void result_prepared_free(result_prepared *p);
+
+/* result_apply for a prepared batch. */
+int result_apply_prepared(db *d, const result_opts *o, const result_prepared *p,
+                          const char *outbox_done, result_stats *out)
+    __attribute__((warn_unused_result));
+
 void result_stats_clear(result_stats *s);
 
 #endif
