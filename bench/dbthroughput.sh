@@ -55,17 +55,6 @@ else:
 PY
 }
 
-# warm_broker: Kafka's JIT compiles its hot paths during the first hundred thousand messages
-# (C1/C2 compiler threads took a quarter of the CPU of the first measured run): produce
-# that many to a scratch topic first, as a long-running broker would have long done.
-warm_broker() {
-    say "warming the broker up (100000 messages, not measured)"
-    psql_admin -c "SELECT gen_random_uuid() || ' ' || gen_random_uuid() || ' warm' || g || '.example.com success'
-                   FROM generate_series(1, 100000) g" |
-        "$WF4_BIN/wf4-resultgen" "$WF4_RESULTS_TOPIC" >"$BENCH_TMP/warmup.log" 2>&1 ||
-        die "wf4-resultgen (warm-up): $(tail -3 "$BENCH_TMP/warmup.log")"
-}
-
 # ---------------------------------------------------------------- pgbench
 say "pgbench: one-row UPDATE transactions, -c 8 -j 2, ${PGB_T} s"
 pgb_url=${WF4_ADMIN_DATABASE_URL%/*}/bench_pgbench
@@ -114,8 +103,6 @@ verdict() {
 }
 
 # ---------------------------------------------------------------- claimer
-topics warmup
-warm_broker
 first=1 nrun=0
 for run in $CLAIM_RUNS; do
     b=${run%:*} inst=${run#*:} names='' nrun=$((nrun + 1))

@@ -75,6 +75,8 @@ log "stack up in $WF4_STACK_DIR"
 
 rm -rf "$BENCH_OUT"
 mkdir -p "$BENCH_OUT" "$ROOT/bench/results"
+log "warming the broker up (not measured)"
+"$ROOT/bench/warmup.sh" >"$B/warmup.log" 2>&1 || { tail -5 "$B/warmup.log"; exit 1; }
 failed=()
 for b in "${ALL[@]}"; do
     [[ " ${only[*]} " == *" $b "* ]] || continue

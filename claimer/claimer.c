@@ -25,6 +25,7 @@ typedef struct claimer_ctx {
     rd_kafka_t *producer;
     wire *w;
     claim_inflight inflight;
+    long limit; /* claims per transaction now: WF4_CLAIM_BATCH, less while slow */
 } claimer_ctx;
 
 /* Start-up: every part is checked with a clear message naming what failed. */
@@ -104,11 +105,18 @@ static int claimer_drain_due(claimer_ctx *c)
         claim_publish_wait(c->producer, (size_t)(CLAIMER_UNACKED_BATCHES * s->claim.batch),
                            (int)s->publish_timeout_ms);
         claim_set set;
-        if (claim_batch(c->d, &s->claim, &c->inflight, &set) != 0) {
+        claim_opts o = s->claim;
+        o.batch = c->limit;
+        int64_t tx0 = service_mono_ms();
+        if (claim_batch(c->d, &o, &c->inflight, &set) != 0) {
             rc = -1;
             break;
         }
         txs++;
+        /* A full batch tells the pace; a short one ends the round. */
+        if ((long)set.n == o.batch)
+            c->limit = db_batch_fit(c->limit, s->claim.batch, s->tx_target_ms, set.n,
+                                    (long)(service_mono_ms() - tx0));
         size_t n = set.n;
         if (n > 0 && s->fault_publish_delay_ms > 0) {
             log_warn("fault injection: pausing %ld ms between commit and publish",
@@ -119,7 +127,7 @@ static int claimer_drain_due(claimer_ctx *c)
             claim_publish_start(c->producer, c->w, s->claims_topic, &set);
         claimed += n;
         claim_set_clear(&set);
-        if ((long)n < s->claim.batch || !service_running)
+        if ((long)n < o.batch || !service_running)
             break;
     }
     claim_publish_wait(c->producer, 0, (int)s->publish_timeout_ms);
@@ -135,7 +143,7 @@ static int claimer_drain_due(claimer_ctx *c)
 
 int claimer_run(const claimer_settings *s)
 {
-    claimer_ctx c = {s, NULL, NULL, NULL, NULL, {0, 0, 0}};
+    claimer_ctx c = {s, NULL, NULL, NULL, NULL, {0, 0, 0}, s->claim.batch};
     int rc = 1;
     if (claimer_open(&c) != 0)
         goto out;

@@ -267,20 +267,13 @@ static void committer_hand(committer_ctx *c)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Sizes the next batches from the last transaction (n results in ms): as many results as
- * fit in WF4_TX_TARGET_MS at its pace, growing at most twofold a batch, between 10 and
- * WF4_COMMIT_BATCH. Short transactions hold their row locks briefly even on a loaded
- * machine; a full batch of a quiet one keeps the per-transaction costs low. */
+/* Sizes the next batches from the last transaction (n results in ms): as many as fit in
+ * WF4_TX_TARGET_MS at its pace (db_batch_fit). Short transactions hold their row locks
+ * briefly even on a loaded machine; a full batch on a quiet one keeps the per-transaction
+ * costs low. */
 static void committer_resize(committer_ctx *c, size_t n, int64_t ms)
 {
-    if (n < 10)
-        return;
-    double fit = (double)c->s->tx_target_ms * (double)n / (double)(ms > 0 ? ms : 1);
-    long limit = fit > 2.0 * (double)c->limit ? 2 * c->limit : (long)fit;
-    if (limit > c->s->batch)
-        limit = c->s->batch;
-    if (limit < 10)
-        limit = 10 < c->s->batch ? 10 : c->s->batch;
+    long limit = db_batch_fit(c->limit, c->s->batch, c->s->tx_target_ms, n, (long)ms);
     if (limit != c->limit)
         log_debug("batch limit %ld -> %ld (last transaction: %zu results in %lld ms)", c->limit,
                   limit, n, (long long)ms);

@@ -375,3 +375,17 @@ int db_wait_notify(db *d, int timeout_ms)
     }
     return n;
 }
+
+long db_batch_fit(long current, long max, long target_ms, size_t n, long took_ms)
+{
+    if (n < 10)
+        return current;
+    double fit = (double)target_ms * (double)n / (double)(took_ms > 0 ? took_ms : 1);
+    long limit = fit > 1.5 * (double)current ? current + (current + 1) / 2 : (long)fit;
+    long floor = max < 10 ? max : 10;
+    if (limit > max)
+        limit = max;
+    if (limit < floor)
+        limit = floor;
+    return limit;
+}

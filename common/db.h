@@ -24,6 +24,11 @@ void db_close(db *d);
 /* 1 when the connection is up (for /readyz). */
 int db_ok(const db *d);
 
+/* Batch sizing for short transactions: the last one did n rows in took_ms; returns the rows
+ * that fit in target_ms at that pace, at most 1.5 times current, between min(10, max) and max.
+ * Below 10 rows the pace says little: current is kept. */
+long db_batch_fit(long current, long max, long target_ms, size_t n, long took_ms);
+
 /* A unit of work. Runs inside a transaction; returns 0 to commit, -1 to roll back.
  * It may be called more than once (the whole transaction is retried after a lost
  * connection, a serialization failure or a deadlock), so it must reset its outputs. */
