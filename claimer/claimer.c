@@ -107,7 +107,6 @@ static int claimer_drain_due(claimer_ctx *c)
         claim_set set;
         claim_opts o = s->claim;
         o.batch = c->limit;
-        int64_t tx0 = service_mono_ms();
         if (claim_batch(c->d, &o, &c->inflight, &set) != 0) {
             rc = -1;
             break;
@@ -116,7 +115,7 @@ static int claimer_drain_due(claimer_ctx *c)
         /* A full batch tells the pace; a short one ends the round. */
         if ((long)set.n == o.batch)
             c->limit = db_batch_fit(c->limit, s->claim.batch, s->tx_target_ms, set.n,
-                                    (long)(service_mono_ms() - tx0));
+                                    db_last_tx_ms(c->d));
         size_t n = set.n;
         if (n > 0 && s->fault_publish_delay_ms > 0) {
             log_warn("fault injection: pausing %ld ms between commit and publish",

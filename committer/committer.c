@@ -48,7 +48,6 @@ typedef struct committer_ctx {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int applier_started, applier_busy, applier_stop, out_rc;
-    int64_t out_tx_ms; /* how long the job's (last) transaction took */
     long limit;        /* results per batch now: WF4_COMMIT_BATCH, less while slow */
     char *out_done; /* outbox rows the job's transaction deletes (array literal) */
     result_stats out_st;
@@ -208,14 +207,11 @@ static int committer_apply(committer_ctx *c, committer_batch *b, const char *don
 {
     long backoff = 200;
     for (;;) {
-        int64_t t0 = service_mono_ms();
         /* Not serialized when handed (out of memory): once more here. */
         if (b->n > 0 && b->prep.n == 0 && result_prepare(b->v, b->n, &b->prep) != 0)
             memset(st, 0, sizeof *st);
-        else if (result_apply_prepared(c->d, &c->s->result, &b->prep, done, st) == 0) {
-            c->out_tx_ms = service_mono_ms() - t0; /* read by the loop after the job */
+        else if (result_apply(c->d, &c->s->result, &b->prep, done, st) == 0)
             break;
-        }
         atomic_store(&committer_ready, 0);
         if (!service_running)
             return -1;
@@ -271,12 +267,12 @@ static void committer_hand(committer_ctx *c)
  * WF4_TX_TARGET_MS at its pace (db_batch_fit). Short transactions hold their row locks
  * briefly even on a loaded machine; a full batch on a quiet one keeps the per-transaction
  * costs low. */
-static void committer_resize(committer_ctx *c, size_t n, int64_t ms)
+static void committer_resize(committer_ctx *c, size_t n, long ms)
 {
-    long limit = db_batch_fit(c->limit, c->s->batch, c->s->tx_target_ms, n, (long)ms);
+    long limit = db_batch_fit(c->limit, c->s->batch, c->s->tx_target_ms, n, ms);
     if (limit != c->limit)
-        log_debug("batch limit %ld -> %ld (last transaction: %zu results in %lld ms)", c->limit,
-                  limit, n, (long long)ms);
+        log_debug("batch limit %ld -> %ld (last transaction: %zu results in %ld ms)", c->limit,
+                  limit, n, ms);
     c->limit = limit;
 }
 
@@ -310,7 +306,7 @@ static void committer_finish(committer_ctx *c, int wait, int sync)
         return;
     }
     free(done);
-    committer_resize(c, b->n, c->out_tx_ms);
+    committer_resize(c, b->n, db_last_tx_ms(c->d)); /* the applier is idle: d is ours */
     if (b->n > 0) {
         committer_log_superseded(b, &st);
         committer_count(&st);

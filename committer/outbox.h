@@ -30,8 +30,9 @@ typedef struct outbox_flight {
 void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n);
 
 /* Waits up to the timeout for the delivery reports of f's handoffs, counts them (*acked
- * when not NULL), and empties f. Returns the acknowledged event ids as a PostgreSQL array literal (malloc'd; NULL when
- * none) for outbox_delete_in; rows not acknowledged stay for outbox_sweep. */
+ * when not NULL), and empties f. Returns the acknowledged event ids as a PostgreSQL array
+ * literal (malloc'd; NULL when none) for outbox_delete_in; rows not acknowledged stay for
+ * outbox_sweep. */
 char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked);
 
 /* Deletes, inside tx, the outbox rows of ids (from outbox_settle). Returns 0 or -1. */

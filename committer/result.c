@@ -10,8 +10,7 @@
 #include "outbox.h"
 
 /* Successes: fenced on (processing, claim_id); the outbox row shares the handoff event id.
- * The batch travels as one json parameter (json, not jsonb: parsed once, by the recordset
- * function, with JSON arrays read straight into text[]). */
+ * The batch travels as one json parameter, its JSON arrays read straight into text[]. */
 static const char result_success_sql[] =
     "WITH r AS (SELECT * FROM json_to_recordset($1::json) AS x("
     "  idx int, domain_id uuid, claim_id uuid, title text, description text, favicon_url text,"
@@ -250,8 +249,8 @@ void result_prepared_free(result_prepared *p)
     memset(p, 0, sizeof *p);
 }
 
-int result_apply_prepared(db *d, const result_opts *o, const result_prepared *p,
-                          const char *outbox_done, result_stats *out)
+int result_apply(db *d, const result_opts *o, const result_prepared *p, const char *outbox_done,
+                 result_stats *out)
 {
     memset(out, 0, sizeof *out);
     if ((p->nsuccess && !p->success_json) || (p->nfailure && !p->failure_json))
@@ -262,17 +261,5 @@ int result_apply_prepared(db *d, const result_opts *o, const result_prepared *p,
         out->superseded = (long)p->n - out->completed - out->retried - out->failed;
     else
         result_stats_clear(out);
-    return rc;
-}
-
-int result_apply(db *d, const result_opts *o, const msg_result *v, size_t n,
-                 const char *outbox_done, result_stats *out)
-{
-    result_prepared p;
-    memset(out, 0, sizeof *out);
-    if (result_prepare(v, n, &p) != 0)
-        return -1;
-    int rc = result_apply_prepared(d, o, &p, outbox_done, out);
-    result_prepared_free(&p);
     return rc;
 }

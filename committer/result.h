@@ -23,15 +23,6 @@ typedef struct result_stats {
     size_t napplied;
 } result_stats;
 
-/* Applies n results in ONE transaction: successes complete their domain and write the WF5
- * outbox row; failures go back to pending (retryable, under the cap) or to error. A result
- * changes a row only while it is processing under the same claim_id; the others are
- * counted as superseded and logged. outbox_done (NULL or an array literal from
- * outbox_settle) names outbox rows already acknowledged by Kafka: the same transaction
- * deletes them. Returns 0 when committed, -1 when rolled back. */
-int result_apply(db *d, const result_opts *o, const msg_result *v, size_t n,
-                 const char *outbox_done, result_stats *out) __attribute__((warn_unused_result));
-
 /* A batch serialized for its transaction, so that the serializing can happen outside it
  * (and elsewhere than the thread that waits for the transaction). */
 typedef struct result_prepared {
@@ -44,10 +35,14 @@ int result_prepare(const msg_result *v, size_t n, result_prepared *p);
 
 void result_prepared_free(result_prepared *p);
 
-/* result_apply for a prepared batch. */
-int result_apply_prepared(db *d, const result_opts *o, const result_prepared *p,
-                          const char *outbox_done, result_stats *out)
-    __attribute__((warn_unused_result));
+/* Applies a prepared batch in ONE transaction: successes complete their domain and write
+ * the WF5 outbox row; failures go back to pending (retryable, under the cap) or to error.
+ * A result changes a row only while it is processing under the same claim_id; the others
+ * are counted as superseded and logged. outbox_done (NULL or an array literal from
+ * outbox_settle) names outbox rows already acknowledged by Kafka: the same transaction
+ * deletes them. Returns 0 when committed, -1 when rolled back. */
+int result_apply(db *d, const result_opts *o, const result_prepared *p, const char *outbox_done,
+                 result_stats *out) __attribute__((warn_unused_result));
 
 void result_stats_clear(result_stats *s);
 

@@ -24,6 +24,7 @@ struct db {
     int statement_timeout_ms, lock_timeout_ms, idle_in_tx_timeout_ms, connect_timeout_s;
     char listen_channel[64];
     char sqlstate[6];
+    long last_tx_ms; /* duration of the last committed transaction */
 };
 
 struct db_tx {
@@ -308,8 +309,10 @@ int db_transaction(db *d, const char *name, int budget_ms, db_tx_fn fn, void *ar
             log_warn("transaction %s took %.1f ms, over its budget of %d ms", name,
                      secs * 1000.0, budget_ms);
         }
-        if (rc == 0)
+        if (rc == 0) {
+            d->last_tx_ms = (long)(secs * 1000.0);
             return 0;
+        }
         if (!db_retryable(d))
             break;
         log_warn("transaction %s failed (SQLSTATE %s), retrying whole (attempt %d of %d)", name,
@@ -374,6 +377,11 @@ int db_wait_notify(db *d, int timeout_ms)
         return -1;
     }
     return n;
+}
+
+long db_last_tx_ms(const db *d)
+{
+    return d->last_tx_ms;
 }
 
 long db_batch_fit(long current, long max, long target_ms, size_t n, long took_ms)

@@ -24,6 +24,10 @@ void db_close(db *d);
 /* 1 when the connection is up (for /readyz). */
 int db_ok(const db *d);
 
+/* How long the last committed transaction of d took, from BEGIN to the end of COMMIT (the
+ * attempt that committed), in ms. */
+long db_last_tx_ms(const db *d);
+
 /* Batch sizing for short transactions: the last one did n rows in took_ms; returns the rows
  * that fit in target_ms at that pace, at most 1.5 times current, between min(10, max) and max.
  * Below 10 rows the pace says little: current is kept. */
