@@ -20,6 +20,8 @@ set -euo pipefail
 source "$WF4_STACK_DIR/env"
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WF4_SRC=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$WF4_SRC/scripts/lib/common.sh" # wait_until, pid_alive, free_port
 : "${WF4_BIN:?WF4_BIN is not set}"
 : "${BENCH_OUT:=$WF4_SRC/build-bench/out}"
 : "${BENCH_QUICK:=0}"
@@ -41,16 +43,6 @@ psql_pg() { PGOPTIONS="-c client_min_messages=warning" "$WF4_PG_BIN/psql" -X -qA
 now() { date +%s.%N; }
 calc() { python3 -c "import math; print($*)"; }
 
-wait_until() {
-    local timeout=$1 deadline
-    shift
-    deadline=$((SECONDS + timeout))
-    until "$@"; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.2
-    done
-}
-
 svc() {
     local name=$1
     shift
@@ -61,9 +53,7 @@ svc() {
 svc_pid() { echo "${BENCH_PIDS[$1]:?no service $1}"; }
 
 svc_alive() {
-    local pid=${BENCH_PIDS[$1]:-}
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
-        [[ $(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null) != Z ]]
+    pid_alive "${BENCH_PIDS[$1]:-}"
 }
 
 svc_stop() {
@@ -80,10 +70,6 @@ svc_stop() {
 }
 
 declare -A BENCH_MPORTS=()
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # service NAME EXECUTABLE VAR=VAL...: a WF4 service with its own /metrics port.
 service() {
     local name=$1 exe=$2 port
@@ -114,17 +100,9 @@ proc_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 topics() {
     local p=t.bench.$1.$RUN_ID
-    export WF4_SCHEMA_DIR=$BENCH_TMP/schemas WF4_CLAIMS_TOPIC=$p.claims
-    export WF4_RESULTS_TOPIC=$p.results WF4_HANDOFF_TOPIC=$p.handoffs
     export WF4_SCRAPER_GROUP=g.$p.scraper WF4_COMMITTER_GROUP=g.$p.committer
-    rm -rf "$WF4_SCHEMA_DIR"
-    mkdir -p "$WF4_SCHEMA_DIR"
-    cp -r "$WF4_SRC/schemas/avro" "$WF4_SCHEMA_DIR/avro"
-    jq --arg c "$WF4_CLAIMS_TOPIC" --arg r "$WF4_RESULTS_TOPIC" --arg h "$WF4_HANDOFF_TOPIC" \
-        '.topics |= map(.name |= (sub("^wf4\\.domain\\.claims"; $c)
-          | sub("^wf4\\.domain\\.results"; $r) | sub("^wf5\\.domain\\.handoffs"; $h)))' \
-        "$WF4_SRC/schemas/topics.json" >"$WF4_SCHEMA_DIR/topics.json"
-    "$WF4_BIN/wf4ctl" topics >"$BENCH_TMP/topics.log" 2>&1 || die "topics: $(cat "$BENCH_TMP/topics.log")"
+    private_topics "$BENCH_TMP/schemas" "$p.claims" "$p.results" "$p.handoffs" "$BENCH_TMP/topics.log" ||
+        die "topics: $(cat "$BENCH_TMP/topics.log")"
 }
 
 standin() {

@@ -18,8 +18,7 @@ RANDOM=$SEED
 RUN_ID="$(date +%s)$$"
 CLAIMS="t.chaos.$RUN_ID.claims" RESULTS="t.chaos.$RUN_ID.results" HANDOFFS="t.chaos.$RUN_ID.handoffs"
 KEY="chaos$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export WF4_SCHEMA_DIR="$TEST_TMP/schemas" WF4_CLAIMS_TOPIC="$CLAIMS" WF4_RESULTS_TOPIC="$RESULTS" \
-    WF4_HANDOFF_TOPIC="$HANDOFFS" WF4_SCRAPER_GROUP="g.$RUN_ID.scraper" \
+export WF4_SCRAPER_GROUP="g.$RUN_ID.scraper" \
     WF4_COMMITTER_GROUP="g.$RUN_ID.committer" WF4_METRICS_PORT=0 \
     WF4_KAFKA_PROPS=session.timeout.ms=6000 WF4_RETRY_BASE_S=1 WF4_RETRY_CAP_S=3 \
     WF4_SCRAPER_RETRY_BASE_MS=100 WF4_SCRAPER_RETRY_CAP_MS=1000 WF4_SCRAPER_MAX_RETRIES=0 \
@@ -30,12 +29,8 @@ export WF4_SCHEMA_DIR="$TEST_TMP/schemas" WF4_CLAIMS_TOPIC="$CLAIMS" WF4_RESULTS
 # the fencing checks see real older claims.
 say "seed $SEED, $N domains, $KILLS kills (CHAOS_SEED=$SEED reproduces the harness's choices)"
 
-mkdir -p "$WF4_SCHEMA_DIR"
-cp -r "$WF4_SRC/schemas/avro" "$WF4_SCHEMA_DIR/avro"
-jq --arg c "$CLAIMS" --arg r "$RESULTS" --arg h "$HANDOFFS" '.topics |= map(.name |= (
-      sub("^wf4\\.domain\\.claims"; $c) | sub("^wf4\\.domain\\.results"; $r)
-      | sub("^wf5\\.domain\\.handoffs"; $h)))' "$WF4_SRC/schemas/topics.json" >"$WF4_SCHEMA_DIR/topics.json"
-"$WF4_BIN/wf4ctl" topics >"$TEST_TMP/topics.log" 2>&1 || fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
+private_topics "$TEST_TMP/schemas" "$CLAIMS" "$RESULTS" "$HANDOFFS" "$TEST_TMP/topics.log" ||
+    fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
 
 # The shared stack must be whole again whatever ends this test early.
 stack_heal() {

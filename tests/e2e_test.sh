@@ -9,20 +9,15 @@
 RUN_ID="$(date +%s)$$"
 CLAIMS="t.e2e.$RUN_ID.claims" RESULTS="t.e2e.$RUN_ID.results" HANDOFFS="t.e2e.$RUN_ID.handoffs"
 KEY="e2e$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export WF4_SCHEMA_DIR="$TEST_TMP/schemas" WF4_CLAIMS_TOPIC="$CLAIMS" WF4_RESULTS_TOPIC="$RESULTS" \
-    WF4_HANDOFF_TOPIC="$HANDOFFS" WF4_SCRAPER_GROUP="g.$RUN_ID.scraper" \
+export WF4_SCRAPER_GROUP="g.$RUN_ID.scraper" \
     WF4_COMMITTER_GROUP="g.$RUN_ID.committer" WF4_METRICS_PORT=0 \
     WF4_KAFKA_PROPS=session.timeout.ms=6000 WF4_RETRY_BASE_S=1 WF4_RETRY_CAP_S=4 \
     WF4_SCRAPER_RETRY_BASE_MS=100 WF4_SCRAPER_RETRY_CAP_MS=1000 WF4_LEASE_SECONDS=60
 n_domains=${E2E_DOMAINS:-0}
 
 # This run's own topics, from a copy of the catalogue.
-mkdir -p "$WF4_SCHEMA_DIR"
-cp -r "$WF4_SRC/schemas/avro" "$WF4_SCHEMA_DIR/avro"
-jq --arg c "$CLAIMS" --arg r "$RESULTS" --arg h "$HANDOFFS" '.topics |= map(.name |= (
-      sub("^wf4\\.domain\\.claims"; $c) | sub("^wf4\\.domain\\.results"; $r)
-      | sub("^wf5\\.domain\\.handoffs"; $h)))' "$WF4_SRC/schemas/topics.json" >"$WF4_SCHEMA_DIR/topics.json"
-"$WF4_BIN/wf4ctl" topics >"$TEST_TMP/topics.log" 2>&1 || fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
+private_topics "$TEST_TMP/schemas" "$CLAIMS" "$RESULTS" "$HANDOFFS" "$TEST_TMP/topics.log" ||
+    fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
 
 svc_start standin env STANDIN_PORT=0 STANDIN_API_KEY="$KEY" STANDIN_LATENCY_MIN_MS=100 \
     STANDIN_LATENCY_MAX_MS=500 STANDIN_RATE_500=0.05 STANDIN_RATE_MALFORMED=0.05 \

@@ -30,6 +30,8 @@ fi
 # shellcheck source=/dev/null
 source "$WF4_STACK_DIR/env"
 WF4_SRC=${WF4_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# shellcheck source=scripts/lib/common.sh
+source "$WF4_SRC/scripts/lib/common.sh" # wait_until, pid_alive
 WF4_BIN=${WF4_BIN:-$WF4_SRC/build/bin}
 WF4_MIGRATIONS_TABLE=${WF4_MIGRATIONS_TABLE:-schema_migrations}
 TEST_NAME=${TEST_NAME:-$(basename "${BASH_SOURCE[1]:-$0}" .sh)}
@@ -86,16 +88,6 @@ psql_app() {
     "$WF4_PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$WF4_DATABASE_URL" "$@"
 }
 
-wait_until() {
-    local timeout=$1 deadline
-    shift
-    deadline=$((SECONDS + timeout))
-    until "$@"; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.2
-    done
-}
-
 svc_start() {
     local name=$1
     shift
@@ -108,8 +100,7 @@ svc_start() {
 svc_pid() { echo "${WF4_SVC_PIDS[$1]:?no service named $1}"; }
 svc_log() { echo "$TEST_TMP/$1.log"; }
 svc_alive() {
-    local pid=${WF4_SVC_PIDS[$1]:-}
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && [[ $(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null) != Z ]]
+    pid_alive "${WF4_SVC_PIDS[$1]:-}"
 }
 
 svc_wait() {

@@ -12,18 +12,14 @@ CLAIMS="t.sec.$RUN_ID.claims" RESULTS="t.sec.$RUN_ID.results" HANDOFFS="t.sec.$R
 KEY="sec$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 PW=$(sed -E 's|^postgresql://[^:]*:([^@]*)@.*|\1|' <<<"$WF4_DATABASE_URL")
 [[ -n $PW && $PW != "$WF4_DATABASE_URL" && ${#PW} -ge 8 ]] || fatal "no password in WF4_DATABASE_URL"
-export WF4_SCHEMA_DIR="$TEST_TMP/schemas" WF4_CLAIMS_TOPIC="$CLAIMS" WF4_RESULTS_TOPIC="$RESULTS" \
-    WF4_HANDOFF_TOPIC="$HANDOFFS" WF4_SCRAPER_GROUP="g.$RUN_ID.scraper" \
+export WF4_SCRAPER_GROUP="g.$RUN_ID.scraper" \
     WF4_COMMITTER_GROUP="g.$RUN_ID.committer" WF4_METRICS_PORT=0 WF4_LOG_LEVEL=debug \
     WF4_KAFKA_PROPS=session.timeout.ms=6000 WF4_RETRY_BASE_S=1 WF4_RETRY_CAP_S=2 \
     WF4_SCRAPER_RETRY_BASE_MS=50 WF4_SCRAPER_RETRY_CAP_MS=200 WF4_SCRAPER_MAX_RETRIES=1 \
     WF4_SCRAPER_TIMEOUT_MS=1500 WF4_MAX_ATTEMPTS=2
-mkdir -p "$WF4_SCHEMA_DIR" "$TEST_TMP/found"
-cp -r "$WF4_SRC/schemas/avro" "$WF4_SCHEMA_DIR/avro"
-jq --arg c "$CLAIMS" --arg r "$RESULTS" --arg h "$HANDOFFS" '.topics |= map(.name |= (
-      sub("^wf4\\.domain\\.claims"; $c) | sub("^wf4\\.domain\\.results"; $r)
-      | sub("^wf5\\.domain\\.handoffs"; $h)))' "$WF4_SRC/schemas/topics.json" >"$WF4_SCHEMA_DIR/topics.json"
-"$WF4_BIN/wf4ctl" topics >"$TEST_TMP/topics.log" 2>&1 || fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
+mkdir -p "$TEST_TMP/found"
+private_topics "$TEST_TMP/schemas" "$CLAIMS" "$RESULTS" "$HANDOFFS" "$TEST_TMP/topics.log" ||
+    fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
 
 # Failures of every kind, so that error messages (which may quote URLs) are written.
 svc_start standin env STANDIN_PORT=0 STANDIN_API_KEY="$KEY" STANDIN_LATENCY_MIN_MS=20 \

@@ -57,6 +57,33 @@ free_port() {
     die "no free TCP port found in $lo-$hi"
 }
 
+# wait_until SECONDS CMD...: runs CMD every 0.2 s until it succeeds; 1 after SECONDS.
+wait_until() {
+    local timeout=$1 deadline
+    shift
+    deadline=$((SECONDS + timeout))
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+
+# private_topics DIR CLAIMS RESULTS HANDOFFS LOG: a run's own topics. DIR gets a copy of
+# schemas/ whose catalogue names CLAIMS, RESULTS and HANDOFFS (their DLQs follow) instead of
+# the production names; WF4_SCHEMA_DIR=DIR and the three topic variables are exported and
+# `$WF4_BIN/wf4ctl topics` creates them. Returns wf4ctl's status; its output goes to LOG.
+private_topics() {
+    local dir=$1
+    export WF4_SCHEMA_DIR=$dir WF4_CLAIMS_TOPIC=$2 WF4_RESULTS_TOPIC=$3 WF4_HANDOFF_TOPIC=$4
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp -r "$WF4_ROOT/schemas/avro" "$dir/avro"
+    jq --arg c "$2" --arg r "$3" --arg h "$4" '.topics |= map(.name |= (
+          sub("^wf4\\.domain\\.claims"; $c) | sub("^wf4\\.domain\\.results"; $r)
+          | sub("^wf5\\.domain\\.handoffs"; $h)))' "$WF4_ROOT/schemas/topics.json" >"$dir/topics.json"
+    "$WF4_BIN/wf4ctl" topics >"$5" 2>&1
+}
+
 # pid_alive PID: true when PID is a live process (not a zombie).
 pid_alive() {
     local pid=$1 state
