@@ -56,6 +56,10 @@ typedef struct committer_ctx {
     outbox_flight flight;
     int64_t flight_ms;
     char *done;
+    /* The handoffs of the batch committed last, queued once the next batch is handed (so
+     * that encoding them does not delay the next transaction). */
+    msg_handoff *send;
+    size_t nsend;
 } committer_ctx;
 
 static atomic_int committer_ready;
@@ -208,7 +212,7 @@ static int committer_apply(committer_ctx *c, committer_batch *b, const char *don
     long backoff = 200;
     for (;;) {
         /* Not serialized when handed (out of memory): once more here. */
-        if (b->n > 0 && b->prep.n == 0 && result_prepare(b->v, b->n, &b->prep) != 0)
+        if (!b->prep.ready && result_prepare(b->v, b->n, &b->prep) != 0)
             memset(st, 0, sizeof *st);
         else if (result_apply(c->d, &c->s->result, &b->prep, done, st) == 0)
             break;
@@ -252,8 +256,6 @@ static void committer_hand(committer_ctx *c)
     committer_batch t = c->out;
     c->out = c->fill;
     c->fill = t;
-    if (result_prepare(c->out.v, c->out.n, &c->out.prep) != 0)
-        log_error("the batch of %zu results could not be serialized; retried", c->out.n);
     pthread_mutex_lock(&c->mu);
     c->out_done = c->done;
     c->done = NULL;
@@ -277,8 +279,9 @@ static void committer_resize(committer_ctx *c, size_t n, long ms)
 }
 
 /* Takes the outcome of the batch handed to the applier, waiting for it unless wait is 0
- * (then only when it is already done). A committed batch's handoffs are queued and its
- * offsets committed (synchronously when sync); a failed one is consumed again. */
+ * (then only when it is already done). A committed batch's handoffs are kept for
+ * committer_publish and its offsets committed (synchronously when sync); a failed one is
+ * consumed again. */
 static void committer_finish(committer_ctx *c, int wait, int sync)
 {
     if (!c->out_pending)
@@ -314,8 +317,8 @@ static void committer_finish(committer_ctx *c, int wait, int sync)
                  "%ld superseded",
                  b->n, st.completed, st.retried, st.failed, st.superseded);
         committer_done_add(c, outbox_settle(&c->ob, &c->flight, NULL));
-        outbox_send(&c->ob, &c->flight, st.handoffs, st.nhandoffs);
-        c->flight_ms = service_mono_ms();
+        c->send = st.handoffs;
+        c->nsend = st.nhandoffs;
         st.handoffs = NULL;
         st.nhandoffs = 0;
     }
@@ -335,18 +338,34 @@ static void committer_finish(committer_ctx *c, int wait, int sync)
     committer_batch_reset(b);
 }
 
-/* Hands the batch in hand to the applier once the one before is done. sync (a rebalance,
- * the end): waits for it and commits its offsets before returning. With nothing to apply,
- * the outbox rows of acknowledged handoffs are deleted on their own. */
+/* Queues the handoffs of the batch committed last (their outbox rows are deleted by a
+ * later transaction once Kafka has acknowledged them). */
+static void committer_publish(committer_ctx *c)
+{
+    if (!c->send)
+        return;
+    outbox_send(&c->ob, &c->flight, c->send, c->nsend);
+    c->flight_ms = service_mono_ms();
+    c->send = NULL;
+    c->nsend = 0;
+}
+
+/* Hands the batch in hand to the applier once the one before is done, serialized before
+ * waiting; the handoffs of the one before are queued after. sync (a rebalance, the end):
+ * waits for it and commits its offsets before returning. With nothing to apply, the outbox
+ * rows of acknowledged handoffs are deleted on their own. */
 static void committer_flush(committer_ctx *c, int sync)
 {
     if (committer_batch_has(&c->fill)) {
+        if (!c->fill.prep.ready && result_prepare(c->fill.v, c->fill.n, &c->fill.prep) != 0)
+            log_error("the batch of %zu results could not be serialized; retried", c->fill.n);
         committer_finish(c, 1, sync);
         if (committer_batch_has(&c->fill)) /* a failure above drops it */
             committer_hand(c);
     }
     if (sync)
         committer_finish(c, 1, 1);
+    committer_publish(c);
     if (!c->out_pending && (c->flight.n > 0 || c->done)) {
         committer_done_add(c, outbox_settle(&c->ob, &c->flight, NULL));
         outbox_delete(&c->ob, c->done);
@@ -497,6 +516,9 @@ static void committer_close(committer_ctx *c)
         rd_kafka_destroy(c->consumer);
     }
     free(outbox_settle(&c->ob, &c->flight, NULL));
+    for (size_t i = 0; i < c->nsend; i++) /* never queued: the sweep publishes their rows */
+        msg_handoff_free(&c->send[i]);
+    free(c->send);
     if (c->producer) {
         kafka_drain(c->producer, 10000);
         rd_kafka_destroy(c->producer);
@@ -539,6 +561,7 @@ static void committer_loop(committer_ctx *c)
         now = service_mono_ms();
         if ((long)c->fill.n >= c->limit || now >= committer_due_ms(c))
             committer_flush(c, 0);
+        committer_publish(c);
         rd_kafka_poll(c->producer, 0);
         if (now >= next_sweep && !c->out_pending) {
             outbox_sweep(&c->ob, s->sweep_interval_s, 1000);

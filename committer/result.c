@@ -1,7 +1,6 @@
 /* Applying results: one short, set-based, fenced transaction per batch. */
 #include "result.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,20 +9,22 @@
 #include "outbox.h"
 
 /* Successes: fenced on (processing, claim_id); the outbox row shares the handoff event id.
- * The batch travels as one json parameter, its JSON arrays read straight into text[]. */
+ * The batch travels as one binary array per column (db_array): the server parses no text.
+ * The three list columns travel as one array literal per row. */
 static const char result_success_sql[] =
-    "WITH r AS (SELECT * FROM json_to_recordset($1::json) AS x("
-    "  idx int, domain_id uuid, claim_id uuid, title text, description text, favicon_url text,"
-    "  logo_url text, language text, is_wordpress boolean, wordpress_version text,"
-    "  has_elementor boolean, tech_stack jsonb, email_addresses text[], phone_numbers text[],"
-    "  facebook_url text, twitter_url text, linkedin_url text, instagram_url text,"
-    "  youtube_url text)),"
+    "WITH r AS (SELECT * FROM unnest($1::int4[], $2::uuid[], $3::uuid[], $4::text[],"
+    "  $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::text[], $11::bool[],"
+    "  $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],"
+    "  $18::text[], $19::text[]) AS x("
+    "  idx, domain_id, claim_id, title, description, favicon_url, logo_url, language,"
+    "  is_wordpress, wordpress_version, has_elementor, tech_stack, email_addresses,"
+    "  phone_numbers, facebook_url, twitter_url, linkedin_url, instagram_url, youtube_url)),"
     " upd AS (UPDATE domains d SET status = 'completed', error_message = NULL,"
     "  title = r.title, description = r.description, favicon_url = r.favicon_url,"
     "  logo_url = r.logo_url, language = r.language, is_wordpress = r.is_wordpress,"
     "  wordpress_version = r.wordpress_version, has_elementor = r.has_elementor,"
-    "  tech_stack = r.tech_stack,"
-    "  email_addresses = r.email_addresses, phone_numbers = r.phone_numbers,"
+    "  tech_stack = to_jsonb(r.tech_stack::text[]),"
+    "  email_addresses = r.email_addresses::text[], phone_numbers = r.phone_numbers::text[],"
     "  facebook_url = r.facebook_url, twitter_url = r.twitter_url,"
     "  linkedin_url = r.linkedin_url, instagram_url = r.instagram_url,"
     "  youtube_url = r.youtube_url,"
@@ -40,110 +41,138 @@ static const char result_success_sql[] =
     "  completed_at)"
     "  SELECT handoff_event_id, id, claim_id, tenant_id, domain, completed_at FROM upd),"
     /* The outbox rows of handoffs Kafka acknowledged since: one round trip less. */
-    " del AS (DELETE FROM wf5_outbox WHERE event_id = ANY($2::uuid[]))"
+    " del AS (DELETE FROM wf5_outbox WHERE event_id = ANY($20::uuid[]))"
     " SELECT upd.handoff_event_id, upd.id, upd.claim_id, coalesce(upd.tenant_id::text, ''),"
     "  upd.domain, (extract(epoch FROM upd.completed_at) * 1000)::bigint, upd.idx"
     " FROM upd";
 
 /* Failures: back to pending with a jittered exponential backoff, or error with the reason. */
 static const char result_failure_sql[] =
-    "WITH r AS (SELECT * FROM json_to_recordset($1::json) AS x("
-    "  idx int, domain_id uuid, claim_id uuid, error text, retryable boolean,"
-    "  http_status int))"
+    "WITH r AS (SELECT * FROM unnest($1::int4[], $2::uuid[], $3::uuid[], $4::text[],"
+    "  $5::bool[]) AS x(idx, domain_id, claim_id, error, retryable))"
     " UPDATE domains d SET"
-    "  status = CASE WHEN r.retryable AND d.attempts < $2 THEN 'pending'::domain_status"
+    "  status = CASE WHEN r.retryable AND d.attempts < $6 THEN 'pending'::domain_status"
     "           ELSE 'error'::domain_status END,"
-    "  error_message = CASE WHEN r.retryable AND d.attempts < $2 THEN r.error"
+    "  error_message = CASE WHEN r.retryable AND d.attempts < $6 THEN r.error"
     "           WHEN r.retryable THEN format('claimed %s times, giving up; last failure: %s',"
     "                                         d.attempts, r.error)"
     "           ELSE r.error END,"
-    "  next_attempt_at = CASE WHEN r.retryable AND d.attempts < $2 THEN now() +"
-    "     make_interval(secs => least($3::float8 * power(2, greatest(d.attempts - 1, 0)),"
-    "     $4::float8) * (0.5 + random() / 2)) END,"
+    "  next_attempt_at = CASE WHEN r.retryable AND d.attempts < $6 THEN now() +"
+    "     make_interval(secs => least($7::float8 * power(2, greatest(d.attempts - 1, 0)),"
+    "     $8::float8) * (0.5 + random() / 2)) END,"
     "  lease_expires_at = NULL, updated_at = now()"
     " FROM r WHERE d.id = r.domain_id AND d.claim_id = r.claim_id"
     "  AND d.status = 'processing'"
     " RETURNING d.id, d.claim_id, d.status = 'pending', r.idx";
 
-static json_t *result_str(const char *s)
-{
-    json_t *j = s ? json_string(s) : NULL;
-    return j ? j : json_null();
-}
+/* The columns' element types, in the statements' parameter order. */
+static const uint32_t result_success_oids[RESULT_SUCCESS_COLS] = {
+    DB_OID_INT4, DB_OID_UUID, DB_OID_UUID, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT,
+    DB_OID_TEXT, DB_OID_BOOL, DB_OID_TEXT, DB_OID_BOOL, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT,
+    DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT};
+static const uint32_t result_failure_oids[RESULT_FAILURE_COLS] = {
+    DB_OID_INT4, DB_OID_UUID, DB_OID_UUID, DB_OID_TEXT, DB_OID_BOOL};
 
-static json_t *result_list(const strlist *l)
+/* A list as a PostgreSQL array literal, every element quoted: {"a","b \"c\""}; NULL when
+ * out of memory. */
+static char *result_list_literal(const strlist *l)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < l->n; i++)
-        json_array_append_new(a, result_str(l->v[i]));
-    return a;
-}
-
-static json_t *result_success_json(const msg_result *r, size_t idx)
-{
-    const meta_page *m = &r->meta;
-    json_t *o = json_object();
-    json_object_set_new(o, "idx", json_integer((json_int_t)idx));
-    json_object_set_new(o, "domain_id", json_string(r->domain_id));
-    json_object_set_new(o, "claim_id", json_string(r->claim_id));
-    if (!r->has_meta)
-        return o;
-    json_object_set_new(o, "title", result_str(m->title));
-    json_object_set_new(o, "description", result_str(m->description));
-    json_object_set_new(o, "favicon_url", result_str(m->favicon_url));
-    json_object_set_new(o, "logo_url", result_str(m->logo_url));
-    json_object_set_new(o, "language", result_str(m->language));
-    json_object_set_new(o, "is_wordpress", json_boolean(m->is_wordpress));
-    json_object_set_new(o, "wordpress_version", result_str(m->wordpress_version));
-    json_object_set_new(o, "has_elementor", json_boolean(m->has_elementor));
-    json_object_set_new(o, "tech_stack", result_list(&m->tech_stack));
-    json_object_set_new(o, "email_addresses", result_list(&m->email_addresses));
-    json_object_set_new(o, "phone_numbers", result_list(&m->phone_numbers));
-    json_object_set_new(o, "facebook_url", result_str(m->facebook_url));
-    json_object_set_new(o, "twitter_url", result_str(m->twitter_url));
-    json_object_set_new(o, "linkedin_url", result_str(m->linkedin_url));
-    json_object_set_new(o, "instagram_url", result_str(m->instagram_url));
-    json_object_set_new(o, "youtube_url", result_str(m->youtube_url));
-    return o;
-}
-
-static json_t *result_failure_json(const msg_result *r, size_t idx)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "idx", json_integer((json_int_t)idx));
-    json_object_set_new(o, "domain_id", json_string(r->domain_id));
-    json_object_set_new(o, "claim_id", json_string(r->claim_id));
-    json_object_set_new(o, "error", result_str(r->error ? r->error : "unknown failure"));
-    json_object_set_new(o, "retryable", json_boolean(r->retryable));
-    json_object_set_new(o, "http_status",
-                        r->http_status ? json_integer(r->http_status) : json_null());
-    return o;
-}
-
-/* Serializes the successes or the failures of the batch; NULL when there are none. */
-static char *result_batch_json(const msg_result *v, size_t n, result_outcome which,
-                               size_t *count)
-{
-    json_t *a = json_array();
-    *count = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].outcome != which)
-            continue;
-        json_array_append_new(a, which == RESULT_SUCCESS ? result_success_json(&v[i], i)
-                                                         : result_failure_json(&v[i], i));
-        (*count)++;
+    size_t len = 3;
+    for (size_t i = 0; i < l->n; i++)
+        len += 2 * strlen(l->v[i]) + 3;
+    char *out = malloc(len), *o = out;
+    if (!out)
+        return NULL;
+    *o++ = '{';
+    for (size_t i = 0; i < l->n; i++) {
+        if (i)
+            *o++ = ',';
+        *o++ = '"';
+        for (const char *c = l->v[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                *o++ = '\\';
+            *o++ = *c;
+        }
+        *o++ = '"';
     }
-    char *s = *count ? json_dumps(a, JSON_COMPACT) : NULL;
-    json_decref(a);
-    return s;
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
+static void result_add_list(db_array *a, const strlist *l)
+{
+    char *s = result_list_literal(l);
+    if (!s)
+        a->failed = 1;
+    else
+        db_array_add_text(a, s);
+    free(s);
+}
+
+static void result_add_success(db_array *c, const msg_result *r, size_t idx)
+{
+    const meta_page *m = r->has_meta ? &r->meta : NULL;
+    db_array_add_int4(&c[0], (int32_t)idx);
+    db_array_add_uuid(&c[1], r->domain_id);
+    db_array_add_uuid(&c[2], r->claim_id);
+    if (!m) { /* no metadata: every column NULL */
+        for (int i = 3; i < RESULT_SUCCESS_COLS; i++)
+            db_array_add(&c[i], NULL, 0);
+        return;
+    }
+    db_array_add_text(&c[3], m->title);
+    db_array_add_text(&c[4], m->description);
+    db_array_add_text(&c[5], m->favicon_url);
+    db_array_add_text(&c[6], m->logo_url);
+    db_array_add_text(&c[7], m->language);
+    db_array_add_bool(&c[8], m->is_wordpress);
+    db_array_add_text(&c[9], m->wordpress_version);
+    db_array_add_bool(&c[10], m->has_elementor);
+    result_add_list(&c[11], &m->tech_stack);
+    result_add_list(&c[12], &m->email_addresses);
+    result_add_list(&c[13], &m->phone_numbers);
+    db_array_add_text(&c[14], m->facebook_url);
+    db_array_add_text(&c[15], m->twitter_url);
+    db_array_add_text(&c[16], m->linkedin_url);
+    db_array_add_text(&c[17], m->instagram_url);
+    db_array_add_text(&c[18], m->youtube_url);
+}
+
+static void result_add_failure(db_array *c, const msg_result *r, size_t idx)
+{
+    db_array_add_int4(&c[0], (int32_t)idx);
+    db_array_add_uuid(&c[1], r->domain_id);
+    db_array_add_uuid(&c[2], r->claim_id);
+    db_array_add_text(&c[3], r->error ? r->error : "unknown failure");
+    db_array_add_bool(&c[4], r->retryable);
 }
 
 typedef struct result_tx_arg {
     const result_opts *o;
-    const char *success_json, *failure_json, *outbox_done;
-    size_t n;
+    const result_prepared *p;
+    const char *outbox_done;
     result_stats *out;
 } result_tx_arg;
+
+/* Runs sql with the n binary arrays cols and then the ntext text parameters. */
+static PGresult *result_exec(db_tx *tx, const char *sql, const db_array *cols, int n,
+                             const char *const *text, int ntext)
+{
+    const char *values[RESULT_SUCCESS_COLS + 4];
+    int lengths[RESULT_SUCCESS_COLS + 4], formats[RESULT_SUCCESS_COLS + 4];
+    for (int i = 0; i < n; i++) {
+        values[i] = cols[i].buf;
+        lengths[i] = (int)cols[i].len;
+        formats[i] = 1;
+    }
+    for (int i = 0; i < ntext; i++) {
+        values[n + i] = text[i];
+        lengths[n + i] = 0;
+        formats[n + i] = 0;
+    }
+    return db_exec_params(tx, sql, n + ntext, values, lengths, formats);
+}
 
 static void result_mark(result_stats *out, const char *idx)
 {
@@ -181,16 +210,17 @@ static int result_collect_handoffs(result_stats *out, PGresult *r)
 static int result_tx(db_tx *tx, void *arg)
 {
     result_tx_arg *a = arg;
+    const result_prepared *p = a->p;
     result_stats_clear(a->out);
-    a->out->napplied = a->n;
-    if (!(a->out->applied = calloc(a->n ? a->n : 1, 1)))
+    a->out->napplied = p->n;
+    if (!(a->out->applied = calloc(p->n ? p->n : 1, 1)))
         return -1;
     /* Without successes the outbox rows go in a statement of their own. */
-    if (!a->success_json && a->outbox_done && outbox_delete_in(tx, a->outbox_done) != 0)
+    if (!p->nsuccess && a->outbox_done && outbox_delete_in(tx, a->outbox_done) != 0)
         return -1;
-    if (a->success_json) {
-        const char *p[] = {a->success_json, a->outbox_done ? a->outbox_done : "{}"};
-        PGresult *r = db_exec(tx, result_success_sql, 2, p);
+    if (p->nsuccess) {
+        const char *t[] = {a->outbox_done ? a->outbox_done : "{}"};
+        PGresult *r = result_exec(tx, result_success_sql, p->success, RESULT_SUCCESS_COLS, t, 1);
         if (!r)
             return -1;
         int rc = result_collect_handoffs(a->out, r);
@@ -198,13 +228,13 @@ static int result_tx(db_tx *tx, void *arg)
         if (rc != 0)
             return -1;
     }
-    if (a->failure_json) {
+    if (p->nfailure) {
         char cap[24], base[24], max[24];
         snprintf(cap, sizeof cap, "%ld", a->o->max_attempts);
         snprintf(base, sizeof base, "%ld", a->o->retry_base_s);
         snprintf(max, sizeof max, "%ld", a->o->retry_cap_s);
-        const char *p[] = {a->failure_json, cap, base, max};
-        PGresult *r = db_exec(tx, result_failure_sql, 4, p);
+        const char *t[] = {cap, base, max};
+        PGresult *r = result_exec(tx, result_failure_sql, p->failure, RESULT_FAILURE_COLS, t, 3);
         if (!r)
             return -1;
         for (int i = 0; i < PQntuples(r); i++) {
@@ -232,20 +262,42 @@ int result_prepare(const msg_result *v, size_t n, result_prepared *p)
 {
     memset(p, 0, sizeof *p);
     p->n = n;
-    p->success_json = result_batch_json(v, n, RESULT_SUCCESS, &p->nsuccess);
-    p->failure_json = result_batch_json(v, n, RESULT_FAILURE, &p->nfailure);
-    if ((p->nsuccess && !p->success_json) || (p->nfailure && !p->failure_json)) {
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].outcome == RESULT_SUCCESS)
+            p->nsuccess++;
+        else if (v[i].outcome == RESULT_FAILURE)
+            p->nfailure++;
+    }
+    int failed = 0;
+    for (int c = 0; c < RESULT_SUCCESS_COLS && p->nsuccess; c++)
+        db_array_init(&p->success[c], result_success_oids[c]);
+    for (int c = 0; c < RESULT_FAILURE_COLS && p->nfailure; c++)
+        db_array_init(&p->failure[c], result_failure_oids[c]);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].outcome == RESULT_SUCCESS)
+            result_add_success(p->success, &v[i], i);
+        else if (v[i].outcome == RESULT_FAILURE)
+            result_add_failure(p->failure, &v[i], i);
+    }
+    for (int c = 0; c < RESULT_SUCCESS_COLS && p->nsuccess; c++)
+        failed |= db_array_finish(&p->success[c]) != 0;
+    for (int c = 0; c < RESULT_FAILURE_COLS && p->nfailure; c++)
+        failed |= db_array_finish(&p->failure[c]) != 0;
+    if (failed) {
         log_error("cannot serialize a batch of %zu results", n);
         result_prepared_free(p);
         return -1;
     }
+    p->ready = 1;
     return 0;
 }
 
 void result_prepared_free(result_prepared *p)
 {
-    free(p->success_json);
-    free(p->failure_json);
+    for (int c = 0; c < RESULT_SUCCESS_COLS; c++)
+        db_array_free(&p->success[c]);
+    for (int c = 0; c < RESULT_FAILURE_COLS; c++)
+        db_array_free(&p->failure[c]);
     memset(p, 0, sizeof *p);
 }
 
@@ -253,9 +305,9 @@ int result_apply(db *d, const result_opts *o, const result_prepared *p, const ch
                  result_stats *out)
 {
     memset(out, 0, sizeof *out);
-    if ((p->nsuccess && !p->success_json) || (p->nfailure && !p->failure_json))
+    if (!p->ready)
         return -1;
-    result_tx_arg a = {o, p->success_json, p->failure_json, outbox_done, p->n, out};
+    result_tx_arg a = {o, p, outbox_done, out};
     int rc = db_transaction(d, "apply_results", (int)o->budget_ms, result_tx, &a);
     if (rc == 0)
         out->superseded = (long)p->n - out->completed - out->retried - out->failed;

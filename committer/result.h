@@ -25,9 +25,13 @@ typedef struct result_stats {
 
 /* A batch serialized for its transaction, so that the serializing can happen outside it
  * (and elsewhere than the thread that waits for the transaction). */
+enum { RESULT_SUCCESS_COLS = 19, RESULT_FAILURE_COLS = 5 };
+
 typedef struct result_prepared {
-    char *success_json, *failure_json; /* NULL when there are none */
+    db_array success[RESULT_SUCCESS_COLS]; /* one array per column; unset when nsuccess 0 */
+    db_array failure[RESULT_FAILURE_COLS];
     size_t n, nsuccess, nfailure;
+    int ready; /* serialized (an empty batch is ready too) */
 } result_prepared;
 
 /* Serializes n results. Returns 0, or -1 when out of memory (p is then empty). */

@@ -1,6 +1,7 @@
 /* PostgreSQL access: the ONLY module that issues BEGIN, COMMIT or ROLLBACK. */
 #include "db.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -185,9 +186,9 @@ static int db_is_tx_control(const char *sql)
 }
 
 static PGresult *db_run(db *d, const char *sql, int nparams, const char *const *values,
-                        const char *what)
+                        const int *lengths, const int *formats, const char *what)
 {
-    PGresult *r = PQexecParams(d->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+    PGresult *r = PQexecParams(d->conn, sql, nparams, NULL, values, lengths, formats, 0);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         d->sqlstate[0] = '\0';
@@ -200,6 +201,12 @@ static PGresult *db_run(db *d, const char *sql, int nparams, const char *const *
 
 PGresult *db_exec(db_tx *tx, const char *sql, int nparams, const char *const *values)
 {
+    return db_exec_params(tx, sql, nparams, values, NULL, NULL);
+}
+
+PGresult *db_exec_params(db_tx *tx, const char *sql, int nparams, const char *const *values,
+                         const int *lengths, const int *formats)
+{
     if (tx->failed)
         return NULL;
     if (db_is_tx_control(sql)) {
@@ -207,7 +214,7 @@ PGresult *db_exec(db_tx *tx, const char *sql, int nparams, const char *const *va
         tx->failed = 1;
         return NULL;
     }
-    PGresult *r = db_run(tx->d, sql, nparams, values, "statement");
+    PGresult *r = db_run(tx->d, sql, nparams, values, lengths, formats, "statement");
     if (!r)
         tx->failed = 1;
     return r;
@@ -235,9 +242,9 @@ PGresult *db_query(db *d, const char *sql, int nparams, const char *const *value
     }
     if (!db_ok(d) && db_reconnect(d, 3) != 0)
         return NULL;
-    PGresult *r = db_run(d, sql, nparams, values, "query");
+    PGresult *r = db_run(d, sql, nparams, values, NULL, NULL, "query");
     if (!r && PQstatus(d->conn) != CONNECTION_OK && db_reconnect(d, 3) == 0)
-        r = db_run(d, sql, nparams, values, "query");
+        r = db_run(d, sql, nparams, values, NULL, NULL, "query");
     return r;
 }
 
@@ -396,4 +403,129 @@ long db_batch_fit(long current, long max, long target_ms, size_t n, long took_ms
     if (limit < floor)
         limit = floor;
     return limit;
+}
+
+/* ---- binary array parameters ----
+ * array_send's format: int32 ndim, int32 has-null flag, uint32 element type, then per
+ * dimension int32 size and int32 lower bound, then per element int32 length (-1: NULL)
+ * and that many bytes. All integers in network order. */
+#define DB_ARRAY_HEADER 20
+
+static void db_array_reserve(db_array *a, size_t more)
+{
+    if (a->failed || a->len + more <= a->cap)
+        return;
+    size_t cap = a->cap ? a->cap : 1024;
+    while (cap < a->len + more)
+        cap *= 2;
+    char *b = realloc(a->buf, cap);
+    if (!b) {
+        a->failed = 1;
+        return;
+    }
+    a->buf = b;
+    a->cap = cap;
+}
+
+static void db_array_put32(db_array *a, uint32_t v)
+{
+    db_array_reserve(a, 4);
+    if (a->failed)
+        return;
+    v = htonl(v);
+    memcpy(a->buf + a->len, &v, 4);
+    a->len += 4;
+}
+
+void db_array_init(db_array *a, uint32_t elem_oid)
+{
+    memset(a, 0, sizeof *a);
+    a->elem_oid = elem_oid;
+    db_array_reserve(a, DB_ARRAY_HEADER);
+    a->len = a->failed ? 0 : DB_ARRAY_HEADER;
+}
+
+void db_array_add(db_array *a, const void *p, size_t len)
+{
+    if (!p) {
+        db_array_put32(a, UINT32_MAX); /* -1 */
+        a->has_null = 1;
+    } else if (len > INT32_MAX) {
+        a->failed = 1;
+    } else {
+        db_array_put32(a, (uint32_t)len);
+        db_array_reserve(a, len);
+        if (a->failed)
+            return;
+        memcpy(a->buf + a->len, p, len);
+        a->len += len;
+    }
+    a->n++;
+}
+
+void db_array_add_text(db_array *a, const char *s)
+{
+    db_array_add(a, s, s ? strlen(s) : 0);
+}
+
+void db_array_add_int4(db_array *a, int32_t v)
+{
+    uint32_t be = htonl((uint32_t)v);
+    db_array_add(a, &be, 4);
+}
+
+void db_array_add_bool(db_array *a, int v)
+{
+    unsigned char b = v ? 1 : 0;
+    db_array_add(a, &b, 1);
+}
+
+static int db_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void db_array_add_uuid(db_array *a, const char *s)
+{
+    unsigned char u[16];
+    size_t k = 0;
+    for (size_t i = 0; s && i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                break;
+            continue;
+        }
+        int hi = db_hex(s[i]), lo = hi < 0 ? -1 : db_hex(s[i + 1]);
+        if (lo < 0)
+            break;
+        u[k++] = (unsigned char)(hi << 4 | lo);
+        i++;
+    }
+    if (!s || k != 16 || s[36] != '\0') {
+        a->failed = 1;
+        return;
+    }
+    db_array_add(a, u, 16);
+}
+
+int db_array_finish(db_array *a)
+{
+    if (a->failed || a->len < DB_ARRAY_HEADER)
+        return -1;
+    uint32_t h[5] = {htonl(1), htonl(a->has_null ? 1 : 0), htonl(a->elem_oid),
+                     htonl((uint32_t)a->n), htonl(1)};
+    memcpy(a->buf, h, sizeof h);
+    return 0;
+}
+
+void db_array_free(db_array *a)
+{
+    free(a->buf);
+    memset(a, 0, sizeof *a);
 }

@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct db db;       /* one connection, with reconnect */
 typedef struct db_tx db_tx; /* a transaction in progress; opaque so callbacks cannot commit */
@@ -51,6 +52,38 @@ int db_transaction(db *d, const char *name, int budget_ms, db_tx_fn fn, void *ar
  * server's message, marks the transaction failed and returns NULL. */
 PGresult *db_exec(db_tx *tx, const char *sql, int nparams, const char *const *values)
     __attribute__((warn_unused_result));
+
+/* db_exec with binary parameters: lengths[i] and formats[i] as in PQexecParams (formats[i]
+ * 1: values[i] is lengths[i] bytes in the type's binary format, e.g. a db_array; 0: text).
+ * lengths and formats may be NULL (all text). Same contract as db_exec. */
+PGresult *db_exec_params(db_tx *tx, const char *sql, int nparams, const char *const *values,
+                         const int *lengths, const int *formats)
+    __attribute__((warn_unused_result));
+
+/* A one-dimensional array parameter in PostgreSQL's binary array format (what array_send
+ * writes), so that a batch travels as one array per column and the server parses no text:
+ * pass buf/len with format 1 to a statement that casts it, e.g. unnest($1::uuid[]). */
+typedef struct db_array {
+    char *buf;
+    size_t len, cap;
+    int32_t n;
+    uint32_t elem_oid;
+    int has_null, failed; /* failed: out of memory, or a value not of the element type */
+} db_array;
+
+enum { DB_OID_BOOL = 16, DB_OID_INT4 = 23, DB_OID_TEXT = 25, DB_OID_UUID = 2950 };
+
+void db_array_init(db_array *a, uint32_t elem_oid);
+/* Appends len bytes of the element's binary form; p NULL appends SQL NULL. */
+void db_array_add(db_array *a, const void *p, size_t len);
+void db_array_add_text(db_array *a, const char *s); /* NULL: SQL NULL */
+void db_array_add_int4(db_array *a, int32_t v);
+void db_array_add_bool(db_array *a, int v);
+/* s in the canonical 8-4-4-4-12 hex form (either case); anything else fails the array. */
+void db_array_add_uuid(db_array *a, const char *s);
+/* Writes the header; returns 0, or -1 when an add failed (the array is then unusable). */
+int db_array_finish(db_array *a);
+void db_array_free(db_array *a);
 
 /* Runs a trusted multi-statement script shipped with the code (a migration) inside tx,
  * through the simple protocol. Never for data. Returns 0 or -1 (logged, tx failed). */

@@ -177,6 +177,94 @@ static void test_reconnect_retries_whole(void **state)
     free(t);
 }
 
+typedef struct array_check {
+    db_array *cols;
+    char out[1024];
+} array_check;
+
+/* Reads the arrays back, one row per element, as the server's text forms. */
+static int read_arrays(db_tx *tx, void *arg)
+{
+    array_check *c = arg;
+    const char *v[5];
+    int len[5], fmt[5];
+    for (int i = 0; i < 4; i++) {
+        v[i] = c->cols[i].buf;
+        len[i] = (int)c->cols[i].len;
+        fmt[i] = 1;
+    }
+    v[4] = "{\"x\",\"y \\\"z\\\"\"}"; /* a text parameter next to binary ones */
+    len[4] = 0;
+    fmt[4] = 0;
+    PGresult *r = db_exec_params(
+        tx,
+        "SELECT string_agg(coalesce(i::text, 'NULL') || '|' || coalesce(u::text, 'NULL') || '|' ||"
+        " coalesce(t, 'NULL') || '|' || coalesce(b::text, 'NULL'), ';' ORDER BY n)"
+        " || ';' || array_length($5::text[], 1) || (($5::text[])[2])"
+        " FROM unnest($1::int4[], $2::uuid[], $3::text[], $4::bool[]) WITH ORDINALITY"
+        " AS x(i, u, t, b, n)",
+        5, v, len, fmt);
+    if (!r)
+        return -1;
+    snprintf(c->out, sizeof c->out, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
+/* db_array: binary array parameters read back by the server exactly, NULLs included. */
+static void test_array_params(void **state)
+{
+    (void)state;
+    db_array cols[4];
+    db_array_init(&cols[0], DB_OID_INT4);
+    db_array_init(&cols[1], DB_OID_UUID);
+    db_array_init(&cols[2], DB_OID_TEXT);
+    db_array_init(&cols[3], DB_OID_BOOL);
+    db_array_add_int4(&cols[0], 7);
+    db_array_add_uuid(&cols[1], "0A1B2C3D-4E5F-6789-abcd-ef0123456789");
+    db_array_add_text(&cols[2], "caf\xc3\xa9 \"{q}\" \\ ,");
+    db_array_add_bool(&cols[3], 1);
+    db_array_add_int4(&cols[0], -2147483647 - 1);
+    db_array_add(&cols[1], NULL, 0);
+    db_array_add_text(&cols[2], NULL);
+    db_array_add_bool(&cols[3], 0);
+    db_array_add(&cols[0], NULL, 0);
+    db_array_add_uuid(&cols[1], "ffffffff-ffff-ffff-ffff-ffffffffffff");
+    db_array_add_text(&cols[2], "");
+    db_array_add(&cols[3], NULL, 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(db_array_finish(&cols[i]), 0);
+    array_check c = {cols, ""};
+    assert_int_equal(db_transaction(test_db, "t", 1000, read_arrays, &c), 0);
+    assert_string_equal(c.out,
+                        "7|0a1b2c3d-4e5f-6789-abcd-ef0123456789|caf\xc3\xa9 \"{q}\" \\ ,|true;"
+                        "-2147483648|NULL|NULL|false;"
+                        "NULL|ffffffff-ffff-ffff-ffff-ffffffffffff||NULL;"
+                        "2y \"z\"");
+    for (int i = 0; i < 4; i++)
+        db_array_free(&cols[i]);
+}
+
+/* A value that is not a uuid fails the array instead of sending something else. */
+static void test_array_rejects_bad_uuid(void **state)
+{
+    (void)state;
+    const char *bad[] = {"0a1b2c3d-4e5f-6789-abcd-ef012345678",  /* short */
+                         "0a1b2c3d-4e5f-6789-abcd-ef01234567890", /* long */
+                         "0a1b2c3d_4e5f-6789-abcd-ef0123456789",  /* separator */
+                         "0a1b2c3d-4e5f-6789-abcd-ef012345678g",  /* not hex */
+                         "", NULL};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        db_array a;
+        db_array_init(&a, DB_OID_UUID);
+        db_array_add_uuid(&a, "0a1b2c3d-4e5f-6789-abcd-ef0123456789");
+        assert_int_equal(a.failed, 0);
+        db_array_add_uuid(&a, bad[i]);
+        assert_int_equal(db_array_finish(&a), -1);
+        db_array_free(&a);
+    }
+}
+
 int main(void)
 {
     log_init("test_db", NULL, LOG_WARN);
@@ -186,6 +274,8 @@ int main(void)
         cmocka_unit_test(test_session_settings),
         cmocka_unit_test(test_budget_counted),
         cmocka_unit_test(test_reconnect_retries_whole),
+        cmocka_unit_test(test_array_params),
+        cmocka_unit_test(test_array_rejects_bad_uuid),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }
