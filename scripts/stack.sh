@@ -157,7 +157,7 @@ pg_stop() {
 pg_migrate() {
     local f
     if [[ -x $WF4_BIN/wf4ctl ]]; then
-        WF4_DATABASE_URL=$(admin_url) "$WF4_BIN/wf4ctl" migrate >>"$LOGS/migrate.log" 2>&1 ||
+        WF4_ADMIN_DATABASE_URL=$(admin_url) WF4_DATABASE_URL=$(admin_url) "$WF4_BIN/wf4ctl" migrate >>"$LOGS/migrate.log" 2>&1 ||
             part_failed postgresql "$LOGS/migrate.log" "wf4ctl migrate failed"
         log "postgresql: migrated with $WF4_BIN/wf4ctl migrate"
         return 0
