@@ -60,6 +60,7 @@ typedef struct committer_ctx {
      * that encoding them does not delay the next transaction). */
     msg_handoff *send;
     size_t nsend;
+    char send_batch[MSG_UUID_LEN]; /* their outbox row */
 } committer_ctx;
 
 static atomic_int committer_ready;
@@ -278,6 +279,18 @@ static void committer_resize(committer_ctx *c, size_t n, long ms)
     c->limit = limit;
 }
 
+/* Queues the handoffs of the batch committed last (their outbox rows are deleted by a
+ * later transaction once Kafka has acknowledged them). */
+static void committer_publish(committer_ctx *c)
+{
+    if (!c->send)
+        return;
+    outbox_send(&c->ob, &c->flight, c->send, c->nsend, c->send_batch);
+    c->flight_ms = service_mono_ms();
+    c->send = NULL;
+    c->nsend = 0;
+}
+
 /* Takes the outcome of the batch handed to the applier, waiting for it unless wait is 0
  * (then only when it is already done). A committed batch's handoffs are kept for
  * committer_publish and its offsets committed (synchronously when sync); a failed one is
@@ -316,9 +329,11 @@ static void committer_finish(committer_ctx *c, int wait, int sync)
         log_info("batch of %zu results: %ld completed, %ld back to pending, %ld error, "
                  "%ld superseded",
                  b->n, st.completed, st.retried, st.failed, st.superseded);
+        committer_publish(c); /* an earlier batch's, not yet queued: settled with the rest */
         committer_done_add(c, outbox_settle(&c->ob, &c->flight, NULL));
         c->send = st.handoffs;
         c->nsend = st.nhandoffs;
+        memcpy(c->send_batch, st.outbox_batch, sizeof c->send_batch);
         st.handoffs = NULL;
         st.nhandoffs = 0;
     }
@@ -336,18 +351,6 @@ static void committer_finish(committer_ctx *c, int wait, int sync)
                      rd_kafka_err2str(e));
     }
     committer_batch_reset(b);
-}
-
-/* Queues the handoffs of the batch committed last (their outbox rows are deleted by a
- * later transaction once Kafka has acknowledged them). */
-static void committer_publish(committer_ctx *c)
-{
-    if (!c->send)
-        return;
-    outbox_send(&c->ob, &c->flight, c->send, c->nsend);
-    c->flight_ms = service_mono_ms();
-    c->send = NULL;
-    c->nsend = 0;
 }
 
 /* Hands the batch in hand to the applier once the one before is done, serialized before

@@ -76,7 +76,7 @@ static int outbox_produce(const outbox_ctx *c, const msg_handoff *h, unsigned ch
 int outbox_delete_in(db_tx *tx, const char *ids)
 {
     const char *p[] = {ids};
-    PGresult *r = db_exec(tx, "DELETE FROM wf5_outbox WHERE event_id = ANY($1::uuid[])", 1, p);
+    PGresult *r = db_exec(tx, "DELETE FROM wf5_outbox WHERE batch_id = ANY($1::uuid[])", 1, p);
     if (!r)
         return -1;
     PQclear(r);
@@ -96,45 +96,69 @@ void outbox_delete(const outbox_ctx *c, const char *ids)
                  "(same event ids)");
 }
 
-/* The acknowledged event ids as an array literal; UUID text is safe in one. */
-static char *outbox_acked_ids(const outbox_flight *f, size_t *k)
+/* The batch_ids of the rows whose every event was acknowledged, as an array literal (UUID
+ * text is safe in one); NULL when none. */
+static char *outbox_done_batches(const outbox_flight *f)
 {
-    char *ids = malloc(f->n * (MSG_UUID_LEN + 1) + 3), *p = ids;
-    *k = 0;
-    if (!ids)
+    char *ids = malloc(f->nbatches * (MSG_UUID_LEN + 1) + 3), *p = ids;
+    unsigned char *whole = calloc(f->nbatches ? f->nbatches : 1, 1);
+    size_t k = 0;
+    if (!ids || !whole) {
+        free(ids);
+        free(whole);
         return NULL;
-    *p++ = '{';
-    for (size_t i = 0; i < f->n; i++) {
+    }
+    memset(whole, 1, f->nbatches);
+    for (size_t i = 0; i < f->n; i++)
         if (f->acked[i] != 1)
+            whole[f->batch_of[i]] = 0;
+    *p++ = '{';
+    for (size_t b = 0; b < f->nbatches; b++) {
+        if (!whole[b] || !f->batches[b][0])
             continue;
-        if ((*k)++)
+        if (k++)
             *p++ = ',';
-        size_t l = strlen(f->v[i].event_id);
-        memcpy(p, f->v[i].event_id, l);
+        size_t l = strlen(f->batches[b]);
+        memcpy(p, f->batches[b], l);
         p += l;
     }
     *p++ = '}';
     *p = '\0';
-    if (*k == 0) {
+    free(whole);
+    if (k == 0) {
         free(ids);
         return NULL;
     }
     return ids;
 }
 
-void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n)
+/* Queues the handoffs of f (v, batches and batch_of already set, owned by f). */
+static void outbox_queue(const outbox_ctx *c, outbox_flight *f)
 {
     outbox_metrics_init();
-    f->v = v;
-    f->n = n;
-    f->acked = n ? calloc(n, 1) : NULL;
-    if (n && !f->acked) {
-        log_error("out of memory: %zu handoffs left to the outbox sweep", n);
+    f->acked = f->n ? calloc(f->n, 1) : NULL;
+    if (f->n && (!f->acked || !f->batches || !f->batch_of)) {
+        log_error("out of memory: %zu handoffs left to the outbox sweep", f->n);
+        free(f->acked);
+        f->acked = NULL;
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        (void)outbox_produce(c, &v[i], &f->acked[i]);
+    for (size_t i = 0; i < f->n; i++)
+        (void)outbox_produce(c, &f->v[i], &f->acked[i]);
     rd_kafka_poll(c->producer, 0);
+}
+
+void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n,
+                 const char *batch_id)
+{
+    f->v = v;
+    f->n = n;
+    f->nbatches = 1;
+    f->batches = calloc(1, sizeof *f->batches);
+    f->batch_of = n ? calloc(n, sizeof *f->batch_of) : NULL; /* all in batch 0 */
+    if (f->batches)
+        snprintf(f->batches[0], sizeof f->batches[0], "%s", batch_id ? batch_id : "");
+    outbox_queue(c, f);
 }
 
 char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked)
@@ -143,7 +167,9 @@ char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked)
     char *ids = NULL;
     if (f->n && f->acked) {
         kafka_drain(c->producer, c->timeout_ms);
-        ids = outbox_acked_ids(f, &ok);
+        for (size_t i = 0; i < f->n; i++)
+            ok += f->acked[i] == 1;
+        ids = outbox_done_batches(f);
         metrics_add(outbox_m_published, (double)ok);
         /* Flags still 0 belong to messages librdkafka holds: it must not write to freed
          * memory, so while any is queued the flags are deliberately left allocated. */
@@ -156,18 +182,55 @@ char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked)
     for (size_t i = 0; i < f->n; i++)
         msg_handoff_free(&f->v[i]);
     free(f->v);
+    free(f->batches);
+    free(f->batch_of);
     memset(f, 0, sizeof *f);
     if (acked)
         *acked = ok;
     return ids;
 }
 
+/* Rows in age order while the events before them number under $2 (at least one row), each
+ * row's events unnested in order; the last column is the whole backlog in events. */
 static const char outbox_sweep_sql[] =
-    "SELECT event_id, domain_id, claim_id, coalesce(tenant_id::text, ''), domain,"
-    " (extract(epoch FROM completed_at) * 1000)::bigint,"
-    " (SELECT count(*) FROM wf5_outbox)"
-    " FROM wf5_outbox WHERE created_at < now() - make_interval(secs => $1)"
-    " ORDER BY created_at LIMIT $2";
+    "SELECT o.batch_id, e.event_id, e.domain_id, e.claim_id, coalesce(e.tenant_id::text, ''),"
+    " e.domain, (extract(epoch FROM o.completed_at) * 1000)::bigint,"
+    " (SELECT coalesce(sum(cardinality(event_ids)), 0) FROM wf5_outbox)"
+    " FROM (SELECT *, sum(cardinality(event_ids)) OVER (ORDER BY created_at, batch_id)"
+    "        - cardinality(event_ids) AS before"
+    "       FROM wf5_outbox WHERE created_at < now() - make_interval(secs => $1)) o,"
+    " unnest(o.event_ids, o.domain_ids, o.claim_ids, o.tenant_ids, o.domains)"
+    "  WITH ORDINALITY AS e(event_id, domain_id, claim_id, tenant_id, domain, k)"
+    " WHERE o.before < $2"
+    " ORDER BY o.created_at, o.batch_id, e.k";
+
+/* Reads the sweep's rows into f (one batch per distinct batch_id). Returns 0 or -1. */
+static int outbox_sweep_read(PGresult *r, outbox_flight *f)
+{
+    int n = PQntuples(r);
+    f->v = calloc((size_t)n, sizeof *f->v);
+    f->batch_of = calloc((size_t)n, sizeof *f->batch_of);
+    f->batches = calloc((size_t)n, sizeof *f->batches);
+    if (!f->v || !f->batch_of || !f->batches)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const char *b = PQgetvalue(r, i, 0);
+        if (f->nbatches == 0 || strcmp(f->batches[f->nbatches - 1], b) != 0)
+            snprintf(f->batches[f->nbatches++], MSG_UUID_LEN, "%s", b);
+        f->batch_of[i] = f->nbatches - 1;
+        msg_handoff *h = &f->v[i];
+        snprintf(h->event_id, sizeof h->event_id, "%s", PQgetvalue(r, i, 1));
+        snprintf(h->domain_id, sizeof h->domain_id, "%s", PQgetvalue(r, i, 2));
+        snprintf(h->claim_id, sizeof h->claim_id, "%s", PQgetvalue(r, i, 3));
+        snprintf(h->tenant_id, sizeof h->tenant_id, "%s", PQgetvalue(r, i, 4));
+        h->domain = strdup(PQgetvalue(r, i, 5));
+        h->completed_at_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+        f->n++;
+        if (!h->domain)
+            return -1;
+    }
+    return 0;
+}
 
 long outbox_sweep(const outbox_ctx *c, long min_age_s, long limit)
 {
@@ -180,26 +243,24 @@ long outbox_sweep(const outbox_ctx *c, long min_age_s, long limit)
     if (!r)
         return -1;
     int n = PQntuples(r);
-    long backlog = n ? atol(PQgetvalue(r, 0, 6)) : 0;
-    msg_handoff *v = n ? calloc((size_t)n, sizeof *v) : NULL;
-    for (int i = 0; v && i < n; i++) {
-        snprintf(v[i].event_id, sizeof v[i].event_id, "%s", PQgetvalue(r, i, 0));
-        snprintf(v[i].domain_id, sizeof v[i].domain_id, "%s", PQgetvalue(r, i, 1));
-        snprintf(v[i].claim_id, sizeof v[i].claim_id, "%s", PQgetvalue(r, i, 2));
-        snprintf(v[i].tenant_id, sizeof v[i].tenant_id, "%s", PQgetvalue(r, i, 3));
-        v[i].domain = strdup(PQgetvalue(r, i, 4));
-        v[i].completed_at_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10);
-    }
-    PQclear(r);
-    if (v) {
+    long backlog = n ? atol(PQgetvalue(r, 0, 7)) : 0;
+    if (n) {
         outbox_flight f = {0};
         size_t ok = 0;
-        outbox_send(c, &f, v, (size_t)n);
-        char *ids = outbox_settle(c, &f, &ok);
-        outbox_delete(c, ids);
-        free(ids);
-        log_info("outbox sweep: %zu of %d leftover handoffs published", ok, n);
+        if (outbox_sweep_read(r, &f) != 0) {
+            log_error("out of memory reading %d leftover handoffs; next sweep", n);
+            free(outbox_settle(c, &f, NULL));
+        } else {
+            size_t rows = f.nbatches;
+            outbox_queue(c, &f);
+            char *ids = outbox_settle(c, &f, &ok);
+            outbox_delete(c, ids);
+            free(ids);
+            log_info("outbox sweep: %zu of %d leftover handoffs (%zu outbox rows) published", ok,
+                     n, rows);
+        }
     }
+    PQclear(r);
     metrics_set(outbox_m_backlog, (double)backlog);
     return backlog;
 }

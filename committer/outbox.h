@@ -1,4 +1,5 @@
-/* The WF5 outbox: handoff events published after commit, deleted once Kafka has them. */
+/* The WF5 outbox: handoff events published after commit, deleted once Kafka has them.
+ * One outbox row holds the events of one applied batch (schemas/sql/004_outbox_batches.sql). */
 #ifndef WF4_OUTBOX_H
 #define WF4_OUTBOX_H
 
@@ -23,16 +24,20 @@ typedef struct outbox_flight {
     msg_handoff *v;
     size_t n;
     unsigned char *acked; /* per handoff: 0 waiting, 1 acknowledged, 2 failed */
+    char (*batches)[MSG_UUID_LEN]; /* the outbox rows (batch_id) the handoffs come from */
+    size_t nbatches;
+    size_t *batch_of; /* per handoff: its row in batches */
 } outbox_flight;
 
-/* Queues the handoffs (key = domain id) without waiting; f takes ownership of v (n
- * handoffs, freed by outbox_settle). f must be empty. */
-void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n);
+/* Queues the n handoffs of the outbox row batch_id (key = domain id) without waiting; f
+ * takes ownership of v (freed by outbox_settle). f must be empty. */
+void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n,
+                 const char *batch_id);
 
-/* Waits up to the timeout for the delivery reports of f's handoffs, counts them (*acked
- * when not NULL), and empties f. Returns the acknowledged event ids as a PostgreSQL array
- * literal (malloc'd; NULL when none) for outbox_delete_in; rows not acknowledged stay for
- * outbox_sweep. */
+/* Waits up to the timeout for the delivery reports of f's handoffs, counts the acknowledged
+ * ones (*acked when not NULL), and empties f. Returns the batch_ids of the outbox rows whose
+ * every event was acknowledged as a PostgreSQL array literal (malloc'd; NULL when none) for
+ * outbox_delete_in; the other rows stay for outbox_sweep. */
 char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked);
 
 /* Deletes, inside tx, the outbox rows of ids (from outbox_settle). Returns 0 or -1. */
@@ -41,8 +46,9 @@ int outbox_delete_in(db_tx *tx, const char *ids);
 /* Deletes the outbox rows of ids in a transaction of their own (nothing else to apply). */
 void outbox_delete(const outbox_ctx *c, const char *ids);
 
-/* Publishes outbox rows older than min_age_s left by a crash (at least once: a row may be
- * published twice, with the same event id). Returns the backlog seen, or -1. */
+/* Publishes the events of outbox rows older than min_age_s left by a crash or a refused
+ * delivery (at least once: an event may be published twice, with the same event id), rows in
+ * age order until about limit events. Returns the backlog seen (events), or -1. */
 long outbox_sweep(const outbox_ctx *c, long min_age_s, long limit);
 
 /* Producer delivery callback: sets the opaque's flag (handoffs), counts DLQ failures. */

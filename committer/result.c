@@ -8,7 +8,15 @@
 #include "log.h"
 #include "outbox.h"
 
-/* Successes: fenced on (processing, claim_id); the outbox row shares the handoff event id.
+/* result_fence_note: the fence on status is written IS NOT DISTINCT FROM, not =, so that the
+ * planner cannot match it to the partial index domains_processing_lease_idx (WHERE status =
+ * 'processing'). After a burst of claims the statistics still say few rows are processing
+ * (autovacuum has not analyzed yet): the planner then read every processing row through that
+ * index into a hash join instead of looking the batch's rows up by primary key, and a
+ * 74-row batch took 114 ms of 123 in that scan (auto_explain, bench/pipeline.sh part A).
+ * For a non-NULL constant the two forms select the same rows.
+ *
+ * Successes: fenced on (processing, claim_id); the outbox row shares the handoff event id.
  * The batch travels as one binary array per column (db_array): the server parses no text.
  * The three list columns travel as one array literal per row. */
 static const char result_success_sql[] =
@@ -32,18 +40,21 @@ static const char result_success_sql[] =
     "  handoff_event_id = gen_random_uuid(), handed_off_at = now(), completed_at = now(),"
     "  lease_expires_at = NULL, next_attempt_at = NULL, updated_at = now()"
     "  FROM r WHERE d.id = r.domain_id AND d.claim_id = r.claim_id"
-    "  AND d.status = 'processing'"
+    "  AND d.status IS NOT DISTINCT FROM 'processing'" /* see result_fence_note */
     "  RETURNING r.idx, d.id, d.claim_id, d.tenant_id, d.domain, d.handoff_event_id,"
     "  d.completed_at),"
     /* A data-modifying CTE always runs to completion: no join back to it is needed
      * (joining made the batch quadratic). */
-    " ins AS (INSERT INTO wf5_outbox (event_id, domain_id, claim_id, tenant_id, domain,"
+    " ins AS (INSERT INTO wf5_outbox (event_ids, domain_ids, claim_ids, tenant_ids, domains,"
     "  completed_at)"
-    "  SELECT handoff_event_id, id, claim_id, tenant_id, domain, completed_at FROM upd),"
-    /* The outbox rows of handoffs Kafka acknowledged since: one round trip less. */
-    " del AS (DELETE FROM wf5_outbox WHERE event_id = ANY($20::uuid[]))"
+    "  SELECT array_agg(handoff_event_id), array_agg(id), array_agg(claim_id),"
+    "  array_agg(tenant_id), array_agg(domain), min(completed_at) FROM upd HAVING count(*) > 0"
+    "  RETURNING batch_id),"
+    /* The outbox rows whose events Kafka acknowledged since: one round trip less. */
+    " del AS (DELETE FROM wf5_outbox WHERE batch_id = ANY($20::uuid[]))"
     " SELECT upd.handoff_event_id, upd.id, upd.claim_id, coalesce(upd.tenant_id::text, ''),"
-    "  upd.domain, (extract(epoch FROM upd.completed_at) * 1000)::bigint, upd.idx"
+    "  upd.domain, (extract(epoch FROM upd.completed_at) * 1000)::bigint, upd.idx,"
+    "  (SELECT batch_id FROM ins)"
     " FROM upd";
 
 /* Failures: back to pending with a jittered exponential backoff, or error with the reason. */
@@ -62,7 +73,7 @@ static const char result_failure_sql[] =
     "     $8::float8) * (0.5 + random() / 2)) END,"
     "  lease_expires_at = NULL, updated_at = now()"
     " FROM r WHERE d.id = r.domain_id AND d.claim_id = r.claim_id"
-    "  AND d.status = 'processing'"
+    "  AND d.status IS NOT DISTINCT FROM 'processing'" /* see result_fence_note */
     " RETURNING d.id, d.claim_id, d.status = 'pending', r.idx";
 
 /* The columns' element types, in the statements' parameter order. */
@@ -189,6 +200,7 @@ static int result_collect_handoffs(result_stats *out, PGresult *r)
     out->handoffs = calloc((size_t)n, sizeof *out->handoffs);
     if (!out->handoffs)
         return -1;
+    snprintf(out->outbox_batch, sizeof out->outbox_batch, "%s", PQgetvalue(r, 0, 7));
     for (int i = 0; i < n; i++) {
         msg_handoff *h = &out->handoffs[i];
         snprintf(h->event_id, sizeof h->event_id, "%s", PQgetvalue(r, i, 0));

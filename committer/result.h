@@ -17,8 +17,10 @@ typedef struct result_opts {
 /* What a batch did. handoffs is owned (msg_handoff_free each, then free). */
 typedef struct result_stats {
     long completed, retried, failed, superseded;
-    msg_handoff *handoffs; /* outbox rows written by this batch, to publish after commit */
+    msg_handoff *handoffs; /* the events of the outbox row written by this batch, to publish
+                            * after commit */
     size_t nhandoffs;
+    char outbox_batch[MSG_UUID_LEN]; /* that outbox row's batch_id ("" when none) */
     unsigned char *applied; /* applied[i] = 1 when result i changed its row */
     size_t napplied;
 } result_stats;
@@ -43,7 +45,7 @@ void result_prepared_free(result_prepared *p);
  * the WF5 outbox row; failures go back to pending (retryable, under the cap) or to error.
  * A result changes a row only while it is processing under the same claim_id; the others
  * are counted as superseded and logged. outbox_done (NULL or an array literal from
- * outbox_settle) names outbox rows already acknowledged by Kafka: the same transaction
+ * outbox_settle) names outbox rows whose events Kafka acknowledged: the same transaction
  * deletes them. Returns 0 when committed, -1 when rolled back. */
 int result_apply(db *d, const result_opts *o, const result_prepared *p, const char *outbox_done,
                  result_stats *out) __attribute__((warn_unused_result));

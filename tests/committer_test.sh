@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Committer against the real PostgreSQL and Kafka: replays change a row once, superseded
 # results change nothing, retryable failures come back pending, and 10,000 results survive
-# SIGKILLs with exactly one handoff per domain.
+# SIGKILLs with exactly one handoff per domain; outbox rows left behind are published by the
+# sweep, every event of every row.
 . "$WF4_SRC/tests/lib.sh"
 
 sql_eq() { [ "$(psql_admin -c "$1")" = "$2" ]; }
@@ -93,3 +94,26 @@ stray=$(comm -13 "$TEST_TMP/db_handoffs" "$TEST_TMP/ours" | wc -l)
 dups=$(( $(grep -F -c -f "$TEST_TMP/ids" "$TEST_TMP/events_all" || true) - $(wc -l <"$TEST_TMP/ours") ))
 check "[ $covered = 10000 ]" "every completed domain has its WF5 event on the topic ($covered)"
 check "[ $stray = 0 ]" "every WF5 event id belongs to a completed domain's handoff ($stray strays); one event id per domain; $dups duplicate publications (at least once)"
+
+echo "--- 3. outbox rows left behind (a crash after commit): the sweep publishes every event"
+db_reset
+# Two batches' rows, old enough for the sweep (WF4_OUTBOX_SWEEP_S=2): 3 events and 2 events.
+psql_admin -c "INSERT INTO wf5_outbox (event_ids, domain_ids, claim_ids, tenant_ids, domains,
+                                       completed_at, created_at)
+               SELECT array_agg(gen_random_uuid()), array_agg(gen_random_uuid()),
+                      array_agg(gen_random_uuid()), array_agg(NULL::uuid),
+                      array_agg('left' || b || '-' || g || '.example.com'), now(),
+                      now() - interval '1 minute'
+               FROM (VALUES (1, 3), (2, 2)) AS v(b, n), generate_series(1, n) g GROUP BY b" >/dev/null
+psql_admin -c "SELECT e.d || ' ' || e.ev FROM wf5_outbox, unnest(domain_ids, event_ids) AS e(d, ev)" |
+    sort >"$TEST_TMP/left"
+check "[ $(wc -l <"$TEST_TMP/left") = 5 ]" "5 events in 2 outbox rows left behind"
+committer sweeper
+wait_until 30 sql_eq "SELECT count(*) FROM wf5_outbox" 0 || fail "the sweep did not empty the outbox"
+wait_until 10 bash -c "grep -q 'outbox sweep: 5 of 5 leftover handoffs (2 outbox rows) published' '$TEST_TMP/sweeper.log'"
+check "grep -q 'outbox sweep: 5 of 5 leftover handoffs (2 outbox rows) published' '$TEST_TMP/sweeper.log'" \
+    "the sweep published 5 of 5 events of the 2 rows and deleted the rows"
+svc_kill sweeper TERM
+wf5_events | sort -u >"$TEST_TMP/events_after"
+found=$(comm -12 "$TEST_TMP/left" "$TEST_TMP/events_after" | wc -l)
+check "[ $found = 5 ]" "every left-behind event is on the topic with its event id ($found of 5)"

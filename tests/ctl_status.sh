@@ -14,8 +14,9 @@ UPDATE domains SET status = 'error', error_message = 'test' WHERE domain = 'two.
 UPDATE domains SET next_attempt_at = now() + interval '1 hour' WHERE domain = 'three.example';
 UPDATE domains SET status = 'completed', sitemap_analysis_status = 'queued',
     handoff_event_id = gen_random_uuid(), completed_at = now() WHERE domain = 'four.example';
-INSERT INTO wf5_outbox (event_id, domain_id, claim_id, domain, completed_at)
-    SELECT handoff_event_id, id, gen_random_uuid(), domain, now() FROM domains
+INSERT INTO wf5_outbox (event_ids, domain_ids, claim_ids, tenant_ids, domains, completed_at)
+    SELECT ARRAY[handoff_event_id], ARRAY[id], ARRAY[gen_random_uuid()], ARRAY[NULL::uuid],
+           ARRAY[domain], now() FROM domains
     WHERE domain = 'four.example';
 INSERT INTO domains (domain) VALUES ('never.example');
 SQL

@@ -29,8 +29,9 @@ static const char status_claims_sql[] =
     " FROM domains";
 
 static const char status_outbox_sql[] =
-    "SELECT count(*), round(extract(epoch FROM now() - min(created_at))::numeric, 1)"
-    " FROM wf5_outbox";
+    "SELECT coalesce(sum(cardinality(event_ids)), 0),"
+    " round(extract(epoch FROM now() - min(created_at))::numeric, 1)"
+    " FROM wf5_outbox"; /* one row per applied batch: the backlog counts events */
 
 /* Every value of an enum column, with the NULLs counted under "none". */
 static const char status_enum_sql[] =
