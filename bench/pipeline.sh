@@ -44,10 +44,17 @@ sleep 1 # let the backends of the set-up flush their statistics
 read -r db0 idle0 <<<"$(stat_db)"
 
 say "A: $N domains selected at once"
+# The machine's own stalls over the same interval: a transaction in progress when the CPU is
+# taken away is that much longer whatever it does (bench/stallprobe/stallprobe.c).
+svc stallprobe "$WF4_BIN/stallprobe" 900
+psi_cpu() { awk '/^some/ {sub("total=", "", $5); print $5}' /proc/pressure/cpu 2>/dev/null || echo ''; }
+psi0=$(psi_cpu)
 t0=$(now)
 services
 wait_until 300 terminal "$N" || die "A: not all $N results applied after 300 s"
 secs=$(calc "$(now) - $t0")
+psi1=$(psi_cpu)
+svc_stop stallprobe
 scrape claimer "$BENCH_TMP/claimer.A"
 scrape committer "$BENCH_TMP/committer.A"
 for s in claimer scraper committer; do svc_stop $s; done
@@ -75,6 +82,17 @@ row pipeline_rate "Pipeline throughput, $N domains selected at once (stand-in 50
     "$(calc "round($done_ / $secs, 1)")" "domains/s" "" "" "info" "-"
 note "A: $done_ domains in $(calc "round($secs, 1)") s; $tx_n transactions ($(calc "round($done_ / max($tx_n, 1), 1)") domains each), $(calc "round($tx_sum * 1000, 1)") ms inside them; PostgreSQL counted $(calc "round($db1 - $db0, 1)") ms active + idle in transaction (of which $(calc "round($idle1 - $idle0, 1)") ms idle in transaction) and $pss_calls statements of role wf4 taking $(calc "round($pss_ms, 1)") ms"
 note "A: transaction duration histogram (le seconds: cumulative count): $(tr '\n' ' ' <"$BENCH_TMP/hist.A")"
+stall() { jq -r "$1" "$BENCH_TMP/stallprobe.log"; }
+if stall .max_ms >/dev/null 2>&1; then
+    row stall_max "  machine stalls during A: longest wait of a pinned real-time thread for its CPU (stallprobe)" \
+        "$(stall .max_ms)" "ms" "" "" "info" "-"
+    note "A: stallprobe, one SCHED_FIFO thread per CPU waking every 1 ms (real-time: $(stall .realtime)): $(stall .samples) wake-ups, p99 $(stall .p99_ms) ms late, max $(stall .max_ms) ms; $(stall .over_30ms) over 30 ms, $(stall .over_50ms) over 50 ms, per CPU max $(stall '[.cpus[].max_ms] | map(tostring) | join(" / ")') ms. Lateness of a real-time thread is time the CPU itself was unavailable (an idle machine: under 3 ms); every transaction in progress then lasts that much longer."
+else
+    note "A: stallprobe gave no figures: $(tail -2 "$BENCH_TMP/stallprobe.log")"
+fi
+if [[ -n $psi0 && -n $psi1 ]]; then
+    note "A: CPU pressure (/proc/pressure/cpu, some): a runnable task waited for a CPU $(calc "round(($psi1 - $psi0) / 1e4 / $secs, 1)")% of the time (each round trip of a transaction waits behind it)"
+fi
 
 say "B: $M domains selected one at a time, $RATE a second"
 services
