@@ -19,7 +19,7 @@ static void outbox_metrics_init(void)
     outbox_m_published = metrics_counter("wf4_committer_handoffs_published_total",
                                          "WF5 handoff events acknowledged by Kafka");
     outbox_m_backlog = metrics_gauge("wf4_committer_outbox_backlog",
-                                     "Outbox rows waiting to be published (last sweep)");
+                                     "Outbox events waiting to be published (last sweep)");
 }
 
 void outbox_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)

@@ -16,7 +16,8 @@
  * 74-row batch took 114 ms of 123 in that scan (auto_explain, bench/pipeline.sh part A).
  * For a non-NULL constant the two forms select the same rows.
  *
- * Successes: fenced on (processing, claim_id); the outbox row shares the handoff event id.
+ * Successes: fenced on (processing, claim_id); the batch's handoff events go into one outbox
+ * row (schemas/sql/004_outbox_batches.sql), whose batch_id comes back with every row.
  * The batch travels as one binary array per column (db_array): the server parses no text.
  * The three list columns travel as one array literal per row. */
 static const char result_success_sql[] =
