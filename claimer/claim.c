@@ -20,7 +20,7 @@ static const char claim_sql[] =
     "  ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
     " due AS ("
     "  SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= now()"
-    "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
+    "  ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED),"
     " picked AS (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $1)"
     " UPDATE domains d SET"
     "  status = CASE WHEN d.attempts >= $3 THEN 'error'::domain_status"
@@ -131,16 +131,18 @@ static int claim_tx(db_tx *tx, void *arg)
     claim_set_clear(a->out);
     if ((a->out->in_flight = claim_count_in_flight(tx, a->o, a->inflight)) < 0)
         return -1;
+    /* The cap limits new work only: reclaiming an expired lease leaves the number in flight
+     * as it is, and must go on at the cap, or lost claims filling it would hold it forever
+     * (chaos: 800 of 800 in flight lost, nothing reclaimed for 9 minutes). */
     long room = a->o->max_in_flight - a->out->in_flight;
-    long limit = room < a->o->batch ? room : a->o->batch;
-    if (limit <= 0)
-        return 0;
-    char lim[24], lease[24], cap[24];
-    snprintf(lim, sizeof lim, "%ld", limit);
+    long due = room < a->o->batch ? (room > 0 ? room : 0) : a->o->batch;
+    char lim[24], lease[24], cap[24], due_lim[24];
+    snprintf(lim, sizeof lim, "%ld", a->o->batch);
     snprintf(lease, sizeof lease, "%ld", a->o->lease_s);
     snprintf(cap, sizeof cap, "%ld", a->o->max_attempts);
-    const char *p[] = {lim, lease, cap};
-    PGresult *r = db_exec(tx, claim_sql, 3, p);
+    snprintf(due_lim, sizeof due_lim, "%ld", due);
+    const char *p[] = {lim, lease, cap, due_lim};
+    PGresult *r = db_exec(tx, claim_sql, 4, p);
     if (!r)
         return -1;
     int rc = 0;

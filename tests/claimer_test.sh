@@ -90,6 +90,24 @@ check "[ '$row' = 'processing 2 true' ]" "expired lease re-claimed with a new cl
 row=$(psql_admin -c "SELECT status || ': ' || error_message FROM domains WHERE domain = 'capped.example-shop.com'")
 check '[[ $row == "error: gave up after 5 attempts"* ]]' "past the cap: $row"
 
+echo "--- 3b. at the in-flight cap, expired leases are still claimed again; new work waits"
+db_reset
+# 4 in flight with WF4_MAX_IN_FLIGHT=4: all 4 leases expired (their claims lost), plus 3 pending.
+psql_admin -c "INSERT INTO domains (domain, status, claim_id, claimed_at, lease_expires_at, attempts)
+               SELECT 'lost' || g || '.example-shop.com', 'processing', gen_random_uuid(),
+                      now() - interval '10 min', now() - interval '1 s', 1 FROM generate_series(1, 4) g" >/dev/null
+psql_admin -c "INSERT INTO domains (domain, sitemap_curation_status)
+               SELECT 'waiting' || g || '.example-shop.com', 'Selected' FROM generate_series(1, 3) g" >/dev/null
+claimer atcap WF4_MAX_IN_FLIGHT=4 WF4_CLAIM_INTERVAL_MS=200
+wait_until 20 sql_eq "SELECT count(*) FROM domains WHERE domain LIKE 'lost%' AND attempts = 2 AND lease_expires_at > now()" 4 ||
+    fail "the expired leases were not claimed again at the cap"
+sleep 1
+row=$(psql_admin -c "SELECT count(*) FILTER (WHERE domain LIKE 'lost%' AND status = 'processing' AND attempts = 2) || ' ' ||
+                            count(*) FILTER (WHERE domain LIKE 'waiting%' AND status = 'pending')
+                     FROM domains")
+svc_kill atcap TERM
+check "[ '$row' = '4 3' ]" "at the cap (4 of 4 in flight): the 4 expired leases claimed again, the 3 pending wait ($row)"
+
 echo "--- 4. SIGKILL between commit and publish loses nothing"
 db_reset
 psql_admin -c "INSERT INTO domains (domain, sitemap_curation_status)
