@@ -128,10 +128,16 @@ static void scrape_assign(scrape *s, rd_kafka_topic_partition_list_t *parts, int
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
             log_error("assign: %s", rd_kafka_err2str(e));
     }
-    if (s->paused && parts->cnt > 0) {
-        rd_kafka_resp_err_t e = rd_kafka_pause_partitions(s->consumer, parts);
+    /* librdkafka keeps a partition's pause across revocation and re-assignment (its
+     * issue #1849): a partition paused here, revoked, and assigned back while intake runs
+     * would stay paused for good (chaos: 4 partitions, 800 claims never fetched). New
+     * partitions get the intake's state explicitly, both ways. */
+    if (parts->cnt > 0) {
+        rd_kafka_resp_err_t e = s->paused ? rd_kafka_pause_partitions(s->consumer, parts)
+                                          : rd_kafka_resume_partitions(s->consumer, parts);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-            log_error("pause new partitions: %s", rd_kafka_err2str(e));
+            log_error("%s new partitions: %s", s->paused ? "pause" : "resume",
+                      rd_kafka_err2str(e));
     }
     log_info("%d partitions assigned (%s)", parts->cnt, cooperative ? "cooperative" : "eager");
 }
