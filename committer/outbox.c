@@ -73,6 +73,17 @@ static int outbox_produce(const outbox_ctx *c, const msg_handoff *h, unsigned ch
     return 0;
 }
 
+int outbox_handoff_read(const PGresult *r, int row, int col, msg_handoff *h)
+{
+    snprintf(h->event_id, sizeof h->event_id, "%s", PQgetvalue(r, row, col));
+    snprintf(h->domain_id, sizeof h->domain_id, "%s", PQgetvalue(r, row, col + 1));
+    snprintf(h->claim_id, sizeof h->claim_id, "%s", PQgetvalue(r, row, col + 2));
+    snprintf(h->tenant_id, sizeof h->tenant_id, "%s", PQgetvalue(r, row, col + 3));
+    h->domain = strdup(PQgetvalue(r, row, col + 4));
+    h->completed_at_ms = strtoll(PQgetvalue(r, row, col + 5), NULL, 10);
+    return h->domain ? 0 : -1;
+}
+
 int outbox_delete_in(db_tx *tx, const char *ids)
 {
     const char *p[] = {ids};
@@ -218,15 +229,8 @@ static int outbox_sweep_read(PGresult *r, outbox_flight *f)
         if (f->nbatches == 0 || strcmp(f->batches[f->nbatches - 1], b) != 0)
             snprintf(f->batches[f->nbatches++], MSG_UUID_LEN, "%s", b);
         f->batch_of[i] = f->nbatches - 1;
-        msg_handoff *h = &f->v[i];
-        snprintf(h->event_id, sizeof h->event_id, "%s", PQgetvalue(r, i, 1));
-        snprintf(h->domain_id, sizeof h->domain_id, "%s", PQgetvalue(r, i, 2));
-        snprintf(h->claim_id, sizeof h->claim_id, "%s", PQgetvalue(r, i, 3));
-        snprintf(h->tenant_id, sizeof h->tenant_id, "%s", PQgetvalue(r, i, 4));
-        h->domain = strdup(PQgetvalue(r, i, 5));
-        h->completed_at_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
         f->n++;
-        if (!h->domain)
+        if (outbox_handoff_read(r, i, 1, &f->v[i]) != 0)
             return -1;
     }
     return 0;

@@ -40,6 +40,10 @@ void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n
  * outbox_delete_in; the other rows stay for outbox_sweep. */
 char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked);
 
+/* Reads one handoff from row of r, columns col.. col+5: event_id, domain_id, claim_id,
+ * tenant_id ('' when none), domain, completed_at in ms. Returns 0, or -1 when out of memory. */
+int outbox_handoff_read(const PGresult *r, int row, int col, msg_handoff *h);
+
 /* Deletes, inside tx, the outbox rows of ids (from outbox_settle). Returns 0 or -1. */
 int outbox_delete_in(db_tx *tx, const char *ids);
 

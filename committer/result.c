@@ -203,16 +203,9 @@ static int result_collect_handoffs(result_stats *out, PGresult *r)
         return -1;
     snprintf(out->outbox_batch, sizeof out->outbox_batch, "%s", PQgetvalue(r, 0, 7));
     for (int i = 0; i < n; i++) {
-        msg_handoff *h = &out->handoffs[i];
-        snprintf(h->event_id, sizeof h->event_id, "%s", PQgetvalue(r, i, 0));
-        snprintf(h->domain_id, sizeof h->domain_id, "%s", PQgetvalue(r, i, 1));
-        snprintf(h->claim_id, sizeof h->claim_id, "%s", PQgetvalue(r, i, 2));
-        snprintf(h->tenant_id, sizeof h->tenant_id, "%s", PQgetvalue(r, i, 3));
-        h->domain = strdup(PQgetvalue(r, i, 4));
-        h->completed_at_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10);
         out->nhandoffs++;
         result_mark(out, PQgetvalue(r, i, 6));
-        if (!h->domain)
+        if (outbox_handoff_read(r, i, 0, &out->handoffs[i]) != 0)
             return -1;
     }
     out->completed = n;
