@@ -22,7 +22,8 @@ int main(int argc, char **argv)
         {"WF4_MAX_ATTEMPTS", CFG_INT, "5", 0, 1, 1000, &s.claim.max_attempts,
          "claims per domain before it is marked error"},
         {"WF4_MAX_IN_FLIGHT", CFG_INT, "5000", 0, 1, 10000000, &s.claim.max_in_flight,
-         "claim nothing while this many domains are processing"},
+         "claim no new domain while this many are processing (expired leases are still "
+         "claimed again)"},
         {"WF4_CLAIM_INTERVAL_MS", CFG_INT, "1000", 0, 10, 3600000, &s.interval_ms,
          "fallback timer when no NOTIFY arrives"},
         {"WF4_PUBLISH_TIMEOUT_MS", CFG_INT, "30000", 0, 100, 600000, &s.publish_timeout_ms,
