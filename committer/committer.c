@@ -3,8 +3,8 @@
  * The loop consumes and decodes the next batch while an applier thread runs the previous
  * batch's transaction (one at a time, on the one database connection, which only the
  * applier touches while it holds a batch). A batch's handoffs are queued and its offsets
- * committed once its transaction has committed; their outbox rows are deleted by a later
- * transaction once Kafka has acknowledged them. */
+ * committed once its transaction has committed; its outbox row is deleted by a later
+ * transaction once Kafka has acknowledged every one of them. */
 #include "committer.h"
 
 #include <pthread.h>
@@ -28,7 +28,7 @@ typedef struct committer_batch {
     rd_kafka_topic_partition_list_t *next;  /* per partition: offset to commit */
     rd_kafka_topic_partition_list_t *first; /* per partition: first offset of the batch */
     int64_t started_ms;
-    result_prepared prep; /* serialized by the loop when handed to the applier */
+    result_prepared prep; /* serialized by the loop before it is handed to the applier */
     int dlq_failed; /* a dead letter of this batch could not be queued */
     int dlq_sent;   /* dead letters of this batch were queued (wait for them before commit) */
 } committer_batch;
@@ -312,16 +312,16 @@ static void committer_finish(committer_ctx *c, int wait, int sync)
     c->out_done = NULL;
     pthread_mutex_unlock(&c->mu);
     c->out_pending = 0;
+    /* Done rows a failed transaction did not delete stay: the sweep publishes them again,
+     * same ids. */
+    free(done);
     committer_batch *b = &c->out;
     if (rc != 0) {
-        /* Its acknowledged outbox rows stay: the sweep publishes them again, same ids. The
-         * batch being filled follows the failed one on its partitions: consumed again. */
-        free(done);
+        /* The batch being filled follows the failed one on its partitions: consumed again. */
         committer_rewind_both(c);
         committer_batch_reset(b);
         return;
     }
-    free(done);
     committer_resize(c, b->n, db_last_tx_ms(c->d)); /* the applier is idle: d is ours */
     if (b->n > 0) {
         committer_log_superseded(b, &st);

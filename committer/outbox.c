@@ -112,20 +112,19 @@ void outbox_delete(const outbox_ctx *c, const char *ids)
 static char *outbox_done_batches(const outbox_flight *f)
 {
     char *ids = malloc(f->nbatches * (MSG_UUID_LEN + 1) + 3), *p = ids;
-    unsigned char *whole = calloc(f->nbatches ? f->nbatches : 1, 1);
+    unsigned char *missing = calloc(f->nbatches ? f->nbatches : 1, 1); /* an event unacked */
     size_t k = 0;
-    if (!ids || !whole) {
+    if (!ids || !missing) {
         free(ids);
-        free(whole);
+        free(missing);
         return NULL;
     }
-    memset(whole, 1, f->nbatches);
     for (size_t i = 0; i < f->n; i++)
         if (f->acked[i] != 1)
-            whole[f->batch_of[i]] = 0;
+            missing[f->batch_of[i]] = 1;
     *p++ = '{';
     for (size_t b = 0; b < f->nbatches; b++) {
-        if (!whole[b] || !f->batches[b][0])
+        if (missing[b] || !f->batches[b][0])
             continue;
         if (k++)
             *p++ = ',';
@@ -135,7 +134,7 @@ static char *outbox_done_batches(const outbox_flight *f)
     }
     *p++ = '}';
     *p = '\0';
-    free(whole);
+    free(missing);
     if (k == 0) {
         free(ids);
         return NULL;

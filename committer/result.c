@@ -85,36 +85,9 @@ static const uint32_t result_success_oids[RESULT_SUCCESS_COLS] = {
 static const uint32_t result_failure_oids[RESULT_FAILURE_COLS] = {
     DB_OID_INT4, DB_OID_UUID, DB_OID_UUID, DB_OID_TEXT, DB_OID_BOOL};
 
-/* A list as a PostgreSQL array literal, every element quoted: {"a","b \"c\""}; NULL when
- * out of memory. */
-static char *result_list_literal(const strlist *l)
-{
-    size_t len = 3;
-    for (size_t i = 0; i < l->n; i++)
-        len += 2 * strlen(l->v[i]) + 3;
-    char *out = malloc(len), *o = out;
-    if (!out)
-        return NULL;
-    *o++ = '{';
-    for (size_t i = 0; i < l->n; i++) {
-        if (i)
-            *o++ = ',';
-        *o++ = '"';
-        for (const char *c = l->v[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                *o++ = '\\';
-            *o++ = *c;
-        }
-        *o++ = '"';
-    }
-    *o++ = '}';
-    *o = '\0';
-    return out;
-}
-
 static void result_add_list(db_array *a, const strlist *l)
 {
-    char *s = result_list_literal(l);
+    char *s = db_text_array(l->v, l->n);
     if (!s)
         a->failed = 1;
     else

@@ -405,6 +405,31 @@ long db_batch_fit(long current, long max, long target_ms, size_t n, long took_ms
     return limit;
 }
 
+char *db_text_array(char *const *items, size_t n)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += 2 * strlen(items[i]) + 3;
+    char *out = malloc(len), *p = out;
+    if (!out)
+        return NULL;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            *p++ = ',';
+        *p++ = '"';
+        for (const char *c = items[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                *p++ = '\\';
+            *p++ = *c;
+        }
+        *p++ = '"';
+    }
+    *p++ = '}';
+    *p = '\0';
+    return out;
+}
+
 /* ---- binary array parameters ----
  * array_send's format: int32 ndim, int32 has-null flag, uint32 element type, then per
  * dimension int32 size and int32 lower bound, then per element int32 length (-1: NULL)

@@ -60,6 +60,11 @@ PGresult *db_exec_params(db_tx *tx, const char *sql, int nparams, const char *co
                          const int *lengths, const int *formats)
     __attribute__((warn_unused_result));
 
+/* A PostgreSQL array literal ("{\"a\",\"b\"}") of n strings, each quoted with '"' and '\'
+ * escaped, for a text[] parameter. Returns a malloc'd string the caller frees, or NULL when
+ * out of memory. */
+char *db_text_array(char *const *items, size_t n);
+
 /* A one-dimensional array parameter in PostgreSQL's binary array format (what array_send
  * writes), so that a batch travels as one array per column and the server parses no text:
  * pass buf/len with format 1 to a statement that casts it, e.g. unnest($1::uuid[]). */

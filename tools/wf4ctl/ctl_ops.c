@@ -49,31 +49,6 @@ int ctl_parse_long(const char *opt, const char *value, long min, long max, long 
     return 0;
 }
 
-char *ctl_pg_array(char *const *items, size_t n)
-{
-    size_t len = 3;
-    for (size_t i = 0; i < n; i++)
-        len += 2 * strlen(items[i]) + 3;
-    char *out = malloc(len), *p = out;
-    if (!out)
-        return NULL;
-    *p++ = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            *p++ = ',';
-        *p++ = '"';
-        for (const char *c = items[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                *p++ = '\\';
-            *p++ = *c;
-        }
-        *p++ = '"';
-    }
-    *p++ = '}';
-    *p = '\0';
-    return out;
-}
-
 int ctl_strlist_add(ctl_strlist *l, const char *s)
 {
     if (l->n == l->cap) {

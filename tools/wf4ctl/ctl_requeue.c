@@ -60,7 +60,7 @@ static int requeue_run_errors(const ctl_settings *s, ctl_strlist *names)
     char *array = NULL;
     long total = 0;
     int rc = 1;
-    if (names->n > 0 && !(array = ctl_pg_array(names->v, names->n))) {
+    if (names->n > 0 && !(array = db_text_array(names->v, names->n))) {
         fprintf(stderr, "wf4ctl requeue: out of memory\n");
         return 1;
     }

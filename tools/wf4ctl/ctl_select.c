@@ -42,7 +42,7 @@ static int select_tx(db_tx *tx, void *arg)
 {
     select_batch *b = arg;
     memset(b->counts, 0, sizeof b->counts);
-    char *array = ctl_pg_array(b->names, b->n);
+    char *array = db_text_array(b->names, b->n);
     if (!array) {
         fprintf(stderr, "wf4ctl select: out of memory\n");
         return -1;
