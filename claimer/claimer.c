@@ -142,7 +142,9 @@ static int claimer_drain_due(claimer_ctx *c)
 
 int claimer_run(const claimer_settings *s)
 {
-    claimer_ctx c = {s, NULL, NULL, NULL, NULL, {0, 0, 0}, s->claim.batch};
+    /* The first batches are small: the pace is unknown until a full batch was timed. */
+    claimer_ctx c = {s, NULL, NULL, NULL, NULL, {0, 0, 0},
+                     s->claim.batch < 50 ? s->claim.batch : 50};
     int rc = 1;
     if (claimer_open(&c) != 0)
         goto out;

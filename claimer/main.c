@@ -14,7 +14,7 @@ int main(int argc, char **argv)
          "(default: LISTEN on WF4_DATABASE_URL)"},
         {"WF4_CLAIM_BATCH", CFG_INT, "500", 0, 1, 100000, &s.claim.batch,
          "domains claimed per transaction"},
-        {"WF4_TX_TARGET_MS", CFG_INT, "50", 0, 1, 600000, &s.tx_target_ms,
+        {"WF4_TX_TARGET_MS", CFG_INT, "20", 0, 1, 600000, &s.tx_target_ms,
          "claim batches shrink (down to 10) while transactions take longer than this, and "
          "grow back to WF4_CLAIM_BATCH"},
         {"WF4_LEASE_SECONDS", CFG_INT, "300", 0, 1, 86400, &s.claim.lease_s,

@@ -495,7 +495,7 @@ static int committer_open(committer_ctx *c)
         return -1;
     }
     c->applier_started = 1;
-    c->limit = s->batch < 50 ? s->batch : 50; /* grows twofold a batch while fast */
+    c->limit = s->batch < 50 ? s->batch : 50; /* grows by half a batch while fast */
     return 0;
 }
 
