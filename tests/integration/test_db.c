@@ -129,6 +129,63 @@ static void test_session_settings(void **state)
     assert_string_equal(out, "3s|1s|2s|wf4-test-db/1");
 }
 
+/* BEGIN travels with the first statement (one pipeline): that statement must run inside the
+ * transaction, not in an implicit one of its own. */
+static int txids(db_tx *tx, void *arg)
+{
+    char *out = arg;
+    PGresult *a = db_exec(tx, "SELECT txid_current()::text", 0, NULL);
+    if (!a)
+        return -1;
+    PGresult *b = db_exec(tx, "SELECT txid_current()::text", 0, NULL);
+    if (!b) {
+        PQclear(a);
+        return -1;
+    }
+    snprintf(out, 64, "%s", strcmp(PQgetvalue(a, 0, 0), PQgetvalue(b, 0, 0)) == 0 ? "same"
+                                                                                : "different");
+    PQclear(a);
+    PQclear(b);
+    return 0;
+}
+
+static int fail_first(db_tx *tx, void *arg)
+{
+    (void)arg;
+    PGresult *r = db_exec(tx, "SELECT 1/0", 0, NULL);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+static int no_statement(db_tx *tx, void *arg)
+{
+    (void)tx;
+    (void)arg;
+    return 0;
+}
+
+static void test_first_statement_pipelined(void **state)
+{
+    char out[256];
+    (void)state;
+    assert_int_equal(db_transaction(test_db, "t", 1000, txids, out), 0);
+    assert_string_equal(out, "same");
+    /* A failing first statement: rolled back with its SQLSTATE, the connection left neither
+     * in pipeline mode nor in a transaction. */
+    assert_int_equal(db_transaction(test_db, "t", 1000, fail_first, NULL), -1);
+    assert_string_equal(db_last_sqlstate(test_db), "22012");
+    assert_int_equal(db_transaction(test_db, "t", 1000, read_settings, out), 0);
+    assert_string_equal(out, "3s|1s|2s|wf4-test-db/1");
+    assert_int_equal(db_transaction(test_db, "t", 1000, set_title_then_fail, "gone"), -1);
+    char *t = test_title();
+    assert_string_not_equal(t, "gone");
+    free(t);
+    /* Nothing issued: nothing to commit. */
+    assert_int_equal(db_transaction(test_db, "t", 1000, no_statement, NULL), 0);
+}
+
 static int slow(db_tx *tx, void *arg)
 {
     (void)arg;
@@ -272,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_commit_and_rollback),
         cmocka_unit_test(test_callback_cannot_commit),
         cmocka_unit_test(test_session_settings),
+        cmocka_unit_test(test_first_statement_pipelined),
         cmocka_unit_test(test_budget_counted),
         cmocka_unit_test(test_reconnect_retries_whole),
         cmocka_unit_test(test_array_params),
