@@ -15,7 +15,7 @@ int main(int argc, char **argv)
          "consumer group of the committers"},
         {"WF4_COMMIT_BATCH", CFG_INT, "1000", 0, 1, 100000, &s.batch,
          "results applied per transaction (at most)"},
-        {"WF4_TX_TARGET_MS", CFG_INT, "20", 0, 1, 600000, &s.tx_target_ms,
+        {"WF4_TX_TARGET_MS", CFG_INT, "50", 0, 1, 600000, &s.tx_target_ms,
          "batches shrink (down to 10 results) while transactions take longer than this, "
          "and grow back to WF4_COMMIT_BATCH"},
         {"WF4_COMMIT_LINGER_MS", CFG_INT, "200", 0, 0, 600000, &s.linger_ms,
