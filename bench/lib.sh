@@ -70,13 +70,14 @@ svc_stop() {
 }
 
 declare -A BENCH_MPORTS=()
-# service NAME EXECUTABLE VAR=VAL...: a WF4 service with its own /metrics port.
+# service NAME EXECUTABLE VAR=VAL...: a WF4 service with its own /metrics port (at nice
+# $SVC_NICE when set).
 service() {
     local name=$1 exe=$2 port
     shift 2
     port=$(free_port)
     BENCH_MPORTS[$name]=$port
-    svc "$name" env WF4_METRICS_PORT="$port" WF4_INSTANCE_ID="bench-$name" "$@" "$WF4_BIN/$exe"
+    svc "$name" ${SVC_NICE:+nice -n "$SVC_NICE"} env WF4_METRICS_PORT="$port" WF4_INSTANCE_ID="bench-$name" "$@" "$WF4_BIN/$exe"
 }
 
 metrics_port() { echo "${BENCH_MPORTS[$1]:?no service $1}"; }
