@@ -31,7 +31,7 @@ struct db {
 struct db_tx {
     db *d;
     int failed;
-    int begun; /* BEGIN sent: it travels with the first statement (db_run_first) */
+    int begun; /* BEGIN sent: it travels with the first statement (db_begin) */
 };
 
 static metric *db_m_tx_seconds, *db_m_over_budget, *db_m_tx_failed, *db_m_reconnects;
@@ -217,12 +217,14 @@ static PGresult *db_pipeline_take(db *d, const char *what, int *ok)
     return NULL;
 }
 
-/* The first statement of a transaction: BEGIN, the transaction's settings (set_config(...,
- * true) is SET LOCAL) and the statement go in one libpq pipeline, one round trip instead of
- * two (fewer wake-ups of both ends, so less waiting for a CPU on a busy machine). The Sync
- * that ends the pipeline leaves the explicit transaction open. */
-static PGresult *db_run_first(db *d, const char *sql, int nparams, const char *const *values,
-                              const int *lengths, const int *formats)
+/* Begins a transaction: BEGIN, its settings (set_config(..., true) is SET LOCAL, not a
+ * session setting: it works behind PgBouncer/Supavisor transaction pooling) and, when sql is
+ * given, its first statement, whose result goes to *out (the caller PQclears it), all in one
+ * libpq pipeline: one round trip instead of two (fewer wake-ups of both ends, so less waiting
+ * for a CPU on a busy machine). The Sync that ends the pipeline leaves the explicit
+ * transaction open. Returns 0, or -1 with the failure noted. */
+static int db_begin(db *d, const char *sql, int nparams, const char *const *values,
+                    const int *lengths, const int *formats, PGresult **out)
 {
     char st[16], lk[16], idle[16];
     snprintf(st, sizeof st, "%d", d->statement_timeout_ms);
@@ -231,7 +233,7 @@ static PGresult *db_run_first(db *d, const char *sql, int nparams, const char *c
     const char *cfg[] = {st, lk, idle};
     if (PQenterPipelineMode(d->conn) != 1) {
         db_note_failure(d, NULL, "entering pipeline mode");
-        return NULL;
+        return -1;
     }
     int ok = PQsendQueryParams(d->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
              PQsendQueryParams(d->conn,
@@ -239,15 +241,17 @@ static PGresult *db_run_first(db *d, const char *sql, int nparams, const char *c
                                "set_config('lock_timeout', $2, true), "
                                "set_config('idle_in_transaction_session_timeout', $3, true)",
                                3, NULL, cfg, NULL, NULL, 0) == 1 &&
-             PQsendQueryParams(d->conn, sql, nparams, NULL, values, lengths, formats, 0) == 1 &&
+             (!sql ||
+              PQsendQueryParams(d->conn, sql, nparams, NULL, values, lengths, formats, 0) == 1) &&
              PQpipelineSync(d->conn) == 1;
     PGresult *r = NULL;
     if (!ok) {
-        db_note_failure(d, NULL, "sending BEGIN and the first statement");
+        db_note_failure(d, NULL, "sending BEGIN");
     } else {
         PQclear(db_pipeline_take(d, "BEGIN", &ok));
         PQclear(db_pipeline_take(d, "SET LOCAL", &ok));
-        r = db_pipeline_take(d, "statement", &ok);
+        if (sql)
+            r = db_pipeline_take(d, "statement", &ok);
         PGresult *sync = PQgetResult(d->conn);
         if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
             if (ok)
@@ -265,10 +269,12 @@ static PGresult *db_run_first(db *d, const char *sql, int nparams, const char *c
     }
     if (!ok) {
         PQclear(r);
-        return NULL;
+        return -1;
     }
     d->sqlstate[0] = '\0';
-    return r;
+    if (out)
+        *out = r;
+    return 0;
 }
 
 PGresult *db_exec(db_tx *tx, const char *sql, int nparams, const char *const *values)
@@ -286,10 +292,10 @@ PGresult *db_exec_params(db_tx *tx, const char *sql, int nparams, const char *co
         tx->failed = 1;
         return NULL;
     }
-    PGresult *r;
+    PGresult *r = NULL;
     if (!tx->begun) {
         tx->begun = 1;
-        r = db_run_first(tx->d, sql, nparams, values, lengths, formats);
+        (void)db_begin(tx->d, sql, nparams, values, lengths, formats, &r);
     } else {
         r = db_run(tx->d, sql, nparams, values, lengths, formats, "statement");
     }
@@ -298,15 +304,13 @@ PGresult *db_exec_params(db_tx *tx, const char *sql, int nparams, const char *co
     return r;
 }
 
-static int db_begin(db *d);
-
 int db_exec_script(db_tx *tx, const char *script)
 {
     if (tx->failed)
         return -1;
     if (!tx->begun) {
         tx->begun = 1;
-        if (db_begin(tx->d) != 0) {
+        if (db_begin(tx->d, NULL, 0, NULL, NULL, NULL, NULL) != 0) {
             tx->failed = 1;
             return -1;
         }
@@ -342,22 +346,6 @@ static int db_control(db *d, const char *sql)
     int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         db_note_failure(d, r, sql);
-    PQclear(r);
-    return ok ? 0 : -1;
-}
-
-static int db_begin(db *d)
-{
-    char sql[256];
-    /* SET LOCAL, not session settings: works behind PgBouncer/Supavisor transaction pooling. */
-    snprintf(sql, sizeof sql,
-             "BEGIN; SET LOCAL statement_timeout = %d; SET LOCAL lock_timeout = %d; "
-             "SET LOCAL idle_in_transaction_session_timeout = %d",
-             d->statement_timeout_ms, d->lock_timeout_ms, d->idle_in_tx_timeout_ms);
-    PGresult *r = PQexec(d->conn, sql);
-    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        db_note_failure(d, r, "BEGIN");
     PQclear(r);
     return ok ? 0 : -1;
 }
