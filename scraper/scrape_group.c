@@ -5,6 +5,20 @@
 #include "scrape_internal.h"
 #include "service.h"
 
+/* Pauses or resumes parts (none: nothing to do). Returns 0, or -1 logged. */
+static int scrape_pause_parts(scrape *s, rd_kafka_topic_partition_list_t *parts, int paused)
+{
+    if (parts->cnt == 0)
+        return 0;
+    rd_kafka_resp_err_t e = paused ? rd_kafka_pause_partitions(s->consumer, parts)
+                                   : rd_kafka_resume_partitions(s->consumer, parts);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("%s partitions: %s", paused ? "pause" : "resume", rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
 void scrape_set_paused(scrape *s, int paused)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
@@ -13,14 +27,9 @@ void scrape_set_paused(scrape *s, int paused)
         log_error("rd_kafka_assignment: %s", rd_kafka_err2str(e));
         return;
     }
-    if (parts->cnt > 0) {
-        e = paused ? rd_kafka_pause_partitions(s->consumer, parts)
-                   : rd_kafka_resume_partitions(s->consumer, parts);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            log_error("%s partitions: %s", paused ? "pause" : "resume", rd_kafka_err2str(e));
-            rd_kafka_topic_partition_list_destroy(parts);
-            return;
-        }
+    if (scrape_pause_parts(s, parts, paused) != 0) {
+        rd_kafka_topic_partition_list_destroy(parts);
+        return;
     }
     log_debug("%s intake (%d partitions, %zu claims in hand)", paused ? "paused" : "resumed",
               parts->cnt, s->njobs);
@@ -132,13 +141,7 @@ static void scrape_assign(scrape *s, rd_kafka_topic_partition_list_t *parts, int
      * issue #1849): a partition paused here, revoked, and assigned back while intake runs
      * would stay paused for good (chaos: 4 partitions, 800 claims never fetched). New
      * partitions get the intake's state explicitly, both ways. */
-    if (parts->cnt > 0) {
-        rd_kafka_resp_err_t e = s->paused ? rd_kafka_pause_partitions(s->consumer, parts)
-                                          : rd_kafka_resume_partitions(s->consumer, parts);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-            log_error("%s new partitions: %s", s->paused ? "pause" : "resume",
-                      rd_kafka_err2str(e));
-    }
+    (void)scrape_pause_parts(s, parts, s->paused);
     log_info("%d partitions assigned (%s)", parts->cnt, cooperative ? "cooperative" : "eager");
 }
 
