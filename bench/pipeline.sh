@@ -206,8 +206,8 @@ row sel_to_claim_p50 "Selection to claim on Kafka, p50 ($n_s2c of $M trickled)" 
 row sel_to_claim_p99 "Selection to claim on Kafka, p99 (claimed_at - selected_at: p50 $db50, p99 $db99 ms)" "$s2c99" "ms" "" "" "info" "-"
 row claim_to_handoff_p50 "Claim to handoff minus API time, p50 ($n_c2h; API p50 $api50 ms)" "$c2h50" "ms" "" "" "info" "-"
 row claim_to_handoff_p99 "Claim to handoff minus API time, p99" "$c2h99" "ms" "" "" "info" "-"
-b_sum=$(calc "$(cat "$BENCH_TMP"/*.B1 | awk '/^wf4_db_transaction_seconds_sum/ {s += $NF} END {print s + 0}') - $(cat "$BENCH_TMP"/*.B0 | awk '/^wf4_db_transaction_seconds_sum/ {s += $NF} END {print s + 0}')")
-b_n=$(calc "$(cat "$BENCH_TMP"/*.B1 | awk '/^wf4_db_transaction_seconds_count/ {s += $NF} END {print s + 0}') - $(cat "$BENCH_TMP"/*.B0 | awk '/^wf4_db_transaction_seconds_count/ {s += $NF} END {print s + 0}')")
+b_sum=$(delta B wf4_db_transaction_seconds_sum)
+b_n=$(delta B wf4_db_transaction_seconds_count)
 row db_per_domain_trickle "Database time per domain when selected one by one ($b_n transactions)" \
     "$(calc "round($b_sum * 1000 / $M, 4)")" "ms" 1 "target" "info (<= 1 ms)" "-"
 note "B: $M selections over $sel_secs s; the committer lingers up to WF4_COMMIT_LINGER_MS (200 ms) to fill a batch, part of claim-to-handoff"
