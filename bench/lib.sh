@@ -149,6 +149,10 @@ row() {
 }
 
 note() {
+    if [[ ${BENCH_WARM:-0} == 1 ]]; then # a warm-up run: printed, not reported
+        say "warm-up (not counted): $*"
+        return
+    fi
     jq -cn --arg bench "$BENCH_NAME" --arg note "$*" '{bench: $bench, note: $note}' >>"$BENCH_ROWS"
     say "note: $*"
 }
