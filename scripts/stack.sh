@@ -37,6 +37,9 @@ Environment:
   WF4_STACK_KAFKA_WAIT_S, WF4_STACK_REGISTRY_WAIT_S
                       how long up waits for the broker (60) and the registry (90) to answer
   WF4_STACK_PG_CONF   extra postgresql.conf lines (diagnostics), appended last
+  WF4_STACK_KAFKA_JAVA_OPTS
+                      extra JVM options of the broker (diagnostics, e.g.
+                      -XX:+PrintCompilation: its output goes to logs/kafka.stdout)
   STANDIN_*           passed through to the stand-in (STANDIN_PORT and STANDIN_API_KEY are
                       chosen by this script)
 
@@ -275,7 +278,8 @@ EOF
 kafka_launch() {
     : >"$LOGS/kafka.stdout"
     cd "$D/kafka"
-    setsid java -Xmx512m -Xms256m -XX:+UseG1GC -Djava.awt.headless=true \
+    # shellcheck disable=SC2086 # WF4_STACK_KAFKA_JAVA_OPTS: words on purpose
+    setsid java -Xmx512m -Xms256m -XX:+UseG1GC -Djava.awt.headless=true ${WF4_STACK_KAFKA_JAVA_OPTS:-} \
         -Dlog4j.configuration="file:$D/kafka/log4j.properties" -Dkafka.logs.dir="$LOGS" \
         -cp "$WF4_KAFKA_JARS_DIR/*" kafka.Kafka "$D/kafka/server.properties" \
         </dev/null >>"$LOGS/kafka.stdout" 2>&1 &
