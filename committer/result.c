@@ -25,15 +25,22 @@
  * Successes: fenced on (processing, claim_id); the batch's handoff events go into one outbox
  * row (schemas/sql/004_outbox_batches.sql), whose batch_id comes back with every row.
  * The batch travels as one binary array per column (db_array): the server parses no text.
- * The three list columns travel as one array literal per row. */
+ * The three list columns travel as one array literal per row. The arrays are unnested in
+ * the select list, in step (they have the same length), not in FROM: unnest in FROM
+ * materializes every column into a tuplestore first (perf: 12 % of the backend's time in
+ * the statement; 1,000 rows, EXPLAIN ANALYZE: 3.3-4.4 ms for that scan against 0.7 ms,
+ * the statement 27.5 ms against 21.1 ms). The plans are the same otherwise. */
 static const char result_success_sql[] =
-    "WITH r AS (SELECT * FROM unnest($1::int4[], $2::uuid[], $3::uuid[], $4::text[],"
-    "  $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::text[], $11::bool[],"
-    "  $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],"
-    "  $18::text[], $19::text[]) AS x("
-    "  idx, domain_id, claim_id, title, description, favicon_url, logo_url, language,"
-    "  is_wordpress, wordpress_version, has_elementor, tech_stack, email_addresses,"
-    "  phone_numbers, facebook_url, twitter_url, linkedin_url, instagram_url, youtube_url)),"
+    "WITH r AS (SELECT unnest($1::int4[]) AS idx, unnest($2::uuid[]) AS domain_id,"
+    "  unnest($3::uuid[]) AS claim_id, unnest($4::text[]) AS title,"
+    "  unnest($5::text[]) AS description, unnest($6::text[]) AS favicon_url,"
+    "  unnest($7::text[]) AS logo_url, unnest($8::text[]) AS language,"
+    "  unnest($9::bool[]) AS is_wordpress, unnest($10::text[]) AS wordpress_version,"
+    "  unnest($11::bool[]) AS has_elementor, unnest($12::text[]) AS tech_stack,"
+    "  unnest($13::text[]) AS email_addresses, unnest($14::text[]) AS phone_numbers,"
+    "  unnest($15::text[]) AS facebook_url, unnest($16::text[]) AS twitter_url,"
+    "  unnest($17::text[]) AS linkedin_url, unnest($18::text[]) AS instagram_url,"
+    "  unnest($19::text[]) AS youtube_url),"
     " upd AS (UPDATE domains d SET status = 'completed', error_message = NULL,"
     "  title = r.title, description = r.description, favicon_url = r.favicon_url,"
     "  logo_url = r.logo_url, language = r.language, is_wordpress = r.is_wordpress,"
@@ -67,8 +74,9 @@ static const char result_success_sql[] =
 
 /* Failures: back to pending with a jittered exponential backoff, or error with the reason. */
 static const char result_failure_sql[] =
-    "WITH r AS (SELECT * FROM unnest($1::int4[], $2::uuid[], $3::uuid[], $4::text[],"
-    "  $5::bool[]) AS x(idx, domain_id, claim_id, error, retryable))"
+    "WITH r AS (SELECT unnest($1::int4[]) AS idx, unnest($2::uuid[]) AS domain_id,"
+    "  unnest($3::uuid[]) AS claim_id, unnest($4::text[]) AS error,"
+    "  unnest($5::bool[]) AS retryable)"
     " UPDATE domains d SET"
     "  status = CASE WHEN r.retryable AND d.attempts < $6 THEN 'pending'::domain_status"
     "           ELSE 'error'::domain_status END,"
