@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The benchmarks of the WF4 pipeline, one command: Release build in build-bench/, a private
+# The benchmarks of the WF4 pipeline, one command: what is missing installed
+# (scripts/install.sh), a Release build in build-bench/, a private
 # stack in build-bench/stack (stopped at the end, whatever happens), each benchmark, a table
 # on stdout, the same figures in bench/results/latest.json and bench/RESULTS.md.
 set -euo pipefail
@@ -51,9 +52,14 @@ B=$ROOT/build-bench
 export WF4_STACK_DIR=$B/stack WF4_BIN=$B/bin BENCH_OUT=$B/out BENCH_QUICK=$quick
 t_start=$SECONDS
 
+# What the stack needs (Debian packages, Kafka and Apicurio jars), as scripts/test.sh and
+# scripts/demo.sh do: cached after the first run.
+mkdir -p "$B"
+log "installing what is missing (scripts/install.sh; cached after the first run)"
+"$ROOT/scripts/install.sh" >"$B/install.log" 2>&1 || { tail -20 "$B/install.log"; exit 1; }
+
 if ((build)); then
     log "Release build in $B (no sanitizers)"
-    mkdir -p "$B"
     cmake -S "$ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWF4_SANITIZE=OFF \
         -DCMAKE_C_FLAGS= >"$B/cmake.log" 2>&1 ||
         { tail -20 "$B/cmake.log"; exit 1; }
