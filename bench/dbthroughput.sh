@@ -120,8 +120,7 @@ judge() {
 }
 
 # bg_state: the cluster's background work so far, "checkpoints buffers_checkpoint
-# buffers_backend buffers_alloc autovacuums autoanalyzes" (autovacuum of domains): a run
-# is compared with the one before it by bg_note.
+# buffers_backend buffers_alloc autovacuums autoanalyzes" (autovacuum of domains).
 bg_state() {
     psql_admin -c "SELECT b.checkpoints_timed + b.checkpoints_req, b.buffers_checkpoint,
                           b.buffers_backend, b.buffers_alloc,
@@ -129,10 +128,17 @@ bg_state() {
                    FROM pg_stat_bgwriter b LEFT JOIN pg_stat_user_tables t ON t.relname = 'domains'" |
         tr '|' ' '
 }
-# bg_note LABEL BEFORE: notes what the cluster did in the background since BEFORE.
-bg_note() {
+# server_start / server_notes LABEL: what the server did over one run, from server_start
+# (pg_stat_statements reset, background work so far) to server_notes (the costliest
+# statements, and the background work since).
+server_start() {
+    psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
+    BG0=$(bg_state)
+}
+server_notes() {
     local a b
-    read -ra a <<<"$2"
+    statements "$1"
+    read -ra a <<<"$BG0"
     read -ra b <<<"$(bg_state)"
     note "$1, cluster background work during the run: $((b[0] - a[0])) checkpoints ($((b[1] - a[1])) buffers written by them), $((b[2] - a[2])) buffers written by backends, $((b[3] - a[3])) buffers allocated, $((b[4] - a[4])) autovacuums and $((b[5] - a[5])) autoanalyzes of domains"
 }
@@ -147,13 +153,12 @@ warm() {
     local fn=$1 b=$2 k=$K
     K=$((K / 2)) BENCH_WARM=1
     $fn "$b" 1
-    K=$k BENCH_WARM=0
-    say "warm-up run over $((K / 2)) (not counted): $r a second"
+    K=$k BENCH_WARM=0 # its notes were printed as warm-up lines, with its rate
 }
 
 # ---------------------------------------------------------------- claimer
 claimer_run() { # B INST: sets r
-    local b=$1 inst=$2 names='' n i txs txsum bg0
+    local b=$1 inst=$2 names='' n i txs txsum
     nrun=$((nrun + 1))
     say "claimer: $K pending domains, WF4_CLAIM_BATCH=$b, $inst instance(s)"
     topics "dbthroughput-claims$nrun" # a fresh claims topic per run
@@ -161,8 +166,7 @@ claimer_run() { # B INST: sets r
     psql_admin -c "INSERT INTO domains (domain, sitemap_curation_status)
                    SELECT 'claim' || g || '.example-shop.com', 'Selected' FROM generate_series(1, $K) g" >/dev/null
     psql_admin -c "VACUUM ANALYZE domains" >/dev/null
-    psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
-    bg0=$(bg_state)
+    server_start
     for ((i = 1; i <= inst; i++)); do
         service "claimer$nrun.$i" claimer WF4_CLAIM_BATCH="$b" WF4_MAX_IN_FLIGHT=10000000 WF4_TX_BUDGET_MS=1000 \
             WF4_LOG_LEVEL=info
@@ -173,8 +177,7 @@ claimer_run() { # B INST: sets r
     for n in $names; do scrape "$n" "$BENCH_TMP/$n.prom"; svc_stop "$n"; done
     read -r txs txsum <<<"$(tx_stats "$BENCH_TMP"/claimer"$nrun".*.prom)"
     note "claimer batch $b x $inst (run $nrun): $r claims/s; $txs transactions, $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions (summed over instances; the rest: encoding, publishing, Kafka's acks)"
-    statements "claimer batch $b x $inst (run $nrun)"
-    bg_note "claimer batch $b x $inst (run $nrun)" "$bg0"
+    server_notes "claimer batch $b x $inst (run $nrun)"
 }
 first=1 nrun=-1 # the warm-up is run 0
 warm claimer_run "${CLAIM_RUNS%%:*}"
@@ -187,7 +190,7 @@ done
 
 # ---------------------------------------------------------------- committer
 committer_run() { # B INST: sets r
-    local b=$1 inst=$2 names='' n i t0 txs txsum bg0
+    local b=$1 inst=$2 names='' n i t0 txs txsum
     nrun=$((nrun + 1))
     say "committer: $K results for processing rows, WF4_COMMIT_BATCH=$b, $inst instance(s)"
     db_reset
@@ -200,8 +203,7 @@ committer_run() { # B INST: sets r
     psql_admin -c "SELECT id || ' ' || claim_id || ' ' || domain || ' success' FROM domains" |
         "$WF4_BIN/wf4-resultgen" "$WF4_RESULTS_TOPIC" >"$BENCH_TMP/resultgen.log" 2>&1 || die "wf4-resultgen: $(tail -3 "$BENCH_TMP/resultgen.log")"
     say "  $K results produced in $(calc "round($(now) - $t0, 1)") s"
-    psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
-    bg0=$(bg_state)
+    server_start
     for ((i = 1; i <= inst; i++)); do
         service "committer$nrun.$i" committer WF4_COMMIT_BATCH="$b" WF4_TX_BUDGET_MS=5000 \
             WF4_DB_STATEMENT_TIMEOUT_MS=60000 WF4_LOG_LEVEL=info
@@ -211,8 +213,7 @@ committer_run() { # B INST: sets r
     r=$(rate "$names" 'wf4_committer_results_total\{outcome="completed"' 'batch of [0-9]+ results: (?P<n>[0-9]+) completed' "$K")
     for n in $names; do scrape "$n" "$BENCH_TMP/$n.prom"; svc_stop "$n"; done
     read -r txs txsum <<<"$(tx_stats "$BENCH_TMP"/committer"$nrun".*.prom)"
-    statements "committer batch $b x $inst (run $nrun)"
-    bg_note "committer batch $b x $inst (run $nrun)" "$bg0"
+    server_notes "committer batch $b x $inst (run $nrun)"
     note "committer batch $b x $inst (run $nrun): $r results/s; $txs transactions (each apply also deletes the outbox rows of the batch before), $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions (summed over instances)"
 }
 first=1 nrun=-1 # the warm-up is run 0
