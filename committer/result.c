@@ -20,9 +20,13 @@
  * 4-43 ms (a hash join, or primary-key lookups once the statistics are fresh). Written
  * d.status = 'processing', the condition also let the planner read every processing row
  * through the partial index domains_processing_lease_idx. The CASE form selects the same
- * rows: a row that is not processing gives NULL, which equals nothing.
- *
- * Successes: fenced on (processing, claim_id); the batch's handoff events go into one outbox
+ * rows: a row that is not processing gives NULL, which equals nothing. Both statements
+ * join on it: RESULT_FENCE. */
+#define RESULT_FENCE \
+    " WHERE d.id = r.domain_id" \
+    "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END = r.claim_id"
+
+/* Successes: fenced on (processing, claim_id); the batch's handoff events go into one outbox
  * row (schemas/sql/004_outbox_batches.sql), whose batch_id comes back with every row.
  * The batch travels as one binary array per column (db_array): the server parses no text.
  * The three list columns travel as one array literal per row. The arrays are unnested in
@@ -53,9 +57,7 @@ static const char result_success_sql[] =
     "  sitemap_analysis_status = 'queued', sitemap_analysis_error = NULL,"
     "  handoff_event_id = gen_random_uuid(), handed_off_at = now(), completed_at = now(),"
     "  lease_expires_at = NULL, next_attempt_at = NULL, updated_at = now()"
-    "  FROM r WHERE d.id = r.domain_id"
-    /* the fence: see result_fence_note */
-    "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END = r.claim_id"
+    "  FROM r" RESULT_FENCE
     "  RETURNING r.idx, d.id, d.claim_id, d.tenant_id, d.domain, d.handoff_event_id,"
     "  d.completed_at),"
     /* A data-modifying CTE always runs to completion: no join back to it is needed
@@ -88,9 +90,7 @@ static const char result_failure_sql[] =
     "     make_interval(secs => least($7::float8 * power(2, greatest(d.attempts - 1, 0)),"
     "     $8::float8) * (0.5 + random() / 2)) END,"
     "  lease_expires_at = NULL, updated_at = now()"
-    " FROM r WHERE d.id = r.domain_id"
-    /* the fence: see result_fence_note */
-    "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END = r.claim_id"
+    " FROM r" RESULT_FENCE
     " RETURNING d.id, d.claim_id, d.status = 'pending', r.idx";
 
 /* The columns' element types, in the statements' parameter order. */
