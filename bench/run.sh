@@ -64,7 +64,7 @@ if ((build)); then
         -DCMAKE_C_FLAGS= >"$B/cmake.log" 2>&1 ||
         { tail -20 "$B/cmake.log"; exit 1; }
     cmake --build "$B" -j2 --target claimer scraper committer wf4ctl scraperapi-standin \
-        wf4-claimgen wf4-resultgen wf4-inspect antipattern >>"$B/cmake.log" 2>&1 ||
+        wf4-claimgen wf4-resultgen wf4-inspect antipattern stallprobe >>"$B/cmake.log" 2>&1 ||
         { tail -30 "$B/cmake.log"; exit 1; }
 fi
 
