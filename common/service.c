@@ -62,29 +62,37 @@ static size_t service_base_entries(cfg_entry *t, service_base *b, const service_
 {
     size_t n = 0;
     if (spec->with_db)
-        t[n++] = (cfg_entry){"WF4_DATABASE_URL", CFG_SECRET, NULL, 1, 0, -1, &b->database_url,
-                             "PostgreSQL URL (libpq), e.g. postgresql://wf4:PASSWORD@db:5432/wf4"};
-    t[n++] = (cfg_entry){"WF4_KAFKA_BROKERS", CFG_STR, NULL, 1, 0, -1, &b->kafka_brokers,
-                         "Kafka bootstrap servers, e.g. kafka:9092"};
-    t[n++] = (cfg_entry){"WF4_SCHEMA_DIR", CFG_STR, WF4_SCHEMA_DIR_DEFAULT, 0, 0, -1,
-                         &b->schema_dir, "directory of the Avro schemas and topic catalogue"};
-    t[n++] = (cfg_entry){"WF4_SCHEMA_REGISTRY_URL", CFG_STR, NULL, 0, 0, -1, &b->registry_url,
-                         "schema registry (Confluent API); empty = Avro single-object encoding"};
-    t[n++] = (cfg_entry){"WF4_METRICS_PORT", CFG_INT, spec->metrics_port, 0, 0, 65535,
-                         &b->metrics_port, "port of /metrics, /healthz, /readyz (0 = any free)"};
-    t[n++] = (cfg_entry){"WF4_INSTANCE_ID", CFG_STR, NULL, 0, 0, -1, &b->instance_id,
-                         "instance name in logs, client.id, application_name (default host-pid)"};
-    t[n++] = (cfg_entry){"WF4_LOG_LEVEL", CFG_STR, "info", 0, 0, -1, &b->log_level,
-                         "debug, info, warn, error"};
+        t[n++] = (cfg_entry){.env = "WF4_DATABASE_URL", .type = CFG_SECRET, .required = 1,
+                             .dst = &b->database_url, .help = "PostgreSQL URL (libpq), e.g. "
+                             "postgresql://wf4:PASSWORD@db:5432/wf4"};
+    t[n++] = (cfg_entry){.env = "WF4_KAFKA_BROKERS", .type = CFG_STR, .required = 1,
+                         .dst = &b->kafka_brokers,
+                         .help = "Kafka bootstrap servers, e.g. kafka:9092"};
+    t[n++] = (cfg_entry){.env = "WF4_SCHEMA_DIR", .type = CFG_STR, .def = WF4_SCHEMA_DIR_DEFAULT,
+                         .dst = &b->schema_dir,
+                         .help = "directory of the Avro schemas and topic catalogue"};
+    t[n++] = (cfg_entry){.env = "WF4_SCHEMA_REGISTRY_URL", .type = CFG_STR, .dst = &b->registry_url,
+                         .help = "schema registry (Confluent API); empty = Avro single-object "
+                         "encoding"};
+    t[n++] = (cfg_entry){.env = "WF4_METRICS_PORT", .type = CFG_INT, .def = spec->metrics_port,
+                         .min = 0, .max = 65535, .dst = &b->metrics_port,
+                         .help = "port of /metrics, /healthz, /readyz (0 = any free)"};
+    t[n++] = (cfg_entry){.env = "WF4_INSTANCE_ID", .type = CFG_STR, .dst = &b->instance_id,
+                         .help = "instance name in logs, client.id, application_name (default "
+                         "host-pid)"};
+    t[n++] = (cfg_entry){.env = "WF4_LOG_LEVEL", .type = CFG_STR, .def = "info",
+                         .dst = &b->log_level, .help = "debug, info, warn, error"};
     if (!spec->with_db)
         return n;
-    t[n++] = (cfg_entry){"WF4_DB_STATEMENT_TIMEOUT_MS", CFG_INT, "10000", 0, 1, 3600000,
-                         &b->stmt_timeout_ms, "statement_timeout of every transaction"};
-    t[n++] = (cfg_entry){"WF4_DB_LOCK_TIMEOUT_MS", CFG_INT, "2000", 0, 1, 3600000,
-                         &b->lock_timeout_ms, "lock_timeout of every transaction"};
-    t[n++] = (cfg_entry){"WF4_DB_IDLE_TX_TIMEOUT_MS", CFG_INT, "5000", 0, 1, 3600000,
-                         &b->idle_tx_timeout_ms,
-                         "idle_in_transaction_session_timeout of every transaction"};
+    t[n++] = (cfg_entry){.env = "WF4_DB_STATEMENT_TIMEOUT_MS", .type = CFG_INT, .def = "10000",
+                         .min = 1, .max = 3600000, .dst = &b->stmt_timeout_ms,
+                         .help = "statement_timeout of every transaction"};
+    t[n++] = (cfg_entry){.env = "WF4_DB_LOCK_TIMEOUT_MS", .type = CFG_INT, .def = "2000", .min = 1,
+                         .max = 3600000, .dst = &b->lock_timeout_ms,
+                         .help = "lock_timeout of every transaction"};
+    t[n++] = (cfg_entry){.env = "WF4_DB_IDLE_TX_TIMEOUT_MS", .type = CFG_INT, .def = "5000",
+                         .min = 1, .max = 3600000, .dst = &b->idle_tx_timeout_ms,
+                         .help = "idle_in_transaction_session_timeout of every transaction"};
     return n;
 }
 

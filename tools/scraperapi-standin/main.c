@@ -13,24 +13,27 @@
 #include "log.h"
 #include "standin.h"
 
-#define STANDIN_RATE(env, field, what)                                                     \
-    {env, CFG_DOUBLE, "0", 0, 0, 1, &standin_conf.field,                                   \
-     "probability (0..1) that a request " what}
+#define STANDIN_RATE(var, field, what)                                                     \
+    {.env = var, .type = CFG_DOUBLE, .def = "0", .min = 0, .max = 1,                       \
+     .dst = &standin_conf.field, .help = "probability (0..1) that a request " what}
 
 static standin_config standin_conf;
 static standin_stats standin_counters;
 
 static const cfg_entry standin_table[] = {
-    {"STANDIN_PORT", CFG_INT, "8099", 0, 0, 65535, &standin_conf.port,
-     "TCP port (0: an ephemeral port, printed in the start-up log line)"},
-    {"STANDIN_API_KEY", CFG_SECRET, NULL, 1, 0, -1, &standin_conf.api_key,
-     "the API key requests must carry (api_key=...)"},
-    {"STANDIN_CONCURRENCY", CFG_INT, "200", 0, 1, 1000000, &standin_conf.concurrency,
-     "plan concurrency limit: a request past it gets 429 at once"},
-    {"STANDIN_LATENCY_MIN_MS", CFG_INT, "2000", 0, 0, 3600000, &standin_conf.latency_min_ms,
-     "shortest latency of a request, ms (uniform between min and max)"},
-    {"STANDIN_LATENCY_MAX_MS", CFG_INT, "3000", 0, 0, 3600000, &standin_conf.latency_max_ms,
-     "longest latency of a request, ms"},
+    {.env = "STANDIN_PORT", .type = CFG_INT, .def = "8099", .min = 0, .max = 65535,
+     .dst = &standin_conf.port,
+     .help = "TCP port (0: an ephemeral port, printed in the start-up log line)"},
+    {.env = "STANDIN_API_KEY", .type = CFG_SECRET, .required = 1, .dst = &standin_conf.api_key,
+     .help = "the API key requests must carry (api_key=...)"},
+    {.env = "STANDIN_CONCURRENCY", .type = CFG_INT, .def = "200", .min = 1, .max = 1000000,
+     .dst = &standin_conf.concurrency,
+     .help = "plan concurrency limit: a request past it gets 429 at once"},
+    {.env = "STANDIN_LATENCY_MIN_MS", .type = CFG_INT, .def = "2000", .min = 0, .max = 3600000,
+     .dst = &standin_conf.latency_min_ms,
+     .help = "shortest latency of a request, ms (uniform between min and max)"},
+    {.env = "STANDIN_LATENCY_MAX_MS", .type = CFG_INT, .def = "3000", .min = 0, .max = 3600000,
+     .dst = &standin_conf.latency_max_ms, .help = "longest latency of a request, ms"},
     STANDIN_RATE("STANDIN_RATE_500", rate_500, "answers 500"),
     STANDIN_RATE("STANDIN_RATE_HANG", rate_hang, "hangs for STANDIN_HANG_MS, then 500"),
     STANDIN_RATE("STANDIN_RATE_RESET", rate_reset, "has its connection reset, no response"),
@@ -39,24 +42,26 @@ static const cfg_entry standin_table[] = {
     STANDIN_RATE("STANDIN_RATE_NONHTML", rate_nonhtml, "gets a JSON, PNG or PDF body"),
     STANDIN_RATE("STANDIN_RATE_404", rate_404, "answers 404"),
     STANDIN_RATE("STANDIN_RATE_MALFORMED", rate_malformed, "gets badly broken HTML"),
-    {"STANDIN_HANG_MS", CFG_INT, "90000", 0, 0, 86400000, &standin_conf.hang_ms,
-     "how long a hanging request sleeps, ms (past the client's 70 s timeout)"},
-    {"STANDIN_HUGE_BYTES", CFG_INT, "20971520", 0, 1, 4294967296L, &standin_conf.huge_bytes,
-     "size of a huge body, bytes"},
-    {"STANDIN_SLOW_BPS", CFG_INT, "1024", 0, 4, 100000000, &standin_conf.slow_bps,
-     "speed of a trickled body, bytes per second"},
-    {"STANDIN_SEED", CFG_INT, "-1", 0, -1, 9223372036854775807L, &standin_conf.seed,
-     "seed of the random stream (-1: from the clock)"},
-    {"STANDIN_CORPUS_DIR", CFG_STR, NULL, 0, 0, -1, &standin_conf.corpus_dir,
-     "directory of pages: <dir>/<host>.html is served when it exists"},
-    {"STANDIN_REQUEST_LIMIT", CFG_INT, "1000000", 0, 0, 9223372036854775807L,
-     &standin_conf.request_limit, "credits in the account; past them every request gets 403"},
-    {"STANDIN_LOG_REQUESTS", CFG_BOOL, "0", 0, 0, -1, &standin_conf.log_requests,
-     "log one line per scrape request"},
-    {"STANDIN_MAX_CONNECTIONS", CFG_INT, "4000", 0, 1, 1000000, &standin_conf.max_connections,
-     "open connections accepted (one thread each)"},
-    {"STANDIN_LOG_LEVEL", CFG_STR, "info", 0, 0, -1, &standin_conf.log_level,
-     "debug, info, warn or error"},
+    {.env = "STANDIN_HANG_MS", .type = CFG_INT, .def = "90000", .min = 0, .max = 86400000,
+     .dst = &standin_conf.hang_ms,
+     .help = "how long a hanging request sleeps, ms (past the client's 70 s timeout)"},
+    {.env = "STANDIN_HUGE_BYTES", .type = CFG_INT, .def = "20971520", .min = 1, .max = 4294967296L,
+     .dst = &standin_conf.huge_bytes, .help = "size of a huge body, bytes"},
+    {.env = "STANDIN_SLOW_BPS", .type = CFG_INT, .def = "1024", .min = 4, .max = 100000000,
+     .dst = &standin_conf.slow_bps, .help = "speed of a trickled body, bytes per second"},
+    {.env = "STANDIN_SEED", .type = CFG_INT, .def = "-1", .min = -1, .max = 9223372036854775807L,
+     .dst = &standin_conf.seed, .help = "seed of the random stream (-1: from the clock)"},
+    {.env = "STANDIN_CORPUS_DIR", .type = CFG_STR, .dst = &standin_conf.corpus_dir,
+     .help = "directory of pages: <dir>/<host>.html is served when it exists"},
+    {.env = "STANDIN_REQUEST_LIMIT", .type = CFG_INT, .def = "1000000", .min = 0,
+     .max = 9223372036854775807L, .dst = &standin_conf.request_limit,
+     .help = "credits in the account; past them every request gets 403"},
+    {.env = "STANDIN_LOG_REQUESTS", .type = CFG_BOOL, .def = "0", .dst = &standin_conf.log_requests,
+     .help = "log one line per scrape request"},
+    {.env = "STANDIN_MAX_CONNECTIONS", .type = CFG_INT, .def = "4000", .min = 1, .max = 1000000,
+     .dst = &standin_conf.max_connections, .help = "open connections accepted (one thread each)"},
+    {.env = "STANDIN_LOG_LEVEL", .type = CFG_STR, .def = "info", .dst = &standin_conf.log_level,
+     .help = "debug, info, warn or error"},
 };
 #define STANDIN_NTABLE (sizeof standin_table / sizeof standin_table[0])
 

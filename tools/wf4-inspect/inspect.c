@@ -247,11 +247,12 @@ int main(int argc, char **argv)
     int cfg_argc, rc;
     inspect_opts o;
     const cfg_entry table[] = {
-        {"WF4_KAFKA_BROKERS", CFG_STR, "127.0.0.1:9092", 1, 0, -1, &brokers, "Kafka bootstrap servers"},
-        {"WF4_SCHEMA_DIR", CFG_STR, WF4_SCHEMA_DIR_DEFAULT, 1, 0, -1, &schema_dir,
-         "directory holding avro/*.avsc (and avro/history/)"},
-        {"WF4_SCHEMA_REGISTRY_URL", CFG_STR, "", 0, 0, -1, &registry,
-         "Confluent-compatible registry, to fetch schemas by id (empty: none)"},
+        {.env = "WF4_KAFKA_BROKERS", .type = CFG_STR, .def = "127.0.0.1:9092", .required = 1,
+         .dst = &brokers, .help = "Kafka bootstrap servers"},
+        {.env = "WF4_SCHEMA_DIR", .type = CFG_STR, .def = WF4_SCHEMA_DIR_DEFAULT, .required = 1,
+         .dst = &schema_dir, .help = "directory holding avro/*.avsc (and avro/history/)"},
+        {.env = "WF4_SCHEMA_REGISTRY_URL", .type = CFG_STR, .def = "", .dst = &registry,
+         .help = "Confluent-compatible registry, to fetch schemas by id (empty: none)"},
     };
     size_t n = sizeof table / sizeof table[0];
     if (inspect_args(argc, argv, &o, &cfg_argc, cfg_argv) != 0)

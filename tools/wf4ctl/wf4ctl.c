@@ -38,20 +38,23 @@ int main(int argc, char **argv)
 {
     ctl_settings s = {0};
     const cfg_entry table[] = {
-        {"WF4_DATABASE_URL", CFG_SECRET, NULL, 0, 0, -1, &s.app_database_url,
-         "PostgreSQL URL of the services' role"},
-        {"WF4_ADMIN_DATABASE_URL", CFG_SECRET, NULL, 0, 0, -1, &s.admin_database_url,
-         "PostgreSQL URL of an admin role (migrations, doctor --fix); default WF4_DATABASE_URL"},
-        {"WF4_KAFKA_BROKERS", CFG_STR, "127.0.0.1:9092", 0, 0, -1, &s.kafka_brokers,
-         "Kafka bootstrap servers"},
-        {"WF4_SCHEMA_DIR", CFG_STR, WF4_SCHEMA_DIR_DEFAULT, 0, 0, -1, &s.schema_dir,
-         "directory of the Avro schemas, migrations and topic catalogue"},
-        {"WF4_SCHEMA_REGISTRY_URL", CFG_STR, NULL, 0, 0, -1, &s.registry_url,
-         "schema registry (Confluent API); empty = single-object encoding"},
-        {"WF4_LEASE_SECONDS", CFG_INT, "300", 0, 1, 86400, &s.lease_seconds,
-         "claim lease used by the claimers (for reports)"},
-        {"WF4_IDLE_THRESHOLD_S", CFG_INT, "60", 0, 1, 86400, &s.idle_threshold_s,
-         "idle-in-transaction age that doctor reports and --fix terminates"},
+        {.env = "WF4_DATABASE_URL", .type = CFG_SECRET, .dst = &s.app_database_url,
+         .help = "PostgreSQL URL of the services' role"},
+        {.env = "WF4_ADMIN_DATABASE_URL", .type = CFG_SECRET, .dst = &s.admin_database_url,
+         .help = "PostgreSQL URL of an admin role (migrations, doctor --fix); default "
+         "WF4_DATABASE_URL"},
+        {.env = "WF4_KAFKA_BROKERS", .type = CFG_STR, .def = "127.0.0.1:9092",
+         .dst = &s.kafka_brokers, .help = "Kafka bootstrap servers"},
+        {.env = "WF4_SCHEMA_DIR", .type = CFG_STR, .def = WF4_SCHEMA_DIR_DEFAULT,
+         .dst = &s.schema_dir,
+         .help = "directory of the Avro schemas, migrations and topic catalogue"},
+        {.env = "WF4_SCHEMA_REGISTRY_URL", .type = CFG_STR, .dst = &s.registry_url,
+         .help = "schema registry (Confluent API); empty = single-object encoding"},
+        {.env = "WF4_LEASE_SECONDS", .type = CFG_INT, .def = "300", .min = 1, .max = 86400,
+         .dst = &s.lease_seconds, .help = "claim lease used by the claimers (for reports)"},
+        {.env = "WF4_IDLE_THRESHOLD_S", .type = CFG_INT, .def = "60", .min = 1, .max = 86400,
+         .dst = &s.idle_threshold_s,
+         .help = "idle-in-transaction age that doctor reports and --fix terminates"},
     };
     size_t n = sizeof table / sizeof *table;
     log_init("wf4ctl", NULL, LOG_INFO);
