@@ -8,32 +8,21 @@
 #include "log.h"
 #include "outbox.h"
 
-/* result_fence_note: the fence, "the row is still processing under this claim", is written
- * as one join condition, CASE WHEN d.status = 'processing' THEN d.claim_id END = r.claim_id,
- * and never as a condition on d alone, because a condition on d alone is estimated from the
- * statistics, and those are stale exactly when it matters: gathered while the table held
- * few processing rows (before a burst of selections, or before a TRUNCATE), they make the
- * planner expect one processing row. It then chose a nested loop that rescans the whole
- * unnested batch for every processing row: quadratic. Measured (stale statistics, EXPLAIN
- * ANALYZE): 5,000 processing rows, batches of 30-100 results, 180-750 ms a statement;
- * 50,000 processing rows and a batch of 1,000, 64 s; the same batches with this form,
- * 4-43 ms (a hash join, or primary-key lookups once the statistics are fresh). Written
- * d.status = 'processing', the condition also let the planner read every processing row
- * through the partial index domains_processing_lease_idx. The CASE form selects the same
- * rows: a row that is not processing gives NULL, which equals nothing. Both statements
- * join on it: RESULT_FENCE. */
+/* result_fence_note: the fence, "still processing under this claim", is one join condition
+ * and never a condition on d alone, which the planner would estimate from statistics that
+ * are stale exactly when it matters (a quadratic nested loop: bench/README.md, "The fence
+ * and stale statistics, again"); a row that is not processing gives NULL, which equals
+ * nothing. Both statements join on it: RESULT_FENCE. */
 #define RESULT_FENCE \
     " WHERE d.id = r.domain_id" \
     "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END = r.claim_id"
 
 /* Successes: fenced on (processing, claim_id); the batch's handoff events go into one outbox
  * row (schemas/sql/004_outbox_batches.sql), whose batch_id comes back with every row.
- * The batch travels as one binary array per column (db_array): the server parses no text.
- * The three list columns travel as one array literal per row. The arrays are unnested in
- * the select list, in step (they have the same length), not in FROM: unnest in FROM
- * materializes every column into a tuplestore first (perf: 12 % of the backend's time in
- * the statement; 1,000 rows, EXPLAIN ANALYZE: 3.3-4.4 ms for that scan against 0.7 ms,
- * the statement 27.5 ms against 21.1 ms). The plans are the same otherwise. */
+ * The batch travels as one binary array per column (db_array): the server parses no text;
+ * a list column travels as one array literal per row. The arrays are unnested in the
+ * select list, in step (they have the same length), not in FROM, which would materialize
+ * every column first (bench/README.md, "Statement shapes in committer/result.c"). */
 static const char result_success_sql[] =
     "WITH r AS (SELECT unnest($1::int4[]) AS idx, unnest($2::uuid[]) AS domain_id,"
     "  unnest($3::uuid[]) AS claim_id, unnest($4::text[]) AS title,"
