@@ -1,6 +1,7 @@
 /* Applying results: one short, set-based, fenced transaction per batch. */
 #include "result.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,30 +21,21 @@
 /* Successes: fenced on (processing, claim_id); the batch's handoff events go into one outbox
  * row (schemas/sql/004_outbox_batches.sql), whose batch_id comes back with every row.
  * The batch travels as one binary array per column (db_array): the server parses no text;
- * a list column travels as one array literal per row. The arrays are unnested in the
+ * a list column travels as one array literal per row. The statement is built once from
+ * META_FIELDS: $1-$3 are the batch index, domain_id and claim_id, then one parameter per
+ * field in its order, then the acknowledged outbox rows. The arrays are unnested in the
  * select list, in step (they have the same length), not in FROM, which would materialize
  * every column first (bench/README.md, "Statement shapes in committer/result.c"). */
-static const char result_success_sql[] =
+enum { RESULT_KEY_COLS = 3, RESULT_SQL_MAX = 4096 };
+
+static const char result_success_head[] =
     "WITH r AS (SELECT unnest($1::int4[]) AS idx, unnest($2::uuid[]) AS domain_id,"
-    "  unnest($3::uuid[]) AS claim_id, unnest($4::text[]) AS title,"
-    "  unnest($5::text[]) AS description, unnest($6::text[]) AS favicon_url,"
-    "  unnest($7::text[]) AS logo_url, unnest($8::text[]) AS language,"
-    "  unnest($9::bool[]) AS is_wordpress, unnest($10::text[]) AS wordpress_version,"
-    "  unnest($11::bool[]) AS has_elementor, unnest($12::text[]) AS tech_stack,"
-    "  unnest($13::text[]) AS email_addresses, unnest($14::text[]) AS phone_numbers,"
-    "  unnest($15::text[]) AS facebook_url, unnest($16::text[]) AS twitter_url,"
-    "  unnest($17::text[]) AS linkedin_url, unnest($18::text[]) AS instagram_url,"
-    "  unnest($19::text[]) AS youtube_url),"
-    " upd AS (UPDATE domains d SET status = 'completed', error_message = NULL,"
-    "  title = r.title, description = r.description, favicon_url = r.favicon_url,"
-    "  logo_url = r.logo_url, language = r.language, is_wordpress = r.is_wordpress,"
-    "  wordpress_version = r.wordpress_version, has_elementor = r.has_elementor,"
-    "  tech_stack = to_jsonb(r.tech_stack::text[]),"
-    "  email_addresses = r.email_addresses::text[], phone_numbers = r.phone_numbers::text[],"
-    "  facebook_url = r.facebook_url, twitter_url = r.twitter_url,"
-    "  linkedin_url = r.linkedin_url, instagram_url = r.instagram_url,"
-    "  youtube_url = r.youtube_url,"
-    "  sitemap_analysis_status = 'queued', sitemap_analysis_error = NULL,"
+    " unnest($3::uuid[]) AS claim_id";
+static const char result_success_set[] =
+    " upd AS (UPDATE domains d SET status = 'completed', error_message = NULL";
+/* %d: the parameter of the acknowledged outbox rows. */
+static const char result_success_tail[] =
+    ", sitemap_analysis_status = 'queued', sitemap_analysis_error = NULL,"
     "  handoff_event_id = gen_random_uuid(), handed_off_at = now(), completed_at = now(),"
     "  lease_expires_at = NULL, next_attempt_at = NULL, updated_at = now()"
     "  FROM r" RESULT_FENCE
@@ -57,11 +49,63 @@ static const char result_success_sql[] =
     "  array_agg(tenant_id), array_agg(domain), min(completed_at) FROM upd HAVING count(*) > 0"
     "  RETURNING batch_id),"
     /* The outbox rows whose events Kafka acknowledged since: one round trip less. */
-    " del AS (DELETE FROM wf5_outbox WHERE batch_id = ANY($20::uuid[]))"
+    " del AS (DELETE FROM wf5_outbox WHERE batch_id = ANY($%d::uuid[]))"
     " SELECT upd.handoff_event_id, upd.id, upd.claim_id, coalesce(upd.tenant_id::text, ''),"
     "  upd.domain, (extract(epoch FROM upd.completed_at) * 1000)::bigint, upd.idx,"
     "  (SELECT batch_id FROM ins)"
     " FROM upd";
+
+static char result_success_sql[RESULT_SQL_MAX];
+static pthread_once_t result_success_once = PTHREAD_ONCE_INIT;
+
+/* How a field of kind k travels: its parameter's element type (name and OID) and the value
+ * its column is set to, from r.<column>. No default: a new kind must be added here. */
+typedef struct result_kind {
+    const char *elem;
+    uint32_t oid;
+    const char *set; /* format: column, column */
+} result_kind;
+
+static result_kind result_kind_of(meta_kind k)
+{
+    switch (k) {
+    case META_TEXT:
+        break; /* below, also for a value outside the enum */
+    case META_BOOL:
+        return (result_kind){"bool", DB_OID_BOOL, ", %s = r.%s"};
+    case META_LIST:
+        return (result_kind){"text", DB_OID_TEXT, ", %s = r.%s::text[]"};
+    case META_JSON_LIST:
+        return (result_kind){"text", DB_OID_TEXT, ", %s = to_jsonb(r.%s::text[])"};
+    }
+    return (result_kind){"text", DB_OID_TEXT, ", %s = r.%s"};
+}
+
+static void result_success_build(void)
+{
+    char *b = result_success_sql;
+    size_t cap = sizeof result_success_sql, n = 0;
+    n += (size_t)snprintf(b + n, cap - n, "%s", result_success_head);
+    for (int i = 0; i < META_NFIELDS && n < cap; i++)
+        n += (size_t)snprintf(b + n, cap - n, ", unnest($%d::%s[]) AS %s",
+                              RESULT_KEY_COLS + 1 + i, result_kind_of(meta_fields[i].kind).elem,
+                              meta_fields[i].column);
+    if (n < cap)
+        n += (size_t)snprintf(b + n, cap - n, "),%s", result_success_set);
+    for (int i = 0; i < META_NFIELDS && n < cap; i++)
+        n += (size_t)snprintf(b + n, cap - n, result_kind_of(meta_fields[i].kind).set,
+                              meta_fields[i].column, meta_fields[i].column);
+    if (n < cap)
+        n += (size_t)snprintf(b + n, cap - n, result_success_tail, RESULT_SUCCESS_COLS + 1);
+    if (n >= cap)
+        b[0] = '\0'; /* an empty statement fails loudly; RESULT_SQL_MAX is far above the text */
+}
+
+const char *result_success_statement(void)
+{
+    pthread_once(&result_success_once, result_success_build);
+    return result_success_sql;
+}
 
 /* Failures: back to pending with a jittered exponential backoff, or error with the reason. */
 static const char result_failure_sql[] =
@@ -82,13 +126,28 @@ static const char result_failure_sql[] =
     " FROM r" RESULT_FENCE
     " RETURNING d.id, d.claim_id, d.status = 'pending', r.idx";
 
-/* The columns' element types, in the statements' parameter order. */
-static const uint32_t result_success_oids[RESULT_SUCCESS_COLS] = {
-    DB_OID_INT4, DB_OID_UUID, DB_OID_UUID, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT,
-    DB_OID_TEXT, DB_OID_BOOL, DB_OID_TEXT, DB_OID_BOOL, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT,
-    DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT};
+/* The failure statement's element types, in its parameter order. */
 static const uint32_t result_failure_oids[RESULT_FAILURE_COLS] = {
     DB_OID_INT4, DB_OID_UUID, DB_OID_UUID, DB_OID_TEXT, DB_OID_BOOL};
+
+/* The success statement's element types, in its parameter order. */
+static uint32_t result_success_oid(int col)
+{
+    static const uint32_t key[RESULT_KEY_COLS] = {DB_OID_INT4, DB_OID_UUID, DB_OID_UUID};
+    if (col < RESULT_KEY_COLS)
+        return key[col];
+    return result_kind_of(meta_fields[col - RESULT_KEY_COLS].kind).oid;
+}
+
+static void result_add_text(db_array *a, char *const *s)
+{
+    db_array_add_text(a, *s);
+}
+
+static void result_add_bool(db_array *a, const bool *v)
+{
+    db_array_add_bool(a, *v);
+}
 
 static void result_add_list(db_array *a, const strlist *l)
 {
@@ -107,26 +166,16 @@ static void result_add_success(db_array *c, const msg_result *r, size_t idx)
     db_array_add_uuid(&c[1], r->domain_id);
     db_array_add_uuid(&c[2], r->claim_id);
     if (!m) { /* no metadata: every column NULL */
-        for (int i = 3; i < RESULT_SUCCESS_COLS; i++)
+        for (int i = RESULT_KEY_COLS; i < RESULT_SUCCESS_COLS; i++)
             db_array_add(&c[i], NULL, 0);
         return;
     }
-    db_array_add_text(&c[3], m->title);
-    db_array_add_text(&c[4], m->description);
-    db_array_add_text(&c[5], m->favicon_url);
-    db_array_add_text(&c[6], m->logo_url);
-    db_array_add_text(&c[7], m->language);
-    db_array_add_bool(&c[8], m->is_wordpress);
-    db_array_add_text(&c[9], m->wordpress_version);
-    db_array_add_bool(&c[10], m->has_elementor);
-    result_add_list(&c[11], &m->tech_stack);
-    result_add_list(&c[12], &m->email_addresses);
-    result_add_list(&c[13], &m->phone_numbers);
-    db_array_add_text(&c[14], m->facebook_url);
-    db_array_add_text(&c[15], m->twitter_url);
-    db_array_add_text(&c[16], m->linkedin_url);
-    db_array_add_text(&c[17], m->instagram_url);
-    db_array_add_text(&c[18], m->youtube_url);
+    db_array *f = &c[RESULT_KEY_COLS];
+#define RESULT_ADD(member, kind, avro, column)                                             \
+    _Generic(&m->member, char *const *: result_add_text, const bool *: result_add_bool,    \
+             const strlist *: result_add_list)(f++, &m->member);
+    META_FIELDS(RESULT_ADD)
+#undef RESULT_ADD
 }
 
 static void result_add_failure(db_array *c, const msg_result *r, size_t idx)
@@ -204,7 +253,12 @@ static int result_tx(db_tx *tx, void *arg)
         return -1;
     if (p->nsuccess) {
         const char *t[] = {a->outbox_done ? a->outbox_done : "{}"};
-        PGresult *r = result_exec(tx, result_success_sql, p->success, RESULT_SUCCESS_COLS, t, 1);
+        const char *sql = result_success_statement();
+        if (!*sql) {
+            log_error("apply_results: the success statement does not fit RESULT_SQL_MAX");
+            return -1;
+        }
+        PGresult *r = result_exec(tx, sql, p->success, RESULT_SUCCESS_COLS, t, 1);
         if (!r)
             return -1;
         int rc = result_collect_handoffs(a->out, r);
@@ -254,7 +308,7 @@ int result_prepare(const msg_result *v, size_t n, result_prepared *p)
     }
     int failed = 0;
     for (int c = 0; c < RESULT_SUCCESS_COLS && p->nsuccess; c++)
-        db_array_init(&p->success[c], result_success_oids[c]);
+        db_array_init(&p->success[c], result_success_oid(c));
     for (int c = 0; c < RESULT_FAILURE_COLS && p->nfailure; c++)
         db_array_init(&p->failure[c], result_failure_oids[c]);
     for (size_t i = 0; i < n; i++) {

@@ -25,10 +25,11 @@ typedef struct result_stats {
     size_t napplied;
 } result_stats;
 
+/* The success columns: batch index, domain_id, claim_id, then one per META_FIELDS entry. */
+enum { RESULT_SUCCESS_COLS = 3 + META_NFIELDS, RESULT_FAILURE_COLS = 5 };
+
 /* A batch serialized for its transaction, so that the serializing can happen outside it
  * (and elsewhere than the thread that waits for the transaction). */
-enum { RESULT_SUCCESS_COLS = 19, RESULT_FAILURE_COLS = 5 };
-
 typedef struct result_prepared {
     db_array success[RESULT_SUCCESS_COLS]; /* one array per column; unset when nsuccess 0 */
     db_array failure[RESULT_FAILURE_COLS];
@@ -51,5 +52,9 @@ int result_apply(db *d, const result_opts *o, const result_prepared *p, const ch
                  result_stats *out) __attribute__((warn_unused_result));
 
 void result_stats_clear(result_stats *s);
+
+/* The success statement's text, built from META_FIELDS on first use (static storage, never
+ * freed); "" if it did not fit its buffer. */
+const char *result_success_statement(void);
 
 #endif

@@ -1,4 +1,4 @@
-/* Page metadata: string lists and freeing. */
+/* Page metadata: string lists, the field table as data, and freeing. */
 #include "meta.h"
 
 #include <stdlib.h>
@@ -28,21 +28,28 @@ void strlist_free(strlist *l)
     l->n = 0;
 }
 
+const meta_field meta_fields[META_NFIELDS] = {
+#define META_ROW(member, kind, avro, column) {#member, avro, column, kind},
+    META_FIELDS(META_ROW)
+#undef META_ROW
+};
+
+static void meta_free_text(char **s)
+{
+    free(*s);
+}
+
+static void meta_free_bool(bool *b)
+{
+    (void)b;
+}
+
 void meta_page_free(meta_page *m)
 {
-    free(m->title);
-    free(m->description);
-    free(m->favicon_url);
-    free(m->logo_url);
-    free(m->language);
-    free(m->wordpress_version);
-    strlist_free(&m->tech_stack);
-    strlist_free(&m->email_addresses);
-    strlist_free(&m->phone_numbers);
-    free(m->facebook_url);
-    free(m->twitter_url);
-    free(m->linkedin_url);
-    free(m->instagram_url);
-    free(m->youtube_url);
+#define META_FREE(member, kind, avro, column)                                              \
+    _Generic(&m->member, char **: meta_free_text, bool *: meta_free_bool,                  \
+             strlist *: strlist_free)(&m->member);
+    META_FIELDS(META_FREE)
+#undef META_FREE
     memset(m, 0, sizeof *m);
 }

@@ -5,20 +5,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "meta_fields.h"
+
 typedef struct strlist {
     char **v; /* owned strings */
     size_t n;
 } strlist;
 
-/* Every char * is owned by the struct, NULL when absent, always valid UTF-8. */
+/* Every char * is owned by the struct, NULL when absent, always valid UTF-8. The members
+ * are META_FIELDS (meta_fields.h), in its order. */
+#define META_MEMBER(member, kind, avro, column) META_CTYPE_##kind member;
 typedef struct meta_page {
-    char *title, *description, *favicon_url, *logo_url, *language;
-    bool is_wordpress;
-    char *wordpress_version;
-    bool has_elementor;
-    strlist tech_stack, email_addresses, phone_numbers;
-    char *facebook_url, *twitter_url, *linkedin_url, *instagram_url, *youtube_url;
+    META_FIELDS(META_MEMBER)
 } meta_page;
+#undef META_MEMBER
 
 /* Appends a copy of s; returns 0, or -1 when out of memory. */
 int strlist_push(strlist *l, const char *s);

@@ -172,6 +172,19 @@ int msg_handoff_encode(wire *w, const msg_handoff *h, void **buf, size_t *len, c
     return enc_finish(w, WIRE_HANDOFF, &d, rc, buf, len, err, errlen);
 }
 
+static int enc_meta_text(avro_value_t *m, const char *name, char *const *v, char *err,
+                         size_t errlen)
+{
+    return enc_opt_str(m, name, *v, err, errlen);
+}
+
+static int enc_meta_bool(avro_value_t *m, const char *name, const bool *v, char *err,
+                         size_t errlen)
+{
+    return enc_bool(m, name, *v, err, errlen);
+}
+
+/* The fields of META_FIELDS, each by the encoder of its C type. */
 static int enc_meta(avro_value_t *res, const msg_result *r, char *err, size_t errlen)
 {
     avro_value_t m;
@@ -180,22 +193,13 @@ static int enc_meta(avro_value_t *res, const msg_result *r, char *err, size_t er
         return -1;
     if (!r->has_meta)
         return 0;
-    return enc_opt_str(&m, "title", p->title, err, errlen) ||
-           enc_opt_str(&m, "description", p->description, err, errlen) ||
-           enc_opt_str(&m, "favicon_url", p->favicon_url, err, errlen) ||
-           enc_opt_str(&m, "logo_url", p->logo_url, err, errlen) ||
-           enc_opt_str(&m, "language", p->language, err, errlen) ||
-           enc_bool(&m, "is_wordpress", p->is_wordpress, err, errlen) ||
-           enc_opt_str(&m, "wordpress_version", p->wordpress_version, err, errlen) ||
-           enc_bool(&m, "has_elementor", p->has_elementor, err, errlen) ||
-           enc_list(&m, "tech_stack", &p->tech_stack, err, errlen) ||
-           enc_list(&m, "email_addresses", &p->email_addresses, err, errlen) ||
-           enc_list(&m, "phone_numbers", &p->phone_numbers, err, errlen) ||
-           enc_opt_str(&m, "facebook_url", p->facebook_url, err, errlen) ||
-           enc_opt_str(&m, "twitter_url", p->twitter_url, err, errlen) ||
-           enc_opt_str(&m, "linkedin_url", p->linkedin_url, err, errlen) ||
-           enc_opt_str(&m, "instagram_url", p->instagram_url, err, errlen) ||
-           enc_opt_str(&m, "youtube_url", p->youtube_url, err, errlen) ? -1 : 0;
+#define ENC_META(member, kind, avro, column)                                               \
+    if (_Generic(&p->member, char *const *: enc_meta_text, const bool *: enc_meta_bool,    \
+                 const strlist *: enc_list)(&m, avro, &p->member, err, errlen) != 0)       \
+        return -1;
+    META_FIELDS(ENC_META)
+#undef ENC_META
+    return 0;
 }
 
 static int enc_status(avro_value_t *rec, int32_t status, char *err, size_t errlen)
@@ -381,6 +385,18 @@ int msg_handoff_decode(wire *w, const void *buf, size_t len, msg_handoff *out, c
     return rc;
 }
 
+static int dec_meta_text(avro_value_t *m, const char *name, char **out, char *err,
+                         size_t errlen)
+{
+    return dec_str(m, name, 0, out, err, errlen);
+}
+
+static int dec_meta_bool(avro_value_t *m, const char *name, bool *out, char *err, size_t errlen)
+{
+    return dec_num(m, name, AVRO_BOOLEAN, out, err, errlen);
+}
+
+/* The fields of META_FIELDS, each by the decoder of its C type. */
 static int dec_meta(avro_value_t *res, msg_result *out, char *err, size_t errlen)
 {
     avro_value_t m;
@@ -390,22 +406,13 @@ static int dec_meta(avro_value_t *res, msg_result *out, char *err, size_t errlen
     if (avro_value_get_type(&m) != AVRO_RECORD)
         return msg_bad(err, errlen, "metadata", "not a record");
     out->has_meta = true;
-    return dec_str(&m, "title", 0, &p->title, err, errlen) ||
-           dec_str(&m, "description", 0, &p->description, err, errlen) ||
-           dec_str(&m, "favicon_url", 0, &p->favicon_url, err, errlen) ||
-           dec_str(&m, "logo_url", 0, &p->logo_url, err, errlen) ||
-           dec_str(&m, "language", 0, &p->language, err, errlen) ||
-           dec_num(&m, "is_wordpress", AVRO_BOOLEAN, &p->is_wordpress, err, errlen) ||
-           dec_str(&m, "wordpress_version", 0, &p->wordpress_version, err, errlen) ||
-           dec_num(&m, "has_elementor", AVRO_BOOLEAN, &p->has_elementor, err, errlen) ||
-           dec_list(&m, "tech_stack", &p->tech_stack, err, errlen) ||
-           dec_list(&m, "email_addresses", &p->email_addresses, err, errlen) ||
-           dec_list(&m, "phone_numbers", &p->phone_numbers, err, errlen) ||
-           dec_str(&m, "facebook_url", 0, &p->facebook_url, err, errlen) ||
-           dec_str(&m, "twitter_url", 0, &p->twitter_url, err, errlen) ||
-           dec_str(&m, "linkedin_url", 0, &p->linkedin_url, err, errlen) ||
-           dec_str(&m, "instagram_url", 0, &p->instagram_url, err, errlen) ||
-           dec_str(&m, "youtube_url", 0, &p->youtube_url, err, errlen) ? -1 : 0;
+#define DEC_META(member, kind, avro, column)                                               \
+    if (_Generic(&p->member, char **: dec_meta_text, bool *: dec_meta_bool,                \
+                 strlist *: dec_list)(&m, avro, &p->member, err, errlen) != 0)             \
+        return -1;
+    META_FIELDS(DEC_META)
+#undef DEC_META
+    return 0;
 }
 
 int msg_result_decode(wire *w, const void *buf, size_t len, msg_result *out, char *err,
