@@ -63,6 +63,13 @@ scrape() {
         "http://127.0.0.1:$PORT/?api_key=${2:-$KEY}&url=https%3A%2F%2F$1%2F" || true
 }
 
+# scrapeq HOST QUERY: like scrape, with extra parameters (render=true&...); headers to $WORK/headers.
+scrapeq() {
+    curl -s -D "$WORK/headers" -o "$WORK/body" -w '%{http_code}' --max-time 30 \
+        "http://127.0.0.1:$PORT/?api_key=$KEY&url=https%3A%2F%2F$1%2F&$2" || true
+}
+cost_header() { tr -d '\r' <"$WORK/headers" | awk -F': ' 'tolower($1) == "sa-credit-cost" {print $2}'; }
+
 get() { curl -s --max-time 10 "http://127.0.0.1:$PORT$1"; }
 field() { get "$1" | jq -r ".$2"; }
 
@@ -166,9 +173,107 @@ phase_rates() {
     check "[[ \$(tail -n 1 '$WORK/seq.1') == 403 ]]" "past the request limit: 403"
 }
 
+# The price list, max_cost, the cost header, and credits charged on 200/404 only.
+phase_prices() {
+    say "tiers: prices, cost header, max_cost"
+    start STANDIN_LATENCY_MIN_MS=0 STANDIN_LATENCY_MAX_MS=0 STANDIN_REQUEST_LIMIT=1000
+    local q want used=0 got
+    while read -r q want; do
+        got=$(scrapeq "price-$want.example" "$q")
+        check "[[ $got == 200 && \$(cost_header) == $want ]]" "$q: 200 and sa-credit-cost $want"
+        used=$((used + want))
+    done <<'PRICES'
+plain=1 1
+render=true 10
+premium=true 10
+premium=true&render=true 25
+ultra_premium=true 30
+ultra_premium=true&render=true 75
+PRICES
+    check "[[ \$(field /account requestCount) == $used ]]" "requestCount is the sum of the prices ($used)"
+    check "[[ \$(scrapeq over.example 'premium=true&max_cost=5') == 403 ]] && grep -q 'cost more than your max_cost' '$WORK/body'" \
+        "premium with max_cost=5: 403 saying the call would cost more than max_cost"
+    check "[[ \$(cost_header) == 10 ]]" "the refusal's header says what the call would cost (10)"
+    check "[[ \$(scrapeq under.example 'render=true&max_cost=10') == 200 ]]" "render with max_cost=10: 200"
+    check "[[ \$(scrapeq bad.example 'render=maybe') == 400 ]]" "render=maybe: 400"
+    check "[[ \$(scrapeq bad.example 'max_cost=-1') == 400 ]]" "max_cost=-1: 400"
+    check "[[ \$(scrapeq error500-x.example 'render=true') == 500 && \$(scrapeq notfound-x.example 'render=true') == 404 ]]" \
+        "a 500 and a 404 at render"
+    used=$((used + 10 + 10))
+    check "[[ \$(field /account requestCount) == $used ]]" \
+        "the 403, 400 and 500 cost nothing, the 404 its price ($used)"
+    check "[[ \$(field /account creditsRemaining) == $((1000 - used)) ]]" "creditsRemaining = limit - used"
+    check "[[ \$(field /account concurrentRequests) == 0 ]]" "/account: concurrentRequests"
+    check "[[ \$(field /stats overCost) == 1 && \$(get /stats | jq -r .tiers.ultra_premium) == 2 ]]" \
+        "/stats counts the max_cost refusal and the calls by tier"
+    stop
+}
+
+# Bot walls by host name and by STANDIN_WALLS; a wall at 200 is charged, a 403 is not.
+phase_walls() {
+    say "bot walls below a tier"
+    start STANDIN_LATENCY_MIN_MS=0 STANDIN_LATENCY_MAX_MS=0 'STANDIN_WALLS=*.shop.test=captcha:premium'
+    check "[[ \$(scrapeq wall-cloudflare-render-a.test '') == 200 ]] && grep -q 'Just a moment' '$WORK/body' && grep -q challenge-platform '$WORK/body'" \
+        "wall-cloudflare-render-*: plain gets the Cloudflare challenge (200)"
+    check "[[ \$(scrapeq wall-cloudflare-render-a.test 'render=true') == 200 ]] && grep -q 'standin host: wall-cloudflare' '$WORK/body'" \
+        "... and the page with render=true"
+    check "[[ \$(scrapeq wall-forbidden-premium-b.test 'render=true') == 403 ]] && grep -q 'Access Denied' '$WORK/body'" \
+        "wall-forbidden-premium-*: render gets the target's 403"
+    check "[[ \$(scrapeq wall-forbidden-premium-b.test 'premium=true') == 200 ]] && grep -q 'standin host' '$WORK/body'" \
+        "... and the page with premium=true"
+    check "[[ \$(scrapeq wall-empty-ultra-c.test 'premium=true') == 200 && ! -s '$WORK/body' ]]" \
+        "wall-empty-ultra-*: premium gets an empty 200"
+    check "[[ \$(scrapeq wall-empty-ultra-c.test 'ultra_premium=true') == 200 && -s '$WORK/body' ]]" \
+        "... and the page with ultra_premium=true"
+    check "[[ \$(scrapeq wall-captcha-never-d.test 'ultra_premium=true') == 200 ]] && grep -q 'g-recaptcha' '$WORK/body'" \
+        "wall-captcha-never-*: a captcha even at ultra_premium"
+    check "[[ \$(scrapeq www.shop.test 'render=true') == 200 ]] && grep -q 'g-recaptcha' '$WORK/body'" \
+        "STANDIN_WALLS *.shop.test=captcha:premium: a captcha at render"
+    check "[[ \$(scrapeq www.shop.test 'premium=true') == 200 ]] && ! grep -q 'g-recaptcha' '$WORK/body'" \
+        "... and the page at premium"
+    # charged: 1 + 10 + 10 + 10 + 30 + 30 + 10 + 10 (the 403 is free)
+    check "[[ \$(field /account requestCount) == 111 ]]" "walls at 200 are charged, the 403 is not (111)"
+    check "[[ \$(field /stats walls) == 5 ]]" "/stats counts 5 walls served"
+    stop
+    check "! STANDIN_API_KEY=x STANDIN_WALLS='*.x=captcha' '$BIN' 2>/dev/null" "a STANDIN_WALLS entry without a tier is refused"
+    check "! STANDIN_API_KEY=x STANDIN_WALLS='*.x=paywall:render' '$BIN' 2>/dev/null" "an unknown wall kind is refused"
+}
+
+# 300 calls at once against 100 credits: exactly 100 served, the rest refused as ScraperAPI
+# refuses an exhausted account; credits added through /control/credits serve again.
+phase_exhaust() {
+    say "300 concurrent calls, 100 credits"
+    start STANDIN_LATENCY_MIN_MS=300 STANDIN_LATENCY_MAX_MS=600 STANDIN_CONCURRENCY=1000 \
+        STANDIN_REQUEST_LIMIT=100 STANDIN_MAX_CONNECTIONS=1000
+    local pids=() ok n403
+    for i in $(seq 1 300); do
+        curl -s -o "$WORK/ex.$i.body" -w '%{http_code}\n' --max-time 30 \
+            "http://127.0.0.1:$PORT/?api_key=$KEY&url=https://ex-$i.example/" >"$WORK/ex.$i" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    ok=$(cat "$WORK"/ex.? "$WORK"/ex.?? "$WORK"/ex.??? | grep -c '^200$' || true)
+    n403=$(cat "$WORK"/ex.? "$WORK"/ex.?? "$WORK"/ex.??? | grep -c '^403$' || true)
+    echo "200: $ok, 403: $n403"
+    check "[[ $ok == 100 && $n403 == 200 ]]" "exactly 100 served, 200 refused with 403"
+    check "grep -l 'exhausted the API Credits' $WORK/ex.*.body | wc -l | grep -qx 200" \
+        "every 403 says the credits are exhausted"
+    check "[[ \$(field /account requestCount) == 100 && \$(field /account creditsRemaining) == 0 ]]" \
+        "requestCount 100, creditsRemaining 0"
+    check "[[ \$(scrape one-more.example) == 403 ]]" "one more call: 403"
+    check "[[ \$(get '/control/credits?add=5' | jq -r .creditsRemaining) == 5 ]]" "/control/credits?add=5: 5 left"
+    check "[[ \$(scrape one-more.example) == 200 && \$(scrapeq two.example render=true) == 403 ]]" \
+        "a plain call is served again; a render call (10) is not"
+    check "[[ \$(get '/control/credits?limit=1000' | jq -r .requestLimit) == 1000 && \$(scrapeq two.example render=true) == 200 ]]" \
+        "/control/credits?limit=1000: the render call is served"
+    check "[[ \$(field /stats reserved) == 0 ]]" "no credits left reserved"
+    stop
+}
+
 phase_config() {
     say "configuration"
-    check "'$BIN' --help | grep -q STANDIN_CONCURRENCY" "--help lists the settings"
+    check "'$BIN' --help | grep STANDIN_CONCURRENCY >/dev/null" "--help lists the settings"
+    check "'$BIN' --help | grep STANDIN_WALLS >/dev/null" "--help lists STANDIN_WALLS"
     check "! env -u STANDIN_API_KEY '$BIN' 2>/dev/null" "a missing STANDIN_API_KEY stops start-up"
     check "! STANDIN_API_KEY=x STANDIN_RATE_500=2 '$BIN' 2>/dev/null" "a rate above 1 is refused"
 }
@@ -178,6 +283,9 @@ phase_config
 phase_api
 phase_concurrency
 phase_rates
+phase_prices
+phase_walls
+phase_exhaust
 if ((FAILURES > 0)); then
     echo "$FAILURES check(s) failed"
     echo "--- last stand-in log:"

@@ -55,7 +55,11 @@ static const cfg_entry standin_table[] = {
      .help = "directory of pages: <dir>/<host>.html is served when it exists"},
     {.env = "STANDIN_REQUEST_LIMIT", .type = CFG_INT, .def = "1000000", .min = 0,
      .max = 9223372036854775807L, .dst = &standin_conf.request_limit,
-     .help = "credits in the account; past them every request gets 403"},
+     .help = "credits in the account (a plain call costs 1); past them a call gets 403"},
+    {.env = "STANDIN_WALLS", .type = CFG_STR, .def = "", .dst = &standin_conf.walls,
+     .help = "protected sites: PATTERN=KIND:TIER,... (host glob; KIND cloudflare, captcha, "
+             "forbidden or empty; TIER render, premium, ultra_premium or never: the wall is "
+             "served below it)"},
     {.env = "STANDIN_LOG_REQUESTS", .type = CFG_BOOL, .def = "0", .dst = &standin_conf.log_requests,
      .help = "log one line per scrape request"},
     {.env = "STANDIN_MAX_CONNECTIONS", .type = CFG_INT, .def = "4000", .min = 1, .max = 1000000,
@@ -92,6 +96,11 @@ static int standin_check(void)
         return -1;
     }
     log_init("scraperapi-standin", NULL, (log_level)level);
+    char err[512];
+    if (tier_walls_init(standin_conf.walls, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
     if (standin_conf.latency_max_ms < standin_conf.latency_min_ms) {
         fprintf(stderr, "STANDIN_LATENCY_MAX_MS (%ld) is below STANDIN_LATENCY_MIN_MS (%ld)\n",
                 standin_conf.latency_max_ms, standin_conf.latency_min_ms);
@@ -131,9 +140,14 @@ int main(int argc, char **argv)
     int rc = config_load(standin_table, STANDIN_NTABLE, argc, argv, "scraperapi-standin",
                          "A local stand-in for ScraperAPI: GET /?api_key=K&url=U answers after "
                          "a latency with a page generated from U's host (or failures, at the "
-                         "configured rates).\nAlso GET /account, /stats, /stats/reset, /healthz."
+                         "configured rates).\nTiers: render=true 10 credits, premium=true 10 (25 with "
+                         "render), ultra_premium=true 30 (75 with render), else 1; max_cost=N "
+                         "refuses a costlier call (403); the cost is in the sa-credit-cost "
+                         "header.\nAlso GET /account, /stats, /stats/reset, /healthz, and "
+                         "/control/credits?limit=N|add=N to change the account's credits."
                          "\nHosts named notfound-*, error500-*, hang-*, reset-*, slow-*, huge-*, "
-                         "nonhtml-*, malformed-* always get that behaviour.");
+                         "nonhtml-*, malformed-* always get that behaviour; wall-KIND-TIER-* "
+                         "(e.g. wall-captcha-premium-x.test) show a bot wall below TIER.");
     if (rc != 0) {
         status = rc > 0 ? EXIT_SUCCESS : 2;
         goto done;

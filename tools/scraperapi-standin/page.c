@@ -518,3 +518,38 @@ size_t page_huge_read(const char *host, uint64_t pos, char *buf, size_t max, uin
     }
     return n;
 }
+
+/* ---- bot walls: what a protected site answers below the tier it needs ---- */
+
+int page_wall(standin_wall wall, const char *host, standin_buf *out, const char **ctype,
+              unsigned *status)
+{
+    *ctype = "text/html; charset=UTF-8";
+    *status = 200;
+    switch (wall) {
+    case WALL_CLOUDFLARE:
+        buf_printf(out, "<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment..."
+                        "</title><meta http-equiv=\"refresh\" content=\"390\"></head><body>"
+                        "<div class=\"main-wrapper\"><h1>%s</h1><p>Checking if the site "
+                        "connection is secure</p></div><script>window._cf_chl_opt={cvId:'3',"
+                        "cType:'managed'};</script><script src=\"/cdn-cgi/challenge-platform/h/"
+                        "b/orchestrate/chl_page/v1\"></script></body></html>\n", host);
+        break;
+    case WALL_CAPTCHA:
+        buf_printf(out, "<html><head><title>Are you a robot?</title><script src=\"https://"
+                        "www.google.com/recaptcha/api.js\" async defer></script></head><body>"
+                        "<p>%s needs to make sure you are not a robot.</p><form method=\"post\">"
+                        "<div class=\"g-recaptcha\" data-sitekey=\"6LdStandin\"></div></form>"
+                        "</body></html>\n", host);
+        break;
+    case WALL_FORBIDDEN:
+        *status = 403;
+        buf_printf(out, "<html><head><title>403 Forbidden</title></head><body><h1>Access "
+                        "Denied</h1><p>You don't have permission to access \"http://%s/\" on "
+                        "this server.</p></body></html>\n", host);
+        break;
+    default: /* WALL_EMPTY: a 200 with nothing in it */
+        break;
+    }
+    return out->failed ? -1 : 0;
+}

@@ -20,6 +20,8 @@
 #define STANDIN_IDLE_TIMEOUT_S 120
 #define STANDIN_POLL_SLICE_MS 250
 #define STANDIN_CORPUS_MAX (64L * 1024 * 1024)
+/* What the request costs, on every answer past the URL check (charged on 200/404 only). */
+#define STANDIN_COST_HEADER "sa-credit-cost"
 
 typedef enum {
     OUT_OK,
@@ -30,12 +32,14 @@ typedef enum {
     OUT_SLOW,
     OUT_HUGE,
     OUT_NONHTML,
-    OUT_MALFORMED
+    OUT_MALFORMED,
+    OUT_WALL
 } standin_outcome;
 
 static const char *const standin_outcome_names[] = {"ok",    "notfound", "error500",
                                                     "hang",  "reset",    "slow",
-                                                    "huge",  "nonhtml",  "malformed"};
+                                                    "huge",  "nonhtml",  "malformed",
+                                                    "wall"};
 
 /* Per-request state (MHD's req_cls), freed when MHD reports the request completed. */
 typedef struct standin_req {
@@ -43,6 +47,10 @@ typedef struct standin_req {
     int slot;        /* holds a concurrency slot until completion */
     unsigned status; /* 0 while no response was queued (reset, abandoned) */
     standin_outcome outcome;
+    standin_tier tier;
+    long cost;    /* credits this request costs (charged on 200 and 404 only) */
+    int reserved; /* its cost is held in stats->reserved */
+    standin_wall wall;
     struct timespec start;
     char host[256];
 } standin_req;
@@ -86,8 +94,9 @@ static int standin_wait(struct MHD_Connection *conn, long ms)
     }
 }
 
-/* Credits are spent, as ScraperAPI spends them, on 200 and 404 answers only. */
-static void standin_count_status(unsigned status)
+/* Credits are spent, as ScraperAPI spends them, on 200 and 404 answers only: the request's
+ * reservation becomes a charge, or is released when it completes. */
+static void standin_count_status(standin_req *req, unsigned status)
 {
     standin_stats *st = standin_st;
     static const struct {
@@ -100,9 +109,12 @@ static void standin_count_status(unsigned status)
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (map[i].status == status)
             atomic_fetch_add((atomic_long *)((char *)st + map[i].offset), 1);
-    if (status == 200 || status == 404)
-        atomic_fetch_add(&st->request_count, 1);
-    else if (status >= 500)
+    if ((status == 200 || status == 404) && req->cost > 0) {
+        atomic_fetch_add(&st->request_count, req->cost);
+        if (req->reserved)
+            atomic_fetch_sub(&st->reserved, req->cost);
+        req->reserved = 0;
+    } else if (status >= 500)
         atomic_fetch_add(&st->failed, 1);
 }
 
@@ -114,7 +126,11 @@ static enum MHD_Result standin_queue(struct MHD_Connection *conn, standin_req *r
         log_error("MHD_create_response failed (status %u)", status);
         return MHD_NO;
     }
+    char cost[32];
+    snprintf(cost, sizeof cost, "%ld", req->cost);
     enum MHD_Result ret = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (ret == MHD_YES && req->cost > 0)
+        ret = MHD_add_response_header(r, STANDIN_COST_HEADER, cost);
     if (ret != MHD_YES)
         log_error("MHD_add_response_header failed");
     else if ((ret = MHD_queue_response(conn, status, r)) != MHD_YES)
@@ -122,7 +138,7 @@ static enum MHD_Result standin_queue(struct MHD_Connection *conn, standin_req *r
     MHD_destroy_response(r);
     if (ret == MHD_YES && req->scrape) {
         req->status = status;
-        standin_count_status(status);
+        standin_count_status(req, status);
     }
     return ret;
 }
@@ -145,7 +161,8 @@ static enum MHD_Result standin_buffer(struct MHD_Connection *conn, standin_req *
         return MHD_NO;
     }
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(b->len, b->data ? b->data : "", MHD_RESPMEM_MUST_FREE);
+        b->data ? MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE)
+                : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!r)
         free(b->data);
     return standin_queue(conn, req, status, r, ctype);
@@ -282,7 +299,10 @@ static enum MHD_Result standin_page_reply(struct MHD_Connection *conn, standin_r
     const char *ctype = "text/html";
     unsigned status = 200;
     int rc = 0;
-    if (o == OUT_404) {
+    if (o == OUT_WALL) {
+        atomic_fetch_add(&standin_st->walls, 1);
+        rc = page_wall(req->wall, req->host, &b, &ctype, &status);
+    } else if (o == OUT_404) {
         status = 404;
         rc = page_not_found(req->host, &b);
     } else if (o == OUT_NONHTML) {
@@ -421,30 +441,90 @@ static int standin_take_slot(standin_req *req)
     return 0;
 }
 
+/* Holds the request's cost against the account while it runs, so that calls in flight can
+ * never spend more than the credits left (checking first and charging at the answer let
+ * 299 of 300 concurrent calls through an account of 100). Returns 0, or -1 when exhausted. */
+static int standin_reserve(standin_req *req)
+{
+    standin_stats *st = standin_st;
+    long held = atomic_fetch_add(&st->reserved, req->cost) + req->cost;
+    if (atomic_load(&st->request_count) + held > atomic_load(&st->request_limit)) {
+        atomic_fetch_sub(&st->reserved, req->cost);
+        return -1;
+    }
+    req->reserved = 1;
+    return 0;
+}
+
+/* Reads the tier parameters and prices the request. Returns 0, or -1 when invalid. */
+static int standin_price(struct MHD_Connection *conn, standin_req *req)
+{
+    enum MHD_ValueKind k = MHD_GET_ARGUMENT_KIND;
+    if (tier_parse(MHD_lookup_connection_value(conn, k, "render"),
+                   MHD_lookup_connection_value(conn, k, "premium"),
+                   MHD_lookup_connection_value(conn, k, "ultra_premium"),
+                   MHD_lookup_connection_value(conn, k, "max_cost"), &req->tier) != 0)
+        return -1;
+    req->cost = tier_cost(&req->tier);
+    return 0;
+}
+
+#define STANDIN_TEXT "text/plain; charset=utf-8"
+
+/* Refusals that cost nothing, in ScraperAPI's order: price, concurrency, credits. Returns
+ * 1 when the request may be served, else queues the refusal and returns 0 (or -1). */
+static int standin_admit(struct MHD_Connection *conn, standin_req *req, enum MHD_Result *ret)
+{
+    if (req->tier.max_cost >= 0 && req->cost > req->tier.max_cost) {
+        atomic_fetch_add(&standin_st->over_cost, 1);
+        *ret = standin_text(conn, req, 403, STANDIN_TEXT,
+                            "This request would cost more than your max_cost. You can see the "
+                            "cost per request in your response header or in API Playground in "
+                            "the dashboard.\n");
+        return 0;
+    }
+    if (standin_take_slot(req) != 0) {
+        *ret = standin_text(conn, req, 429, STANDIN_TEXT,
+                            "You've exceeded your concurrency limit, please slow down or "
+                            "contact support@scraperapi.com to increase your concurrency "
+                            "limit.\n");
+        return 0;
+    }
+    if (standin_reserve(req) != 0) {
+        atomic_fetch_add(&standin_st->exhausted, 1);
+        *ret = standin_text(conn, req, 403, STANDIN_TEXT,
+                            "You have exhausted the API Credits available in this monthly "
+                            "cycle. You can upgrade your subscription to get more credits.\n");
+        return 0;
+    }
+    return 1;
+}
+
 static enum MHD_Result standin_scrape(struct MHD_Connection *conn, standin_req *req)
 {
     const char *key = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "api_key");
     const char *url = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "url");
+    enum MHD_Result ret = MHD_NO;
+    int need = 0;
     req->scrape = 1;
     atomic_fetch_add(&standin_st->requests, 1);
     if (!key || strcmp(key, standin_cfg->api_key) != 0)
-        return standin_text(conn, req, 401, "text/plain; charset=utf-8",
+        return standin_text(conn, req, 401, STANDIN_TEXT,
                             "Unauthorized request, please make sure your API key is valid.\n");
     if (!url || standin_parse_host(url, req->host, sizeof req->host) != 0)
-        return standin_text(conn, req, 400, "text/plain; charset=utf-8",
-                            "Invalid or missing url parameter.\n");
-    if (atomic_load(&standin_st->request_count) >= standin_cfg->request_limit)
-        return standin_text(conn, req, 403, "text/plain; charset=utf-8",
-                            "You have exhausted the API Credits available in this monthly "
-                            "cycle. You can upgrade your subscription to get more credits.\n");
-    if (standin_take_slot(req) != 0)
-        return standin_text(conn, req, 429, "text/plain; charset=utf-8",
-                            "You've exceeded your concurrency limit, please slow down or "
-                            "contact support@scraperapi.com to increase your concurrency "
-                            "limit.\n");
+        return standin_text(conn, req, 400, STANDIN_TEXT, "Invalid or missing url parameter.\n");
+    if (standin_price(conn, req) != 0)
+        return standin_text(conn, req, 400, STANDIN_TEXT,
+                            "Invalid render, premium, ultra_premium or max_cost parameter.\n");
+    if (standin_admit(conn, req, &ret) != 1)
+        return ret;
     uint64_t rnd = standin_mix((uint64_t)standin_cfg->seed ^
                                standin_mix(atomic_fetch_add(&standin_seq, 1)));
-    req->outcome = standin_choose(req->host, rnd);
+    int level = tier_level(&req->tier);
+    atomic_fetch_add(&standin_st->by_tier[level], 1);
+    req->wall = tier_wall_for(req->host, &need);
+    req->outcome = req->wall != WALL_NONE && level < need ? OUT_WALL
+                                                          : standin_choose(req->host, rnd);
     return standin_serve(conn, req, rnd);
 }
 
@@ -452,15 +532,39 @@ static enum MHD_Result standin_scrape(struct MHD_Connection *conn, standin_req *
 
 #define STANDIN_LOAD(f) ((json_int_t)atomic_load(&standin_st->f))
 
+/* ScraperAPI's /account fields, plus creditsRemaining (the stand-in's own). */
+static json_t *standin_account_json(void)
+{
+    json_int_t used = STANDIN_LOAD(request_count), limit = STANDIN_LOAD(request_limit);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "concurrencyLimit",
+                     (json_int_t)standin_cfg->concurrency, "concurrentRequests",
+                     STANDIN_LOAD(in_flight), "requestCount", used, "requestLimit", limit,
+                     "failedRequestCount", STANDIN_LOAD(failed), "creditsRemaining",
+                     limit > used ? limit - used : 0);
+}
+
 static enum MHD_Result standin_account(struct MHD_Connection *conn, standin_req *req)
 {
-    return standin_json(conn, req,
-                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "concurrencyLimit",
-                                  (json_int_t)standin_cfg->concurrency, "concurrentRequests",
-                                  STANDIN_LOAD(in_flight), "requestCount",
-                                  STANDIN_LOAD(request_count), "requestLimit",
-                                  (json_int_t)standin_cfg->request_limit, "failedRequestCount",
-                                  STANDIN_LOAD(failed)));
+    return standin_json(conn, req, standin_account_json());
+}
+
+/* Test control: /control/credits?limit=N sets the account's credits, ?add=N adds to them. */
+static enum MHD_Result standin_control_credits(struct MHD_Connection *conn, standin_req *req)
+{
+    const char *limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *add = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "add");
+    const char *v = limit ? limit : add;
+    char *end = NULL;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || *end || n < 0 || (limit && add))
+        return standin_text(conn, req, 400, "text/plain", "give limit=N or add=N\n");
+    if (limit)
+        atomic_store(&standin_st->request_limit, n);
+    else
+        atomic_fetch_add(&standin_st->request_limit, n);
+    log_info("credits: the account's limit is now %ld (%ld used)",
+             atomic_load(&standin_st->request_limit), atomic_load(&standin_st->request_count));
+    return standin_json(conn, req, standin_account_json());
 }
 
 static json_t *standin_stats_statuses(void)
@@ -471,11 +575,29 @@ static json_t *standin_stats_statuses(void)
                      STANDIN_LOAD(s500));
 }
 
+/* Adds the credit figures to the /stats object o (NULL stays NULL). */
+static json_t *standin_stats_add_credits(json_t *o)
+{
+    json_t *extra = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I}}", "credits", STANDIN_LOAD(request_count),
+        "requestLimit", STANDIN_LOAD(request_limit), "reserved", STANDIN_LOAD(reserved),
+        "exhausted", STANDIN_LOAD(exhausted), "overCost", STANDIN_LOAD(over_cost), "walls",
+        STANDIN_LOAD(walls), "tiers", "plain", STANDIN_LOAD(by_tier[0]), "render",
+        STANDIN_LOAD(by_tier[1]), "premium", STANDIN_LOAD(by_tier[2]), "ultra_premium",
+        STANDIN_LOAD(by_tier[3]));
+    if (o && (!extra || json_object_update(o, extra) != 0)) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(extra);
+    return o;
+}
+
 static enum MHD_Result standin_stats_reply(struct MHD_Connection *conn, standin_req *req)
 {
     return standin_json(
         conn, req,
-        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "requests",
+        standin_stats_add_credits(json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "requests",
                   STANDIN_LOAD(requests), "inFlight", STANDIN_LOAD(in_flight), "maxInFlight",
                   STANDIN_LOAD(max_in_flight), "concurrencyLimit",
                   (json_int_t)standin_cfg->concurrency, "requestCount",
@@ -484,7 +606,7 @@ static enum MHD_Result standin_stats_reply(struct MHD_Connection *conn, standin_
                   "status500", STANDIN_LOAD(s500), "hangs", STANDIN_LOAD(hangs), "resets",
                   STANDIN_LOAD(resets), "slow", STANDIN_LOAD(slow), "huge", STANDIN_LOAD(huge),
                   "nonhtml", STANDIN_LOAD(nonhtml), "malformed", STANDIN_LOAD(malformed),
-                  "corpus", STANDIN_LOAD(corpus), "abandoned", STANDIN_LOAD(abandoned)));
+                  "corpus", STANDIN_LOAD(corpus), "abandoned", STANDIN_LOAD(abandoned))));
 }
 
 /* Zeroes the observation counters (not the account's credits) between test phases. */
@@ -494,7 +616,8 @@ static enum MHD_Result standin_stats_reset(struct MHD_Connection *conn, standin_
     atomic_long *zero[] = {&st->requests, &st->s200,  &st->s400,   &st->s401,      &st->s403,
                            &st->s404,     &st->s429,  &st->s500,   &st->hangs,     &st->resets,
                            &st->slow,     &st->huge,  &st->nonhtml, &st->malformed, &st->corpus,
-                           &st->abandoned};
+                           &st->abandoned, &st->exhausted, &st->over_cost, &st->walls,
+                           &st->by_tier[0], &st->by_tier[1], &st->by_tier[2], &st->by_tier[3]};
     for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
         atomic_store(zero[i], 0);
     atomic_store(&st->max_in_flight, atomic_load(&st->in_flight));
@@ -523,6 +646,8 @@ static enum MHD_Result standin_handle(void *cls, struct MHD_Connection *conn, co
     }
     if (strcmp(url, "/stats/reset") == 0)
         return standin_stats_reset(conn, req);
+    if (strcmp(url, "/control/credits") == 0)
+        return standin_control_credits(conn, req);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return standin_text(conn, req, 405, "text/plain", "method not allowed\n");
     if (strcmp(url, "/") == 0)
@@ -545,9 +670,13 @@ static void standin_completed(void *cls, struct MHD_Connection *conn, void **req
         return;
     if (req->slot)
         atomic_fetch_sub(&standin_st->in_flight, 1);
+    if (req->reserved)
+        atomic_fetch_sub(&standin_st->reserved, req->cost);
     if (req->scrape && standin_cfg->log_requests)
-        log_info("GET host=%s status=%u outcome=%s ms=%ld%s", req->host[0] ? req->host : "-",
-                 req->status, req->slot ? standin_outcome_names[req->outcome] : "-",
+        log_info("GET host=%s status=%u outcome=%s tier=%s cost=%ld ms=%ld%s",
+                 req->host[0] ? req->host : "-", req->status,
+                 req->slot ? standin_outcome_names[req->outcome] : "-",
+                 tier_level_name(tier_level(&req->tier)), req->cost,
                  standin_ms_since(&req->start),
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed)");
     free(req);
@@ -571,6 +700,7 @@ int standin_server_start(const standin_config *cfg, standin_stats *stats)
 {
     standin_cfg = cfg;
     standin_st = stats;
+    atomic_store(&stats->request_limit, cfg->request_limit);
     standin_daemon = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
             MHD_USE_ERROR_LOG,
