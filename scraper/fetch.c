@@ -2,21 +2,24 @@
 #include "fetch.h"
 
 #include <curl/curl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "log.h"
 #include "metrics.h"
 #include "retry.h"
+#include "tier.h"
 
 #define FETCH_MAX_REDIRS 3
 #define FETCH_CONNECT_TIMEOUT_MS 15000
 #define FETCH_AUTH_PROBE_MS 60000
 #define FETCH_MAX_THROTTLES 50 /* 429s per claim before it fails as retryable */
+#define FETCH_ACCOUNT_TIMEOUT_MS 10000
+#define FETCH_COST_HEADER "sa-credit-cost:"
 
 typedef enum { XFER_WAITING, XFER_RUNNING, XFER_PARKED } xfer_state;
 
@@ -33,6 +36,9 @@ typedef struct fetch_xfer {
     size_t len, cap;
     int truncated;
     int attempts, retries, throttles;
+    int tier;         /* tier of the next or running attempt */
+    long credits;     /* charged so far, all attempts */
+    long cost_header; /* this attempt's sa-credit-cost, -1 when the answer had none */
     int64_t due_ms, started_ms, api_ms;
     long last_status;
     char reason[256];
@@ -48,9 +54,15 @@ struct fetch {
     size_t count, running;
     retry_limiter limiter;
     uint64_t rnd;
-    int auth_blocked;
-    int64_t next_probe_ms;
-    metric *m_api_seconds, *m_retries, *m_in_flight, *m_code_other;
+    fetch_pause pause;
+    int64_t next_probe_ms, next_poll_ms;
+    long credits_spent;
+    char max_cost_param[32];
+    CURL *acct_easy; /* the /account read in flight while credits are exhausted */
+    account_buf acct_body;
+    char acct_errbuf[CURL_ERROR_SIZE];
+    metric *m_api_seconds, *m_retries, *m_in_flight, *m_code_other, *m_escalations;
+    metric *m_paused_key, *m_paused_credits, *m_credits[3];
     metric *m_codes[600];
 };
 
@@ -81,20 +93,19 @@ void fetch_redact_url(const char *url, char *out, size_t outlen)
     out[o] = '\0';
 }
 
-/* Builds "<api_url>?api_key=<key>&url=<escaped target>" (or "&api_key=" when the base
- * already has a query). Returns a malloc'ed string, or NULL. */
-static char *fetch_build_url(CURL *easy, const char *base, const char *path, const char *key,
-                             const char *target)
+char *fetch_build_url(CURL *easy, const char *base, const char *path, const char *key,
+                      const char *target, const char *extra)
 {
     char *k = curl_easy_escape(easy, key, 0);
     char *t = target ? curl_easy_escape(easy, target, 0) : NULL;
     char *url = NULL;
     if (k && (t || !target)) {
-        size_t n = strlen(base) + strlen(path) + strlen(k) + (t ? strlen(t) : 0) + 32;
+        size_t n = strlen(base) + strlen(path) + strlen(k) + (t ? strlen(t) : 0) +
+                   strlen(extra) + 32;
         url = malloc(n);
         if (url)
-            snprintf(url, n, "%s%s%capi_key=%s%s%s", base, path, strchr(base, '?') ? '&' : '?',
-                     k, t ? "&url=" : "", t ? t : "");
+            snprintf(url, n, "%s%s%capi_key=%s%s%s%s", base, path,
+                     strchr(base, '?') ? '&' : '?', k, t ? "&url=" : "", t ? t : "", extra);
         if (strcmp(k, key) != 0)
             log_add_secret(k); /* the escaped key is a secret too */
     }
@@ -129,6 +140,23 @@ static size_t fetch_write_cb(char *data, size_t size, size_t nmemb, void *userp)
     return x->truncated ? 0 : size * nmemb;
 }
 
+/* Reads ScraperAPI's cost header; every other header is ignored. */
+static size_t fetch_header_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    fetch_xfer *x = userp;
+    size_t n = size * nmemb, hl = strlen(FETCH_COST_HEADER);
+    if (n > hl && n < 64 && strncasecmp(data, FETCH_COST_HEADER, hl) == 0) {
+        char v[64];
+        memcpy(v, data + hl, n - hl);
+        v[n - hl] = '\0';
+        char *end;
+        long cost = strtol(v, &end, 10);
+        if (end != v && cost >= 0)
+            x->cost_header = cost;
+    }
+    return n;
+}
+
 #define FETCH_SETOPT(h, opt, val)                                                             \
     do {                                                                                      \
         if (cc == CURLE_OK)                                                                   \
@@ -145,6 +173,8 @@ static int fetch_easy_setup(fetch_xfer *x, CURL *easy, const char *url)
     FETCH_SETOPT(easy, CURLOPT_ERRORBUFFER, x->errbuf);
     FETCH_SETOPT(easy, CURLOPT_WRITEFUNCTION, fetch_write_cb);
     FETCH_SETOPT(easy, CURLOPT_WRITEDATA, x);
+    FETCH_SETOPT(easy, CURLOPT_HEADERFUNCTION, fetch_header_cb);
+    FETCH_SETOPT(easy, CURLOPT_HEADERDATA, x);
     FETCH_SETOPT(easy, CURLOPT_TIMEOUT_MS, f->cfg.timeout_ms);
     FETCH_SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)FETCH_CONNECT_TIMEOUT_MS);
     FETCH_SETOPT(easy, CURLOPT_FOLLOWLOCATION, 1L);
@@ -170,11 +200,14 @@ static int fetch_start(fetch *f, fetch_xfer *x, int64_t now)
         log_error("curl_easy_init failed");
         goto fail;
     }
-    url = fetch_build_url(easy, f->api_url, "", f->api_key, x->page_url);
+    char extra[96];
+    snprintf(extra, sizeof extra, "%s%s", tier_params(x->tier), f->max_cost_param);
+    url = fetch_build_url(easy, f->api_url, "", f->api_key, x->page_url, extra);
     if (!url || fetch_easy_setup(x, easy, url) != 0)
         goto fail;
     x->len = 0;
     x->truncated = 0;
+    x->cost_header = -1;
     x->errbuf[0] = '\0';
     CURLMcode mc = curl_multi_add_handle(f->multi, easy);
     if (mc != CURLM_OK) {
@@ -217,8 +250,9 @@ static void fetch_complete(fetch *f, fetch_xfer *x, fetch_status st, int retryab
         .status = st, .retryable = retryable, .http_status = x->last_status,
         .reason = x->reason, .body = x->body ? x->body : "", .body_len = x->len,
         .truncated = x->truncated, .content_type = content_type, .page_url = x->page_url,
-        .api_ms = x->api_ms, .attempts = x->attempts,
+        .api_ms = x->api_ms, .attempts = x->attempts, .credits = x->credits, .tier = x->tier,
     };
+    metrics_add(f->m_credits[st], (double)x->credits);
     fetch_unlink(f, x);
     f->done(x->opaque, &r, f->done_arg);
     free(x->body);
@@ -280,31 +314,126 @@ static void fetch_retry(fetch *f, fetch_xfer *x, retry_verdict v, int64_t now)
                                        f->cfg.retry_cap_ms, retry_random(&f->rnd));
 }
 
-/* A 401/403: park x (no result: its claim stays uncommitted) and stop starting calls. */
+static void fetch_set_pause(fetch *f, fetch_pause p)
+{
+    f->pause = p;
+    metrics_set(f->m_paused_key, p == FETCH_PAUSED_KEY);
+    metrics_set(f->m_paused_credits, p == FETCH_PAUSED_CREDITS);
+}
+
+/* A refused key: park x (no result: its claim stays uncommitted) and stop starting calls. */
 static void fetch_park(fetch *f, fetch_xfer *x, int64_t now)
 {
     x->state = XFER_PARKED;
-    if (!f->auth_blocked) {
-        f->auth_blocked = 1;
+    if (f->pause == FETCH_RUNNING) {
+        fetch_set_pause(f, FETCH_PAUSED_KEY);
         log_error("ScraperAPI refused the API key (HTTP %ld): no claims are taken until it is "
                   "accepted again; probing once a minute",
                   x->last_status);
     }
-    f->next_probe_ms = now + FETCH_AUTH_PROBE_MS;
+    if (f->pause == FETCH_PAUSED_KEY)
+        f->next_probe_ms = now + FETCH_AUTH_PROBE_MS;
 }
 
-static void fetch_unpark_all(fetch *f, int64_t now)
+/* Exhausted credits: park x without counting the refused call as an attempt, and start no
+ * call until /account shows credits again. */
+static void fetch_park_credits(fetch *f, fetch_xfer *x, int64_t now)
 {
-    f->auth_blocked = 0;
+    x->state = XFER_PARKED;
+    x->attempts--;
+    if (f->pause == FETCH_PAUSED_CREDITS)
+        return;
+    fetch_set_pause(f, FETCH_PAUSED_CREDITS);
+    f->next_poll_ms = now + f->cfg.account_poll_ms;
+    log_warn("paused: credits exhausted (ScraperAPI answered 403: %s): no new calls, claims "
+             "in hand kept, /account read every %ld ms; %ld credits spent by this scraper",
+             x->reason, f->cfg.account_poll_ms, f->credits_spent);
+}
+
+static void fetch_unpark_all(fetch *f, int64_t now, const char *why)
+{
+    size_t n = 0;
+    fetch_set_pause(f, FETCH_RUNNING);
     for (fetch_xfer *x = f->head; x; x = x->next)
         if (x->state == XFER_PARKED) {
             x->state = XFER_WAITING;
             x->due_ms = now;
+            n++;
         }
-    log_info("ScraperAPI accepts the API key again: resuming");
+    log_info("resumed: %s; %zu parked calls restart", why, n);
 }
 
-/* Decides what a finished attempt means: done, retry, park. Frees the easy handle. */
+/* Credits charged for an answer: what ScraperAPI's header says, else the tier's list price,
+ * on 200 and 404 only (the answers ScraperAPI charges). */
+static void fetch_charge(fetch *f, fetch_xfer *x, CURLcode cc, long status)
+{
+    if (cc != CURLE_OK || (status != 200 && status != 404))
+        return;
+    long cost = x->cost_header >= 0 ? x->cost_header : tier_price(x->tier);
+    x->credits += cost;
+    f->credits_spent += cost;
+}
+
+/* A bot wall: the next tier up, or a final failure at the cap (or past max_cost). */
+static void fetch_escalate(fetch *f, fetch_xfer *x, const char *wall, int64_t now)
+{
+    int next = x->tier + 1;
+    if (next > f->cfg.max_tier || tier_price(next) > f->cfg.max_cost) {
+        snprintf(x->reason, sizeof x->reason, "blocked at tier %s (%s)", tier_name(x->tier),
+                 wall);
+        fetch_complete(f, x, FETCH_FAILED, 0, NULL);
+        return;
+    }
+    log_info("%s: %s at tier %s, trying %s", x->page_url, wall, tier_name(x->tier),
+             tier_name(next));
+    metrics_add(f->m_escalations, 1);
+    x->tier = next;
+    x->state = XFER_WAITING;
+    x->due_ms = now;
+}
+
+/* Acts on a classified answer: done, escalate, retry, park. */
+static void fetch_decide(fetch *f, fetch_xfer *x, retry_verdict v, const char *ct, int64_t now)
+{
+    const char *wall = v == RETRY_SUCCESS ? tier_blocked(x->last_status, x->body ? x->body : "",
+                                                         x->len)
+                                          : NULL;
+    if (wall || v == RETRY_BLOCKED) {
+        fetch_escalate(f, x, wall ? wall : "403 from the target", now);
+        return;
+    }
+    switch (v) {
+    case RETRY_SUCCESS:
+        fetch_complete(f, x, FETCH_OK, 0, ct);
+        break;
+    case RETRY_FINAL:
+    case RETRY_COST:
+        fetch_complete(f, x, FETCH_FAILED, 0, NULL);
+        break;
+    case RETRY_AUTH:
+        fetch_park(f, x, now);
+        break;
+    case RETRY_CREDITS:
+        fetch_park_credits(f, x, now);
+        break;
+    default:
+        fetch_retry(f, x, v, now);
+    }
+}
+
+/* Appends curl's error detail (redacted) to the reason of a transport failure. */
+static void fetch_reason_detail(fetch_xfer *x, CURLcode cc)
+{
+    if (cc == CURLE_OK || !x->errbuf[0])
+        return;
+    char detail[CURL_ERROR_SIZE], clean[CURL_ERROR_SIZE];
+    fetch_redact_url(x->errbuf, detail, sizeof detail);
+    log_redact(detail, clean, sizeof clean);
+    size_t l = strlen(x->reason);
+    snprintf(x->reason + l, sizeof x->reason - l, ": %s", clean);
+}
+
+/* Decides what a finished attempt means. Frees the easy handle. */
 static void fetch_finish(fetch *f, CURLMsg *msg, int64_t now)
 {
     CURL *easy = msg->easy_handle;
@@ -330,34 +459,81 @@ static void fetch_finish(fetch *f, CURLMsg *msg, int64_t now)
     metrics_add(fetch_code_metric(f, cc == CURLE_OK ? status : 0), 1);
     if (x->truncated && cc == CURLE_WRITE_ERROR)
         cc = CURLE_OK; /* our own stop at max_body: parse what arrived */
-    retry_verdict v = retry_classify(cc, status, x->reason, sizeof x->reason);
-    if (cc != CURLE_OK && x->errbuf[0]) {
-        char detail[CURL_ERROR_SIZE], clean[CURL_ERROR_SIZE];
-        fetch_redact_url(x->errbuf, detail, sizeof detail);
-        log_redact(detail, clean, sizeof clean);
-        size_t l = strlen(x->reason);
-        snprintf(x->reason + l, sizeof x->reason - l, ": %s", clean);
-    }
-    if (v != RETRY_AUTH && f->auth_blocked)
-        fetch_unpark_all(f, now);
+    fetch_charge(f, x, cc, status);
+    retry_verdict v = retry_classify(cc, status, x->body, x->reason, sizeof x->reason);
+    fetch_reason_detail(x, cc);
+    if (v != RETRY_AUTH && f->pause == FETCH_PAUSED_KEY)
+        fetch_unpark_all(f, now, "ScraperAPI accepts the API key again");
     if (v == RETRY_THROTTLED)
         retry_limiter_throttled(&f->limiter, now);
     else if (cc == CURLE_OK)
         retry_limiter_ok(&f->limiter);
-    switch (v) {
-    case RETRY_SUCCESS:
-        fetch_complete(f, x, FETCH_OK, 0, ctcopy);
-        break;
-    case RETRY_FINAL:
-        fetch_complete(f, x, FETCH_FAILED, 0, NULL);
-        break;
-    case RETRY_AUTH:
-        fetch_park(f, x, now);
-        break;
-    default:
-        fetch_retry(f, x, v, now);
-    }
+    fetch_decide(f, x, v, ctcopy, now);
     free(ctcopy);
+}
+
+/* Starts the /account read on the multi handle (credits exhausted). */
+static void fetch_account_poll(fetch *f, int64_t now)
+{
+    char err[256];
+    f->next_poll_ms = now + f->cfg.account_poll_ms;
+    f->acct_easy = account_easy(f->api_url, f->api_key, FETCH_ACCOUNT_TIMEOUT_MS, &f->acct_body,
+                                f->acct_errbuf, err, sizeof err);
+    if (!f->acct_easy) {
+        log_warn("cannot read the account: %s", err);
+        return;
+    }
+    CURLMcode mc = curl_multi_add_handle(f->multi, f->acct_easy);
+    if (mc != CURLM_OK) {
+        log_error("curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        curl_easy_cleanup(f->acct_easy);
+        f->acct_easy = NULL;
+    }
+}
+
+/* Resumes when the account shows credits left; otherwise waits for the next read. */
+static void fetch_account_done(fetch *f, CURLMsg *msg, int64_t now)
+{
+    char err[512];
+    account_info a;
+    CURLMcode mc = curl_multi_remove_handle(f->multi, f->acct_easy);
+    if (mc != CURLM_OK)
+        log_error("curl_multi_remove_handle: %s", curl_multi_strerror(mc));
+    int rc = account_finish(f->acct_easy, msg->data.result, &f->acct_body, f->acct_errbuf, &a,
+                            err, sizeof err);
+    curl_easy_cleanup(f->acct_easy);
+    f->acct_easy = NULL;
+    if (rc != 0) {
+        log_warn("paused: credits exhausted; %s", err);
+        return;
+    }
+    long left = account_credits_left(&a);
+    log_debug("account: %ld of %ld credits used, %ld left", a.request_count, a.request_limit,
+              left);
+    if (f->pause == FETCH_PAUSED_CREDITS && left > 0) {
+        snprintf(err, sizeof err, "the account has %ld credits left (%ld of %ld used)", left,
+                 a.request_count, a.request_limit);
+        fetch_unpark_all(f, now, err);
+    }
+}
+
+/* While paused: the key probe (one parked call a minute) or the account read. */
+static void fetch_start_paused(fetch *f, int64_t now)
+{
+    if (f->pause == FETCH_PAUSED_CREDITS) {
+        if (!f->acct_easy && now >= f->next_poll_ms)
+            fetch_account_poll(f, now);
+        return;
+    }
+    if (now < f->next_probe_ms || f->running > 0)
+        return;
+    for (fetch_xfer *x = f->head; x; x = x->next)
+        if (x->state == XFER_PARKED) {
+            log_info("probing ScraperAPI with one parked call");
+            f->next_probe_ms = now + FETCH_AUTH_PROBE_MS;
+            fetch_start(f, x, now);
+            return;
+        }
 }
 
 /* Starts due transfers in submission order while the limits allow. */
@@ -365,16 +541,8 @@ static void fetch_finish(fetch *f, CURLMsg *msg, int64_t now)
 
 static void fetch_start_due(fetch *f, int64_t now)
 {
-    if (f->auth_blocked) {
-        if (now < f->next_probe_ms || f->running > 0)
-            return;
-        for (fetch_xfer *x = f->head; x; x = x->next)
-            if (x->state == XFER_PARKED) {
-                log_info("probing ScraperAPI with one parked call");
-                f->next_probe_ms = now + FETCH_AUTH_PROBE_MS;
-                fetch_start(f, x, now);
-                return;
-            }
+    if (f->pause != FETCH_RUNNING) {
+        fetch_start_paused(f, now);
         return;
     }
     for (fetch_xfer *x = f->head; x; x = x->next) {
@@ -405,6 +573,10 @@ int fetch_run(fetch *f, int timeout_ms)
     while ((msg = curl_multi_info_read(f->multi, &left))) {
         if (msg->msg != CURLMSG_DONE)
             continue;
+        if (msg->easy_handle == f->acct_easy) {
+            fetch_account_done(f, msg, now);
+            continue;
+        }
         fetch_finish(f, msg, now);
         /* Refill freed slots while the rest of a wave is still being parsed, so calls
          * finishing together do not leave the plan's concurrency idle meanwhile. */
@@ -471,6 +643,19 @@ static void fetch_metrics_setup(fetch *f)
     f->m_in_flight = metrics_gauge("wf4_scraper_in_flight", "ScraperAPI calls in flight");
     f->m_code_other = metrics_counter("wf4_scraper_api_responses_total{code=\"error\"}",
                                       "ScraperAPI answers by HTTP status");
+    f->m_escalations = metrics_counter("wf4_scraper_tier_escalations_total",
+                                       "Calls retried at the next tier after a bot wall");
+    f->m_paused_key = metrics_gauge("wf4_scraper_paused{reason=\"api key refused\"}",
+                                    "1 while no ScraperAPI call is started, by reason");
+    f->m_paused_credits = metrics_gauge("wf4_scraper_paused{reason=\"credits exhausted\"}",
+                                        "1 while no ScraperAPI call is started, by reason");
+    const char *outcomes[] = {"success", "failure", "abandoned"};
+    for (int i = 0; i < 3; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "wf4_scraper_credits_total{outcome=\"%s\"}", outcomes[i]);
+        f->m_credits[i] = metrics_counter(name, "ScraperAPI credits charged, by the outcome of "
+                                                "the claim's fetch (abandoned: cancelled)");
+    }
 }
 
 fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *err,
@@ -487,6 +672,7 @@ fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *e
     f->done = done;
     f->done_arg = arg;
     f->rnd = (uint64_t)fetch_now_ms() ^ ((uint64_t)getpid() << 32);
+    snprintf(f->max_cost_param, sizeof f->max_cost_param, "&max_cost=%ld", cfg->max_cost);
     if (!f->api_url || !f->api_key) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -506,6 +692,13 @@ void fetch_free(fetch *f)
     if (!f)
         return;
     fetch_cancel_if(f, NULL, NULL);
+    if (f->acct_easy) {
+        CURLMcode rc = curl_multi_remove_handle(f->multi, f->acct_easy);
+        if (rc != CURLM_OK)
+            log_error("curl_multi_remove_handle: %s", curl_multi_strerror(rc));
+        curl_easy_cleanup(f->acct_easy);
+        free(f->acct_body.p);
+    }
     if (f->multi) {
         CURLMcode mc = curl_multi_cleanup(f->multi);
         if (mc != CURLM_OK)
@@ -531,93 +724,22 @@ long fetch_limit(const fetch *f)
     return retry_limiter_limit(&f->limiter);
 }
 
+fetch_pause fetch_paused(const fetch *f)
+{
+    return f->pause;
+}
+
 int fetch_auth_blocked(const fetch *f)
 {
-    return f->auth_blocked;
+    return f->pause == FETCH_PAUSED_KEY;
 }
 
-typedef struct fetch_buf {
-    char *p;
-    size_t len;
-} fetch_buf;
-
-static size_t fetch_buf_cb(char *data, size_t size, size_t nmemb, void *userp)
+int fetch_parked(const fetch *f)
 {
-    fetch_buf *b = userp;
-    size_t n = size * nmemb;
-    if (b->len + n > 1 << 20)
-        return 0;
-    char *p = realloc(b->p, b->len + n + 1);
-    if (!p)
-        return 0;
-    memcpy(p + b->len, data, n);
-    b->p = p;
-    b->len += n;
-    p[b->len] = '\0';
-    return n;
+    return f->pause != FETCH_RUNNING;
 }
 
-/* Reads "concurrencyLimit" from the /account answer. */
-static int fetch_parse_account(const char *body, long *limit, char *err, size_t errlen)
+long fetch_credits_spent(const fetch *f)
 {
-    json_error_t je;
-    json_t *root = json_loads(body, 0, &je);
-    if (!root) {
-        snprintf(err, errlen, "account answer is not JSON: %s", je.text);
-        return -1;
-    }
-    json_t *v = json_object_get(root, "concurrencyLimit");
-    int rc = -1;
-    if (json_is_integer(v) && json_integer_value(v) > 0) {
-        *limit = (long)json_integer_value(v);
-        rc = 0;
-    } else {
-        snprintf(err, errlen, "account answer has no positive concurrencyLimit");
-    }
-    json_decref(root);
-    return rc;
-}
-
-int fetch_account_concurrency(const char *api_url, const char *api_key, long timeout_ms,
-                              long *limit, char *err, size_t errlen)
-{
-    char ebuf[CURL_ERROR_SIZE] = "", clean[CURL_ERROR_SIZE];
-    fetch_buf b = {0};
-    char *url = NULL;
-    long status = 0;
-    int rc = -1;
-    CURL *easy = curl_easy_init();
-    if (!easy) {
-        snprintf(err, errlen, "curl_easy_init failed");
-        return -1;
-    }
-    size_t l = strlen(api_url);
-    url = fetch_build_url(easy, api_url, l && api_url[l - 1] == '/' ? "account" : "/account",
-                          api_key, NULL);
-    CURLcode cc = url ? CURLE_OK : CURLE_OUT_OF_MEMORY;
-    FETCH_SETOPT(easy, CURLOPT_URL, url);
-    FETCH_SETOPT(easy, CURLOPT_ERRORBUFFER, ebuf);
-    FETCH_SETOPT(easy, CURLOPT_WRITEFUNCTION, fetch_buf_cb);
-    FETCH_SETOPT(easy, CURLOPT_WRITEDATA, &b);
-    FETCH_SETOPT(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-    FETCH_SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
-    if (cc == CURLE_OK)
-        cc = curl_easy_perform(easy);
-    if (cc != CURLE_OK) {
-        fetch_redact_url(ebuf, clean, sizeof clean);
-        snprintf(err, errlen, "GET account: %s%s%s", curl_easy_strerror(cc), *clean ? ": " : "",
-                 clean);
-        goto cleanup;
-    }
-    cc = curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    if (cc != CURLE_OK || status != 200) {
-        snprintf(err, errlen, "GET account: HTTP %ld", status);
-        goto cleanup;
-    }
-    rc = fetch_parse_account(b.p ? b.p : "", limit, err, errlen);
-cleanup:
-    curl_easy_cleanup(easy);
-    free(url);
-    free(b.p);
-    return rc;
+    return f->credits_spent;
 }

@@ -2,6 +2,7 @@
 #ifndef WF4_SCRAPER_FETCH_H
 #define WF4_SCRAPER_FETCH_H
 
+#include <curl/curl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,9 @@ typedef struct fetch_config {
     long timeout_ms;     /* CURLOPT_TIMEOUT_MS per attempt */
     long max_body;       /* bytes kept of a page; a larger page is truncated and parsed */
     long retry_base_ms, retry_cap_ms, max_retries;
+    long max_cost;        /* sent as max_cost=N on every call */
+    int max_tier;         /* a blocked page climbs the tiers up to this one (tier.h) */
+    long account_poll_ms; /* while credits are exhausted, /account is read this often */
 } fetch_config;
 
 typedef enum { FETCH_OK, FETCH_FAILED, FETCH_CANCELLED } fetch_status;
@@ -32,6 +36,8 @@ typedef struct fetch_result {
     const char *page_url;   /* https://<domain>/ */
     int64_t api_ms;         /* time spent in all attempts */
     int attempts;
+    long credits;           /* credits charged for all attempts (200 and 404 answers) */
+    int tier;               /* tier of the last attempt (tier.h) */
 } fetch_result;
 
 /* Called once per submitted fetch, from fetch_run or fetch_cancel_if. */
@@ -58,14 +64,28 @@ size_t fetch_cancel_if(fetch *f, int (*match)(void *opaque, void *arg), void *ar
 size_t fetch_count(const fetch *f);     /* queued, backing off, in flight or parked */
 size_t fetch_in_flight(const fetch *f); /* transfers running now */
 long fetch_limit(const fetch *f);       /* current AIMD limit */
-/* 1 while ScraperAPI answers 401/403: calls are parked (not failed) and one is retried a
- * minute as a probe; they resume when it succeeds. */
-int fetch_auth_blocked(const fetch *f);
 
-/* Asks GET <api_url>/account?api_key= for "concurrencyLimit". Returns 0 with *limit, or -1
- * with err. Blocking; for start-up. */
-int fetch_account_concurrency(const char *api_url, const char *api_key, long timeout_ms,
-                              long *limit, char *err, size_t errlen);
+/* Why calls are parked (not failed, their claims kept uncommitted) and none is started. */
+typedef enum {
+    FETCH_RUNNING,
+    FETCH_PAUSED_KEY,    /* 401 or an unexplained 403: one parked call is retried a minute
+                          * as a probe; all resume when it is accepted */
+    FETCH_PAUSED_CREDITS /* 403 "exhausted the API Credits": /account is read every
+                          * account_poll_ms; all resume when it shows credits left */
+} fetch_pause;
+
+fetch_pause fetch_paused(const fetch *f);
+/* 1 while the key is refused (FETCH_PAUSED_KEY). */
+int fetch_auth_blocked(const fetch *f);
+/* 1 while calls are parked for any reason: waiting for them to finish is pointless. */
+int fetch_parked(const fetch *f);
+/* Credits charged since start (what the answers said, else the tier's list price). */
+long fetch_credits_spent(const fetch *f);
+
+/* Builds "<base><path>?api_key=<key>[&url=<escaped target>]<extra>" (or "&api_key=" when
+ * base already has a query). Returns a malloc'ed string, or NULL. */
+char *fetch_build_url(CURL *easy, const char *base, const char *path, const char *key,
+                      const char *target, const char *extra);
 
 /* Writes url with the value of every api_key= parameter replaced by "***". */
 void fetch_redact_url(const char *url, char *out, size_t outlen);

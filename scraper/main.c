@@ -43,6 +43,15 @@ int main(int argc, char **argv)
         {.env = "WF4_SCRAPER_GRACE_MS", .type = CFG_INT, .def = "10000", .min = 0, .max = 600000,
          .dst = &s.grace_ms,
          .help = "on shutdown or revocation, how long calls in flight may finish"},
+        {.env = "WF4_SCRAPER_MAX_COST", .type = CFG_INT, .def = "10", .min = 1, .max = 1000000,
+         .dst = &s.max_cost,
+         .help = "max_cost sent with every ScraperAPI call: credits one call may cost at most"},
+        {.env = "WF4_SCRAPER_MAX_TIER", .type = CFG_STR, .def = "premium", .dst = &s.max_tier,
+         .help = "a blocked page is retried at the next tier up to this one: plain, render (10 "
+                 "credits), premium (10) or ultra_premium (30)"},
+        {.env = "WF4_SCRAPER_ACCOUNT_POLL_MS", .type = CFG_INT, .def = "30000", .min = 100,
+         .max = 3600000, .dst = &s.account_poll_ms,
+         .help = "while the account's credits are exhausted, /account is read this often"},
     };
     const service_spec spec = {"scraper",
                                "Consumes domain claims, fetches each home page through ScraperAPI, "

@@ -2,6 +2,9 @@
 #include "retry.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "tier.h"
 
 /* Transport errors that no retry can fix: the request itself is wrong. */
 static int retry_curl_final(CURLcode cc)
@@ -11,7 +14,30 @@ static int retry_curl_final(CURLcode cc)
            cc == CURLE_BAD_FUNCTION_ARGUMENT;
 }
 
-retry_verdict retry_classify(CURLcode cc, long http_status, char *reason, size_t reasonlen)
+/* ScraperAPI answers 403 for an exhausted account, a call over max_cost and (passed
+ * through) a target that forbids the request; anything else is taken as a refused key. */
+static retry_verdict retry_classify_403(const char *body, char *reason, size_t reasonlen)
+{
+    body = body ? body : "";
+    if (strcasestr(body, "exhausted") && strcasestr(body, "credits")) {
+        snprintf(reason, reasonlen, "ScraperAPI credits exhausted (403)");
+        return RETRY_CREDITS;
+    }
+    if (strstr(body, "max_cost")) {
+        snprintf(reason, reasonlen, "ScraperAPI refused the call: it would cost more than "
+                                    "max_cost (403)");
+        return RETRY_COST;
+    }
+    if (tier_blocked(403, body, strlen(body))) {
+        snprintf(reason, reasonlen, "the site refused the call (403)");
+        return RETRY_BLOCKED;
+    }
+    snprintf(reason, reasonlen, "ScraperAPI refused the key (403)");
+    return RETRY_AUTH;
+}
+
+retry_verdict retry_classify(CURLcode cc, long http_status, const char *body, char *reason,
+                             size_t reasonlen)
 {
     if (cc != CURLE_OK) {
         snprintf(reason, reasonlen, "%s", curl_easy_strerror(cc));
@@ -29,8 +55,10 @@ retry_verdict retry_classify(CURLcode cc, long http_status, char *reason, size_t
         snprintf(reason, reasonlen, "too many requests (429)");
         return RETRY_THROTTLED;
     }
-    if (http_status == 401 || http_status == 403) {
-        snprintf(reason, reasonlen, "ScraperAPI refused the key (%ld)", http_status);
+    if (http_status == 403)
+        return retry_classify_403(body, reason, reasonlen);
+    if (http_status == 401) {
+        snprintf(reason, reasonlen, "ScraperAPI refused the key (401)");
         return RETRY_AUTH;
     }
     if (http_status >= 500 || http_status == 408) {

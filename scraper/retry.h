@@ -11,12 +11,17 @@ typedef enum {
     RETRY_AGAIN,     /* 5xx, 408, timeout, network error: back off, uses the retry budget */
     RETRY_THROTTLED, /* 429: back off and slow down; does not use the retry budget */
     RETRY_FINAL,     /* 404, other 3xx/4xx, unusable request: final failure */
-    RETRY_AUTH       /* 401/403: wrong key or exhausted account: stop taking claims */
+    RETRY_AUTH,      /* 401, or a 403 not explained below: the key is refused, stop calls */
+    RETRY_CREDITS,   /* 403 "exhausted the API Credits": pause calls until credits are back */
+    RETRY_COST,      /* 403 "would cost more than your max_cost": final for this claim */
+    RETRY_BLOCKED    /* 403 with the target's HTML page: a bot wall, try the next tier */
 } retry_verdict;
 
-/* Classifies one attempt from its transport result and HTTP status (0 = no response).
- * Writes a short human reason (no URL) into reason. */
-retry_verdict retry_classify(CURLcode cc, long http_status, char *reason, size_t reasonlen);
+/* Classifies one attempt from its transport result, HTTP status (0 = no response) and
+ * body (NUL-terminated, may be NULL): ScraperAPI says why it refused a call (403) only in
+ * the body. Writes a short human reason (no URL) into reason. */
+retry_verdict retry_classify(CURLcode cc, long http_status, const char *body, char *reason,
+                             size_t reasonlen);
 
 /* Exponential backoff with full jitter: a delay drawn uniformly from
  * [0, min(cap_ms, base_ms * 2^attempt)] using the random value rnd. attempt counts from 0. */

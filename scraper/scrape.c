@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
 #include "scrape_internal.h"
 #include "service.h"
+#include "tier.h"
 
 #define SCRAPE_POLL_MS 20
 #define SCRAPE_COMMIT_MS 1000
@@ -41,11 +43,13 @@ static void scrape_summary(scrape *s, int64_t now)
 {
     double secs = (double)(now - s->summary_start_ms) / 1000.0;
     log_info("last %.0f s: %llu claims, %llu successes, %llu failures, %llu dead letters "
-             "(%.1f results/s); %zu claims in hand, %zu calls in flight, limit %ld",
+             "(%.1f results/s); %zu claims in hand, %zu calls in flight, limit %ld, %ld "
+             "credits spent since start%s",
              secs, (unsigned long long)s->n_claims, (unsigned long long)s->n_success,
              (unsigned long long)s->n_failure, (unsigned long long)s->n_dlq,
              secs > 0 ? (double)(s->n_success + s->n_failure) / secs : 0.0, s->njobs,
-             fetch_in_flight(s->f), fetch_limit(s->f));
+             fetch_in_flight(s->f), fetch_limit(s->f), fetch_credits_spent(s->f),
+             fetch_paused(s->f) == FETCH_PAUSED_CREDITS ? "; paused: credits exhausted" : "");
     s->n_claims = s->n_success = s->n_failure = s->n_dlq = 0;
     s->summary_start_ms = now;
     s->next_summary_ms = now + SCRAPE_SUMMARY_MS;
@@ -62,14 +66,19 @@ static void scrape_periodic(scrape *s)
     }
     metrics_set(s->m_jobs, (double)s->njobs);
     metrics_set(s->m_limit, (double)fetch_limit(s->f));
-    int blocked = fetch_auth_blocked(s->f);
-    atomic_store(&s->ready_blocked, blocked);
-    if (blocked && now >= s->next_auth_log_ms) {
+    fetch_pause pause = fetch_paused(s->f);
+    atomic_store(&s->ready_blocked, pause == FETCH_PAUSED_KEY);
+    if (pause == FETCH_PAUSED_KEY && now >= s->next_auth_log_ms) {
         log_error("ScraperAPI rejects the API key (401/403): intake stopped, %zu claims held "
                   "uncommitted; fix the key or the account",
                   s->njobs);
         s->next_auth_log_ms = now + SCRAPE_AUTH_LOG_MS;
-    } else if (!blocked) {
+    } else if (pause == FETCH_PAUSED_CREDITS && now >= s->next_auth_log_ms) {
+        log_warn("paused: credits exhausted: intake stopped, %zu claims held uncommitted "
+                 "until /account shows credits again",
+                 s->njobs);
+        s->next_auth_log_ms = now + SCRAPE_AUTH_LOG_MS;
+    } else if (pause == FETCH_RUNNING) {
         s->next_auth_log_ms = now + SCRAPE_AUTH_LOG_MS;
     }
     if (now >= s->next_summary_ms)
@@ -120,13 +129,16 @@ static rd_kafka_t *scrape_consumer_new(scrape *s, const char *client_id, char *e
 static long scrape_concurrency(const scrape_settings *cfg)
 {
     char err[512];
-    long limit = 0;
+    account_info a;
     if (cfg->concurrency > 0)
         return cfg->concurrency;
-    if (fetch_account_concurrency(cfg->api_url, cfg->api_key, 10000, &limit, err, sizeof err) ==
-        0) {
-        log_info("ScraperAPI account allows %ld concurrent calls", limit);
-        return limit;
+    if (account_get(cfg->api_url, cfg->api_key, 10000, &a, err, sizeof err) == 0) {
+        if (a.concurrency_limit > 0) {
+            log_info("ScraperAPI account allows %ld concurrent calls (%ld of %ld credits used)",
+                     a.concurrency_limit, a.request_count, a.request_limit);
+            return a.concurrency_limit;
+        }
+        snprintf(err, sizeof err, "the answer has no positive concurrencyLimit");
     }
     log_warn("cannot read the account's concurrency (%s): using %d", err,
              SCRAPE_DEFAULT_CONCURRENCY);
@@ -163,8 +175,25 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    fetch_config fc = {cfg->api_url, cfg->api_key, scrape_concurrency(cfg), cfg->timeout_ms,
-                       cfg->max_body, cfg->retry_base_ms, cfg->retry_cap_ms, cfg->max_retries};
+    int max_tier = tier_from_name(cfg->max_tier);
+    if (max_tier < 0) {
+        snprintf(err, errlen, "WF4_SCRAPER_MAX_TIER: \"%s\" is not plain, render, premium or "
+                 "ultra_premium", cfg->max_tier);
+        return -1;
+    }
+    if (cfg->max_cost < tier_price(max_tier)) {
+        snprintf(err, errlen, "WF4_SCRAPER_MAX_COST (%ld) is below the price of "
+                 "WF4_SCRAPER_MAX_TIER=%s (%ld credits)", cfg->max_cost, cfg->max_tier,
+                 tier_price(max_tier));
+        return -1;
+    }
+    fetch_config fc = {
+        .api_url = cfg->api_url, .api_key = cfg->api_key, .timeout_ms = cfg->timeout_ms,
+        .concurrency = scrape_concurrency(cfg), .max_body = cfg->max_body,
+        .retry_base_ms = cfg->retry_base_ms, .retry_cap_ms = cfg->retry_cap_ms,
+        .max_retries = cfg->max_retries, .max_cost = cfg->max_cost, .max_tier = max_tier,
+        .account_poll_ms = cfg->account_poll_ms,
+    };
     s->cap = (size_t)(fc.concurrency * cfg->backlog_factor);
     if (!(s->f = fetch_new(&fc, scrape_fetched, s, err, errlen)))
         return -1;
@@ -194,7 +223,7 @@ static void scrape_wind_down(scrape *s)
     scrape_set_paused(s, 1);
     int64_t deadline = service_mono_ms() + s->cfg->grace_ms;
     log_info("stopping: %zu claims in hand, grace %ld ms", s->njobs, s->cfg->grace_ms);
-    while (s->njobs > 0 && !s->fatal && !fetch_auth_blocked(s->f) &&
+    while (s->njobs > 0 && !s->fatal && !fetch_parked(s->f) &&
            service_mono_ms() < deadline)
         scrape_drive(s, SCRAPE_POLL_MS);
     size_t abandoned = fetch_cancel_if(s->f, NULL, NULL);

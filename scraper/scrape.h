@@ -12,6 +12,9 @@ typedef struct scrape_settings {
     long concurrency; /* 0 = ask ScraperAPI's /account, 10 when it does not answer */
     long timeout_ms, max_body, retry_base_ms, retry_cap_ms, max_retries;
     long grace_ms, backlog_factor;
+    long max_cost;        /* max_cost=N on every ScraperAPI call */
+    char *max_tier;       /* highest tier a blocked page escalates to (tier.h names) */
+    long account_poll_ms; /* /account read interval while credits are exhausted */
 } scrape_settings;
 
 /* Runs until SIGTERM/SIGINT (service_running) or a fatal Kafka error, then shuts down in

@@ -97,7 +97,7 @@ static void scrape_revoke(scrape *s, rd_kafka_topic_partition_list_t *parts, int
     log_info("%d partitions %s, %zu claims of them in hand", parts->cnt,
              lost ? "lost" : "revoked", n);
     while (!lost && s->stopping < 2 && !s->fatal && scrape_jobs_in(s, parts) > 0 &&
-           !fetch_auth_blocked(s->f) && service_mono_ms() < deadline)
+           !fetch_parked(s->f) && service_mono_ms() < deadline)
         scrape_drive(s, 20);
     if (!lost)
         scrape_commit(s, 1);

@@ -13,22 +13,44 @@ static void test_classify(void **state)
 {
     (void)state;
     char r[128];
-    assert_int_equal(retry_classify(CURLE_OK, 200, r, sizeof r), RETRY_SUCCESS);
-    assert_int_equal(retry_classify(CURLE_OK, 404, r, sizeof r), RETRY_FINAL);
+    assert_int_equal(retry_classify(CURLE_OK, 200, "", r, sizeof r), RETRY_SUCCESS);
+    assert_int_equal(retry_classify(CURLE_OK, 404, "", r, sizeof r), RETRY_FINAL);
     assert_string_equal(r, "not found (404)");
-    assert_int_equal(retry_classify(CURLE_OK, 429, r, sizeof r), RETRY_THROTTLED);
-    assert_int_equal(retry_classify(CURLE_OK, 401, r, sizeof r), RETRY_AUTH);
-    assert_int_equal(retry_classify(CURLE_OK, 403, r, sizeof r), RETRY_AUTH);
-    assert_int_equal(retry_classify(CURLE_OK, 500, r, sizeof r), RETRY_AGAIN);
-    assert_int_equal(retry_classify(CURLE_OK, 503, r, sizeof r), RETRY_AGAIN);
-    assert_int_equal(retry_classify(CURLE_OK, 408, r, sizeof r), RETRY_AGAIN);
-    assert_int_equal(retry_classify(CURLE_OK, 400, r, sizeof r), RETRY_FINAL);
-    assert_int_equal(retry_classify(CURLE_OK, 410, r, sizeof r), RETRY_FINAL);
-    assert_int_equal(retry_classify(CURLE_OPERATION_TIMEDOUT, 0, r, sizeof r), RETRY_AGAIN);
-    assert_int_equal(retry_classify(CURLE_COULDNT_CONNECT, 0, r, sizeof r), RETRY_AGAIN);
-    assert_int_equal(retry_classify(CURLE_RECV_ERROR, 0, r, sizeof r), RETRY_AGAIN);
-    assert_int_equal(retry_classify(CURLE_GOT_NOTHING, 0, r, sizeof r), RETRY_AGAIN);
-    assert_int_equal(retry_classify(CURLE_TOO_MANY_REDIRECTS, 302, r, sizeof r), RETRY_FINAL);
+    assert_int_equal(retry_classify(CURLE_OK, 429, "", r, sizeof r), RETRY_THROTTLED);
+    assert_int_equal(retry_classify(CURLE_OK, 401, "", r, sizeof r), RETRY_AUTH);
+    assert_int_equal(retry_classify(CURLE_OK, 403, "", r, sizeof r), RETRY_AUTH);
+    assert_int_equal(retry_classify(CURLE_OK, 500, "", r, sizeof r), RETRY_AGAIN);
+    assert_int_equal(retry_classify(CURLE_OK, 503, "", r, sizeof r), RETRY_AGAIN);
+    assert_int_equal(retry_classify(CURLE_OK, 408, "", r, sizeof r), RETRY_AGAIN);
+    assert_int_equal(retry_classify(CURLE_OK, 400, "", r, sizeof r), RETRY_FINAL);
+    assert_int_equal(retry_classify(CURLE_OK, 410, "", r, sizeof r), RETRY_FINAL);
+    assert_int_equal(retry_classify(CURLE_OPERATION_TIMEDOUT, 0, "", r, sizeof r), RETRY_AGAIN);
+    assert_int_equal(retry_classify(CURLE_COULDNT_CONNECT, 0, "", r, sizeof r), RETRY_AGAIN);
+    assert_int_equal(retry_classify(CURLE_RECV_ERROR, 0, "", r, sizeof r), RETRY_AGAIN);
+    assert_int_equal(retry_classify(CURLE_GOT_NOTHING, 0, "", r, sizeof r), RETRY_AGAIN);
+    assert_int_equal(retry_classify(CURLE_TOO_MANY_REDIRECTS, 302, "", r, sizeof r), RETRY_FINAL);
+    assert_int_equal(retry_classify(CURLE_OK, 403, NULL, r, sizeof r), RETRY_AUTH);
+}
+
+/* ScraperAPI's 403 bodies: exhausted credits, max_cost, the target's page, anything else. */
+static void test_classify_403(void **state)
+{
+    (void)state;
+    char r[128];
+    const char *credits = "You have exhausted the API Credits available in this monthly "
+                          "cycle. You can upgrade your subscription to get more credits.\n";
+    const char *cost = "This request would cost more than your max_cost. You can see the cost "
+                       "per request in your response header or in API Playground.";
+    assert_int_equal(retry_classify(CURLE_OK, 403, credits, r, sizeof r), RETRY_CREDITS);
+    assert_string_equal(r, "ScraperAPI credits exhausted (403)");
+    assert_int_equal(retry_classify(CURLE_OK, 403, cost, r, sizeof r), RETRY_COST);
+    assert_int_equal(retry_classify(CURLE_OK, 403,
+                                    "<html><head><title>403 Forbidden</title></head></html>", r,
+                                    sizeof r),
+                     RETRY_BLOCKED);
+    assert_int_equal(retry_classify(CURLE_OK, 403, "Forbidden", r, sizeof r), RETRY_AUTH);
+    /* The credits body on another status is not a pause. */
+    assert_int_equal(retry_classify(CURLE_OK, 500, credits, r, sizeof r), RETRY_AGAIN);
 }
 
 /* Full jitter: uniform in [0, min(cap, base * 2^attempt)]. */
@@ -103,6 +125,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_classify_403),
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_limiter_aimd),
         cmocka_unit_test(test_redact_url),
