@@ -136,8 +136,8 @@ phase_variety() {
 }
 
 phase_concurrency() {
-    say "concurrency limit 5, 20 parallel requests of 1 s"
-    start STANDIN_LATENCY_MIN_MS=1000 STANDIN_LATENCY_MAX_MS=1000 STANDIN_CONCURRENCY=5
+    say "concurrency limit 5, 20 parallel requests of 3 s (long enough for all 20 to arrive on a loaded machine)"
+    start STANDIN_LATENCY_MIN_MS=3000 STANDIN_LATENCY_MAX_MS=3000 STANDIN_CONCURRENCY=5
     local pids=() ok n429
     for i in $(seq 1 20); do
         curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 \
