@@ -160,6 +160,25 @@ static void scrape_metrics_setup(scrape *s)
                                "Current limit of ScraperAPI calls in flight (AIMD)");
 }
 
+/* WF4_SCRAPER_MAX_TIER as a tier, or -1 with err when unknown or dearer than max_cost
+ * (every escalation to it would be refused). */
+static int scrape_max_tier(const scrape_settings *cfg, char *err, size_t errlen)
+{
+    int max_tier = tier_from_name(cfg->max_tier);
+    if (max_tier < 0) {
+        snprintf(err, errlen, "WF4_SCRAPER_MAX_TIER: \"%s\" is not plain, render, premium or "
+                 "ultra_premium", cfg->max_tier);
+        return -1;
+    }
+    if (cfg->max_cost < tier_price(max_tier)) {
+        snprintf(err, errlen, "WF4_SCRAPER_MAX_COST (%ld) is below the price of "
+                 "WF4_SCRAPER_MAX_TIER=%s (%ld credits)", cfg->max_cost, cfg->max_tier,
+                 tier_price(max_tier));
+        return -1;
+    }
+    return max_tier;
+}
+
 static int scrape_setup(scrape *s, char *err, size_t errlen)
 {
     scrape_settings *cfg = s->cfg;
@@ -175,18 +194,9 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int max_tier = tier_from_name(cfg->max_tier);
-    if (max_tier < 0) {
-        snprintf(err, errlen, "WF4_SCRAPER_MAX_TIER: \"%s\" is not plain, render, premium or "
-                 "ultra_premium", cfg->max_tier);
+    int max_tier = scrape_max_tier(cfg, err, errlen);
+    if (max_tier < 0)
         return -1;
-    }
-    if (cfg->max_cost < tier_price(max_tier)) {
-        snprintf(err, errlen, "WF4_SCRAPER_MAX_COST (%ld) is below the price of "
-                 "WF4_SCRAPER_MAX_TIER=%s (%ld credits)", cfg->max_cost, cfg->max_tier,
-                 tier_price(max_tier));
-        return -1;
-    }
     fetch_config fc = {
         .api_url = cfg->api_url, .api_key = cfg->api_key, .timeout_ms = cfg->timeout_ms,
         .concurrency = scrape_concurrency(cfg), .max_body = cfg->max_body,
