@@ -1,0 +1,64 @@
+/* Unit tests of scraper/account.c: reading ScraperAPI's /account answer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "account.h"
+
+static void test_parse(void **state)
+{
+    (void)state;
+    char err[256];
+    account_info a;
+    assert_int_equal(account_parse("{\"concurrentRequests\":553,\"requestCount\":6655888,"
+                                   "\"failedRequestCount\":1118,\"requestLimit\":10000000,"
+                                   "\"concurrencyLimit\":1000}",
+                                   &a, err, sizeof err),
+                     0);
+    assert_int_equal(a.concurrent, 553);
+    assert_int_equal(a.request_count, 6655888);
+    assert_int_equal(a.failed, 1118);
+    assert_int_equal(a.request_limit, 10000000);
+    assert_int_equal(a.concurrency_limit, 1000);
+    assert_int_equal(account_credits_left(&a), 10000000 - 6655888);
+}
+
+static void test_left(void **state)
+{
+    (void)state;
+    char err[256];
+    account_info a;
+    /* ScraperAPI's requestCount can run past the limit: nothing is left, not a negative. */
+    assert_int_equal(account_parse("{\"requestCount\":105,\"requestLimit\":100}", &a, err,
+                                   sizeof err),
+                     0);
+    assert_int_equal(account_credits_left(&a), 0);
+    assert_int_equal(a.concurrency_limit, -1);
+    assert_int_equal(account_parse("{\"requestCount\":\"5\",\"requestLimit\":100}", &a, err,
+                                   sizeof err),
+                     0);
+    assert_int_equal(account_credits_left(&a), -1); /* unknown, not "credits left" */
+}
+
+static void test_not_json(void **state)
+{
+    (void)state;
+    char err[256];
+    account_info a;
+    assert_int_equal(account_parse("<html>Unauthorized</html>", &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a JSON object"));
+    assert_int_equal(account_parse("[1,2]", &a, err, sizeof err), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_left),
+        cmocka_unit_test(test_not_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
