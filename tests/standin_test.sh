@@ -195,6 +195,8 @@ PRICES
         "premium with max_cost=5: 403 saying the call would cost more than max_cost"
     check "[[ \$(cost_header) == 10 ]]" "the refusal's header says what the call would cost (10)"
     check "[[ \$(scrapeq under.example 'render=true&max_cost=10') == 200 ]]" "render with max_cost=10: 200"
+    check "[[ \$(scrapeq costly-a.example 'max_cost=10') == 403 && \$(cost_header) == 25 ]]" \
+        "costly-*: 25 times the price, refused under max_cost=10"
     check "[[ \$(scrapeq bad.example 'render=maybe') == 400 ]]" "render=maybe: 400"
     check "[[ \$(scrapeq bad.example 'max_cost=-1') == 400 ]]" "max_cost=-1: 400"
     check "[[ \$(scrapeq error500-x.example 'render=true') == 500 && \$(scrapeq notfound-x.example 'render=true') == 404 ]]" \
@@ -204,8 +206,8 @@ PRICES
         "the 403, 400 and 500 cost nothing, the 404 its price ($used)"
     check "[[ \$(field /account creditsRemaining) == $((1000 - used)) ]]" "creditsRemaining = limit - used"
     check "[[ \$(field /account concurrentRequests) == 0 ]]" "/account: concurrentRequests"
-    check "[[ \$(field /stats overCost) == 1 && \$(get /stats | jq -r .tiers.ultra_premium) == 2 ]]" \
-        "/stats counts the max_cost refusal and the calls by tier"
+    check "[[ \$(field /stats overCost) == 2 && \$(get /stats | jq -r .tiers.ultra_premium) == 2 ]]" \
+        "/stats counts the 2 max_cost refusals and the calls by tier"
     stop
 }
 

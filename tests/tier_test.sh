@@ -7,7 +7,8 @@
 # (plain 1, render 10, premium 10; a 403 costs nothing), and the scraper counts the same.
 source "$WF4_SRC/tests/credits_lib.sh"
 
-# domain  end-status  tier-it-ends-at  credits  (walls at 200 are charged, the 403s are not)
+# domain  end-status  tier-it-ends-at  credits  [error]  (walls at 200 are charged, the
+# 403s are not; costly-* costs 25 a plain call: over max_cost, refused before any charge)
 cat >"$TEST_TMP/expect" <<'EXPECT'
 plain-a.com completed plain 1
 plain-b.com completed plain 1
@@ -16,8 +17,9 @@ wall-empty-render-a.com completed render 11
 wall-captcha-premium-a.com completed premium 21
 wall-forbidden-premium-a.com completed premium 10
 www.shielded.com completed premium 21
-wall-captcha-ultra-a.com error premium 21
-wall-forbidden-never-a.com error premium 0
+wall-captcha-ultra-a.com error premium 21 blocked at tier premium (captcha page)
+wall-forbidden-never-a.com error premium 0 blocked at tier premium (403 from the target)
+costly-a.com error plain 0 ScraperAPI refused the call: it would cost more than max_cost (403)
 EXPECT
 N=$(wc -l <"$TEST_TMP/expect")
 total=$(awk '{s += $4} END {print s}' "$TEST_TMP/expect")
@@ -33,7 +35,7 @@ wait_until 120 terminal || fail "not every domain terminal after 120 s: $(psql_a
 standin_calls >"$TEST_TMP/calls"
 say "stand-in calls (host status tier cost):"
 sed 's/^/    /' "$TEST_TMP/calls"
-while read -r domain want_status want_tier want_credits; do
+while read -r domain want_status want_tier want_credits want_reason; do
     read -r status reason <<<"$(psql_admin -F' ' -c "SELECT status, coalesce(error_message, '') FROM domains WHERE domain = '$domain'")"
     top=$(awk -v h="$domain" '$1 == h {print $3}' "$TEST_TMP/calls" |
         awk '{r = ($0 == "plain" ? 0 : $0 == "render" ? 1 : $0 == "premium" ? 2 : 3); if (r >= m) {m = r; t = $0}} END {print t}')
@@ -41,7 +43,7 @@ while read -r domain want_status want_tier want_credits; do
     check_eq "$status/$top/$charged" "$want_status/$want_tier/$want_credits" \
         "$domain: status/highest tier called/credits charged"
     if [[ $want_status == error ]]; then
-        check '[[ $reason == "blocked at tier premium ("* ]]' "$domain: error says 'blocked at tier premium' ($reason)"
+        check_eq "$reason" "$want_reason" "$domain: the error says why"
     fi
 done <"$TEST_TMP/expect"
 
@@ -53,7 +55,9 @@ check_eq "$(jq .ultra_premium <<<"$tiers")" 0 "no call above WF4_SCRAPER_MAX_TIE
 check_eq "$(scraper_metric wf4_scraper_credits_total)" "$total" "the scraper counts the same credits"
 check_eq "$(scraper_metric 'wf4_scraper_credits_total{outcome="failure"}')" 21 \
     "credits of the blocked domains are counted as failure (21)"
-check_eq "$(scraper_metric wf4_scraper_tier_escalations_total)" 12 "12 escalations (0+0+1+1+2+2+2+2+2)"
+check_eq "$(scraper_metric wf4_scraper_tier_escalations_total)" 12 "12 escalations (0+0+1+1+2+2+2+2+2+0)"
+check_eq "$(grep -c '"msg":"GET host=' "$(svc_log standin)")" "$(grep -c '"msg":"GET host=.* max_cost=10 ' "$(svc_log standin)")" \
+    "every call carried max_cost=10"
 check '! grep -q "ERROR: AddressSanitizer\|runtime error" "$(svc_log scraper)"' "no sanitizer report"
 
 # A cap the max_cost cannot pay for is a start-up error, not a silent lower cap.

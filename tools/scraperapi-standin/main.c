@@ -147,7 +147,8 @@ int main(int argc, char **argv)
                          "/control/credits?limit=N|add=N to change the account's credits."
                          "\nHosts named notfound-*, error500-*, hang-*, reset-*, slow-*, huge-*, "
                          "nonhtml-*, malformed-* always get that behaviour; wall-KIND-TIER-* "
-                         "(e.g. wall-captcha-premium-x.test) show a bot wall below TIER.");
+                         "(e.g. wall-captcha-premium-x.test) show a bot wall below TIER; "
+                         "costly-* cost 25 times the list price.");
     if (rc != 0) {
         status = rc > 0 ? EXIT_SUCCESS : 2;
         goto done;

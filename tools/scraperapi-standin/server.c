@@ -22,6 +22,8 @@
 #define STANDIN_CORPUS_MAX (64L * 1024 * 1024)
 /* What the request costs, on every answer past the URL check (charged on 200/404 only). */
 #define STANDIN_COST_HEADER "sa-credit-cost"
+/* Hosts named costly-* cost this many times the list price. */
+#define STANDIN_COSTLY_FACTOR 25
 
 typedef enum {
     OUT_OK,
@@ -466,6 +468,8 @@ static int standin_price(struct MHD_Connection *conn, standin_req *req)
                    MHD_lookup_connection_value(conn, k, "max_cost"), &req->tier) != 0)
         return -1;
     req->cost = tier_cost(&req->tier);
+    if (strncmp(req->host, "costly-", 7) == 0)
+        req->cost *= STANDIN_COSTLY_FACTOR; /* like ScraperAPI's SERP domains */
     return 0;
 }
 
@@ -673,10 +677,10 @@ static void standin_completed(void *cls, struct MHD_Connection *conn, void **req
     if (req->reserved)
         atomic_fetch_sub(&standin_st->reserved, req->cost);
     if (req->scrape && standin_cfg->log_requests)
-        log_info("GET host=%s status=%u outcome=%s tier=%s cost=%ld ms=%ld%s",
+        log_info("GET host=%s status=%u outcome=%s tier=%s cost=%ld max_cost=%ld ms=%ld%s",
                  req->host[0] ? req->host : "-", req->status,
                  req->slot ? standin_outcome_names[req->outcome] : "-",
-                 tier_level_name(tier_level(&req->tier)), req->cost,
+                 tier_level_name(tier_level(&req->tier)), req->cost, req->tier.max_cost,
                  standin_ms_since(&req->start),
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed)");
     free(req);
