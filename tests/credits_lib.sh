@@ -7,7 +7,8 @@
 #   credits_select FILE            selects the domains listed in FILE
 #   status_count STATUS            domains in that status
 #   standin_get PATH               GET from the stand-in (/account, /stats, /control/...)
-#   scraper_metric SERIES-REGEX    the scraper's metric, summed (0 when absent)
+#   scraper_metric SERIES-REGEX    the metric of the scraper ($SCRAPER, default "scraper"),
+#                                  summed (0 when absent)
 . "$WF4_SRC/tests/lib.sh"
 
 RUN_ID="$(date +%s)$$"
@@ -60,7 +61,7 @@ standin_get() { curl -sf --max-time 5 "$STANDIN_URL$1"; }
 
 scraper_metric() {
     local port
-    port=$(grep -o 'serving /metrics, /healthz, /readyz on port [0-9]*' "$(svc_log scraper)" |
+    port=$(grep -o 'serving /metrics, /healthz, /readyz on port [0-9]*' "$(svc_log "${SCRAPER:-scraper}")" |
         tail -1 | grep -o '[0-9]*$')
     curl -sf --max-time 5 "http://127.0.0.1:$port/metrics" |
         awk -v re="^$1" '$0 ~ re {s += $NF} END {printf "%d\n", s + 0}'
