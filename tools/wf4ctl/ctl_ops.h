@@ -2,6 +2,7 @@
 #ifndef WF4CTL_CTL_OPS_H
 #define WF4CTL_CTL_OPS_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "ctl.h"
@@ -12,6 +13,12 @@ int ctl_status(const ctl_settings *s, int argc, char **argv);
 int ctl_doctor(const ctl_settings *s, int argc, char **argv);
 int ctl_select(const ctl_settings *s, int argc, char **argv);
 int ctl_requeue(const ctl_settings *s, int argc, char **argv);
+int ctl_exporter(const ctl_settings *s, int argc, char **argv);
+
+/* Consumer lag of the pipeline's groups and the size of every *.dlq topic, appended to
+ * root["consumer_lag"] and root["dlq"]; problems go to root["errors"] (both arrays must
+ * exist). Returns 0, or -1 when part could not be read. */
+int ctl_status_kafka(const ctl_settings *s, json_t *root);
 
 /* Connects to s->database_url (the admin URL when set) as application_name app_name
  * ("wf4ctl-..." never matches the pipeline's own 'wf4-%'). Prints the error and returns NULL

@@ -244,7 +244,7 @@ static int status_dlq(rd_kafka_t *rk, const rd_kafka_metadata_t *md, json_t *roo
     return 0;
 }
 
-static int status_kafka(const ctl_settings *s, json_t *root)
+int ctl_status_kafka(const ctl_settings *s, json_t *root)
 {
     const rd_kafka_metadata_t *md = NULL;
     int rc = -1;
@@ -384,7 +384,7 @@ int ctl_status(const ctl_settings *s, int argc, char **argv)
         return 1;
     }
     int rc = status_database(s, root);
-    rc |= status_kafka(s, root);
+    rc |= ctl_status_kafka(s, root);
     if (as_json) {
         if (json_dumpf(root, stdout, JSON_COMPACT) != 0)
             fprintf(stderr, "wf4ctl status: cannot write JSON\n");
