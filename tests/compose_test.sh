@@ -9,6 +9,9 @@
 #   - each completed domain was handed to WF5 exactly once (handoff_event_id set and unique);
 #   - the WF5 topic holds one event per completed domain (distinct event ids = the DB's);
 #   - /metrics of every service container answers (each scaled instance);
+#   - profile "monitoring": Prometheus (its HTTP API) has every service instance and the
+#     exporter as a target, all up, every rule of deploy/prometheus/alerts.yml loaded and
+#     evaluated without error, no alert firing, and the exporter's reads succeeding;
 #   - messages on the claims topic carry the registry's schema ids (magic byte 0 + an id that
 #     GET /apis/ccompat/v7/schemas/ids/{id} knows) and decode with wf4-inspect.
 # `docker-compose down -v` runs in a trap whether the test passed or not, and the test checks
@@ -35,7 +38,10 @@ DOCKER=/usr/bin/docker
 # The run's own settings: an empty env file, so that a developer's .env does not leak in.
 : >"$TMP/empty.env"
 export BASE_IMAGE=${BASE_IMAGE:-local/debian:bookworm-slim}
-export COMPOSE_PROFILES=standin
+export COMPOSE_PROFILES=standin,monitoring
+# Prometheus's host port: a free one, so that a host Prometheus or another run does not clash.
+WF4_PROMETHEUS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export WF4_PROMETHEUS_PORT
 export SCRAPERAPI_KEY=compose-test-key-$$
 export SCRAPERAPI_URL=http://standin:8099/
 export STANDIN_LATENCY_MIN_MS=200 STANDIN_LATENCY_MAX_MS=400
@@ -140,7 +146,7 @@ say "build (docker-compose build, BASE_IMAGE=$BASE_IMAGE)"
 t0=$(date +%s)
 # The services image is shared by init, claimer, scraper, committer and standin: build it once
 # through "init"; the others then hit the cache.
-for svc in postgres kafka registry init claimer scraper committer standin; do
+for svc in postgres kafka registry init claimer scraper committer standin exporter prometheus; do
   if ! bounded 0 nice "${DC[@]}" build "$svc" >"$TMP/build-$svc.log" 2>&1; then
     tail -n 60 "$TMP/build-$svc.log"
     fail_now "docker-compose build $svc"
@@ -159,7 +165,7 @@ if ! bounded 400 "${DC[@]}" up -d --no-build --scale scraper=3 --scale committer
   fail_now "docker-compose up"
 fi
 # Wait until every long-running container is healthy (init has completed by now).
-want_healthy=$(( 1 + 1 + 1 + 2 + 3 + 2 + 1 ))
+want_healthy=$(( 1 + 1 + 1 + 2 + 3 + 2 + 1 + 2 )) # ... + standin + exporter and prometheus
 while :; do
   healthy=0 unhealthy=""
   for c in $("${DC[@]}" ps -q); do
@@ -344,6 +350,55 @@ for svc_port in claimer:9101 scraper:9102 committer:9103; do
 done
 check_eq "$n_metrics_ok" 7 "service containers whose /metrics answers (2 claimers, 3 scrapers, 2 committers)"
 FIGURES+=("$(printf '%-34s %d/%d' "/metrics answering" "$n_metrics_ok" "$n_metrics")")
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus (profile "monitoring"), through its HTTP API inside its container.
+say "Prometheus: targets, rules, alerts"
+prom_c=$("${DC[@]}" ps -q prometheus)
+prom() { timeout 20 $DOCKER exec "$prom_c" http-check 9090 "$1" -v; }
+n_rules_want=$(grep -c '^ *- alert:' "$ROOT/deploy/prometheus/alerts.yml")
+# targets: "up down" counts of the wf4-* jobs; rules: "alerting ok unknown error" counts.
+prom_targets() {
+  prom /api/v1/targets | python3 -c '
+import json, sys
+t = [x for x in json.load(sys.stdin)["data"]["activeTargets"] if x["labels"]["job"].startswith("wf4-")]
+print(sum(x["health"] == "up" for x in t), sum(x["health"] != "up" for x in t),
+      " ".join(sorted(x["labels"]["job"] + "@" + x["labels"]["instance"] for x in t if x["health"] != "up")))'
+}
+prom_rules() {
+  prom /api/v1/rules | python3 -c '
+import json, sys
+r = [x for g in json.load(sys.stdin)["data"]["groups"] for x in g["rules"] if x["type"] == "alerting"]
+print(len(r), sum(x["health"] == "ok" for x in r), sum(x["health"] == "unknown" for x in r),
+      sum(x["health"] == "err" for x in r), " ".join(x["name"] + ":" + x.get("lastError", "") for x in r if x["health"] == "err"))'
+}
+t0=$(date +%s)
+while :; do
+  read -r t_up t_down t_which <<<"$(prom_targets 2>/dev/null || echo "0 0 unreadable")"
+  read -r r_n r_ok r_unknown r_err r_which <<<"$(prom_rules 2>/dev/null || echo "0 0 0 0 unreadable")"
+  if [ "$t_up" = 8 ] && [ "$t_down" = 0 ] && [ "$r_unknown" = 0 ] && [ "$r_n" -gt 0 ]; then break; fi
+  if [ $(($(date +%s) - t0)) -gt 120 ]; then
+    say "after 120 s: targets up $t_up, not up $t_down ($t_which); rules $r_n, unevaluated $r_unknown"
+    break
+  fi
+  sleep 3
+done
+timing prometheus $(($(date +%s) - t0))
+check_eq "$t_up" 8 "Prometheus targets up (2 claimers, 3 scrapers, 2 committers, 1 exporter)"
+check_eq "$t_down" 0 "Prometheus targets not up${t_which:+ ($t_which)}"
+check_eq "$r_n" "$n_rules_want" "alerting rules loaded (as many as deploy/prometheus/alerts.yml has)"
+check_eq "$r_ok" "$n_rules_want" "alerting rules evaluated without error${r_which:+ ($r_which)}"
+firing=$(prom /api/v1/alerts | python3 -c '
+import json, sys
+print(" ".join(sorted(a["labels"]["alertname"] for a in json.load(sys.stdin)["data"]["alerts"] if a["state"] == "firing")))')
+check_eq "${firing:-none}" none "alerts firing after a healthy run"
+collect_ok=$(prom '/api/v1/query?query=min(wf4_exporter_collect_ok)' | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "absent")')
+check_eq "$collect_ok" 1 "wf4ctl exporter read the database and Kafka (min of wf4_exporter_collect_ok)"
+FIGURES+=("$(printf '%-34s %d/%d' "Prometheus targets up" "$t_up" "$((t_up + t_down))")")
+FIGURES+=("$(printf '%-34s %d/%d' "alerting rules loaded, healthy" "$r_ok" "$r_n")")
 
 # ---------------------------------------------------------------------------------------------
 # The claims topic: raw bytes with kcat (length-prefixed payloads), the registry's ids, decoding.
