@@ -138,6 +138,7 @@ static void ctx_free(ext_ctx *c)
         free(*f[i]);
         *f[i] = NULL;
     }
+    ext_phone_free(c);
 }
 
 static char *wp_version_guess(ext_ctx *c)
@@ -170,7 +171,7 @@ static int finish_tech(ext_ctx *c, meta_page *m)
     return c->oom ? -1 : 0;
 }
 
-static int finish(ext_ctx *c, meta_page *m)
+static int finish(ext_ctx *c, const char *page_url, meta_page *m)
 {
     m->title = take(&c->title, &c->og_title);
     m->description = take(&c->desc, &c->og_desc);
@@ -185,6 +186,8 @@ static int finish(ext_ctx *c, meta_page *m)
     if (!m->logo_url)
         m->logo_url = take(&c->img_logo, NULL);
     m->language = take(&c->lang, &c->lang_meta);
+    if (ext_phone_finish(c, page_url, m) != 0)
+        return -1;
     return finish_tech(c, m);
 }
 
@@ -228,7 +231,7 @@ static int extract_utf8(const char *html, size_t len, const char *page_url, meta
         goto cleanup;
     ext_find_base(&c, g->document, page_url);
     ext_walk(&c, g->document);
-    if (c.oom || finish(&c, m) != 0 || check_utf8(m) != 0)
+    if (c.oom || finish(&c, page_url, m) != 0 || check_utf8(m) != 0)
         goto cleanup;
     rc = 0;
 cleanup:

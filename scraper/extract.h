@@ -53,7 +53,11 @@
  * reason for EXTRACT_NOT_HTML and EXTRACT_ERROR and "" for EXTRACT_OK.
  *
  * Lists keep document order, deduplicated: tech_stack in rule-table order (see
- * extract_rules.c). Thread-safe: no global state.
+ * extract_rules.c); phone_numbers in E.164, validated by libphonenumber for the
+ * page's region (extract_phone.c says which clues decide it, in which order). Social
+ * links: an organisation's profile before a person's, a profile before a post's
+ * author (extract_url.c). Thread-safe: no global state but libphonenumber's
+ * read-only metadata, loaded on first use.
  */
 int extract_page(const char *body, size_t len, const char *content_type,
                  const char *page_url, meta_page *out, char *err, size_t errlen)

@@ -54,16 +54,8 @@ int ext_find_emails(const char *text, strlist *l, size_t max);
 /* Adds the addresses of a mailto: URL (after "mailto:") to l. */
 int ext_mailto(const char *href, strlist *l, size_t max);
 
-/* Finds phone numbers in text; ctx is the text just before it (may be ""), used to
- * spot a "Tel:"-like label. Adds normalized numbers ("+" and digits) to l. */
-int ext_find_phones(const char *text, const char *ctx, strlist *l, size_t max);
-
-/* Adds the number of a tel: URL (after "tel:") to l. */
-int ext_tel(const char *href, strlist *l, size_t max);
-
-/* Writes into out (size n) the normalized "+digits" form of s, up to its end;
- * returns the digit count (0 when s holds other characters). */
-size_t ext_phone_normalize(const char *s, size_t len, char *out, size_t n);
+/* Percent-decodes src into dst (size n), stopping at any character of stops. */
+void ext_url_unescape(const char *src, const char *stops, char *dst, size_t n);
 
 /* ---- extract_url.c ---- */
 
@@ -83,9 +75,19 @@ typedef enum {
     EXT_SOCIAL_COUNT
 } ext_social;
 
-/* Classifies an absolute URL as a profile link of a network, or EXT_SOCIAL_NONE
- * (other hosts, share/intent/post links, bare home pages). */
-ext_social ext_social_classify(const char *url);
+/* How good a link is as a site's profile on its network: lower is better. */
+typedef enum {
+    EXT_RANK_ORG = 0, /* a profile; on LinkedIn an organisation's (/company/, /school/) */
+    EXT_RANK_PERSON,  /* a person's LinkedIn profile (/in/): the founder, not the firm */
+    EXT_RANK_POST,    /* a post's author (twitter.com/brand/status/1 -> twitter.com/brand) */
+    EXT_RANK_NONE
+} ext_social_rank;
+
+/* Classifies an absolute URL as a link to a network's profile, or EXT_SOCIAL_NONE
+ * (other hosts, share/intent links, posts without an author, bare home pages).
+ * *rank receives its rank and *keep the length of the profile URL at the start of
+ * url (strlen(url), or less for a post: the author's profile). */
+ext_social ext_social_classify(const char *url, ext_social_rank *rank, size_t *keep);
 
 /* ---- extract_rules.c ---- */
 
@@ -124,6 +126,12 @@ int ext_tech_id(const char *name);
 
 #define EXT_WP_VERSIONS 8
 
+/* The number of a tel: link, and the length of the page text before it. */
+typedef struct ext_tel {
+    size_t at;
+    char *raw;
+} ext_tel;
+
 /* State of one extraction: candidates per field, first one found wins. Every
  * char * is owned; extract.c moves the winners into the meta_page. */
 typedef struct ext_ctx {
@@ -136,7 +144,13 @@ typedef struct ext_ctx {
     char wp_ver[EXT_WP_VERSIONS][33]; /* ver= of /wp-includes/ assets, with counts */
     unsigned wp_ver_n[EXT_WP_VERSIONS];
     bool found[EXT_TECH_SLOTS];
-    char tail[32];             /* end of the previous text, for "Tel:" labels */
+    ext_social_rank social_rank[EXT_SOCIAL_COUNT]; /* of the links in the meta_page */
+    char *og_locale;           /* <meta property=og:locale>, e.g. "de_DE" */
+    char addr_country[3];      /* schema.org addressCountry, when a region code */
+    char *text;                /* visible text, '\n' between nodes, for phone numbers */
+    size_t text_len, text_cap;
+    struct ext_tel *tels;      /* numbers of tel: links, with their place in text */
+    size_t ntels, tels_cap;
     bool oom;
 } ext_ctx;
 
@@ -145,5 +159,33 @@ struct GumboInternalNode;
 void ext_walk(ext_ctx *c, struct GumboInternalNode *root);
 /* Sets c->base from the first <base href> of the document. */
 void ext_find_base(ext_ctx *c, struct GumboInternalNode *root, const char *page_url);
+
+/* ---- extract_phone.c ---- */
+
+/* Appends a cleaned text node to c->text (up to EXT_PHONE_TEXT_MAX bytes in all). */
+void ext_phone_text(ext_ctx *c, const char *t);
+
+/* Notes the number of a tel: URL (after "tel:", still percent-encoded). */
+void ext_phone_tel(ext_ctx *c, const char *href);
+
+/* Notes the value of a schema.org addressCountry when it is a region code ("DE"). */
+void ext_phone_country(ext_ctx *c, const char *value);
+
+/* The region numbers written nationally are read for (see extract_phone.c for the
+ * order of the clues), written into region (3 bytes); false when nothing says. */
+bool ext_phone_region(const ext_ctx *c, const char *page_url, char region[3]);
+
+/* Fills m->phone_numbers from c->text and c->tels: valid numbers in E.164, each once,
+ * in page order. Returns 0, or -1 when out of memory. */
+int ext_phone_finish(ext_ctx *c, const char *page_url, meta_page *m);
+
+/* Masks (overwrites with '_') each digit run of s[0..n) that is plainly not a phone
+ * number: too few or too many digits, a date, a price, or labelled as another kind
+ * of number ("EAN", "USt-IdNr.", "SKU") and not as a phone's. Returns how many runs
+ * are left (extract_phone_mask.c). */
+size_t ext_phone_mask(char *s, size_t n);
+
+/* Frees what ext_phone_* keep in c. */
+void ext_phone_free(ext_ctx *c);
 
 #endif

@@ -1,4 +1,4 @@
-/* Text helpers of the extractor: whitespace, UTF-8 cuts, e-mail and phone finding. */
+/* Text helpers of the extractor: whitespace, UTF-8 cuts, e-mail finding. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +8,6 @@
 
 #define EMAIL_MAX 254u
 #define EMAIL_LOCAL_MAX 64u
-#define PHONE_MIN_DIGITS 7u
-#define PHONE_MAX_DIGITS 15u
-#define PHONE_MAX_RAW 32u
-#define PHONE_CTX 24u
 
 void ext_utf8_cut(char *s, size_t cap)
 {
@@ -162,8 +158,7 @@ int ext_find_emails(const char *text, strlist *l, size_t max)
     return 0;
 }
 
-/* Percent-decodes src[0..len) into dst (size n), stopping at stop characters. */
-static void url_unescape(const char *src, const char *stops, char *dst, size_t n)
+void ext_url_unescape(const char *src, const char *stops, char *dst, size_t n)
 {
     size_t o = 0;
     for (const char *p = src; *p && !strchr(stops, *p) && o + 1 < n; p++) {
@@ -181,7 +176,7 @@ static void url_unescape(const char *src, const char *stops, char *dst, size_t n
 int ext_mailto(const char *href, strlist *l, size_t max)
 {
     char buf[1024];
-    url_unescape(href, "?#", buf, sizeof buf);
+    ext_url_unescape(href, "?#", buf, sizeof buf);
     for (char *save = NULL, *tok = strtok_r(buf, ",;", &save); tok;
          tok = strtok_r(NULL, ",;", &save)) {
         while (*tok == ' ')
@@ -198,144 +193,6 @@ int ext_mailto(const char *href, strlist *l, size_t max)
                 dl = 0;
         if (dl && email_add(tok, (size_t)(at - tok), at + 1, dl, l, max) != 0)
             return -1;
-    }
-    return 0;
-}
-
-/* ---- phone ---- */
-
-size_t ext_phone_normalize(const char *s, size_t len, char *out, size_t n)
-{
-    size_t o = 0, digits = 0, i = 0;
-    if (n < PHONE_MAX_DIGITS + 2)
-        return 0;
-    while (i < len && s[i] == ' ')
-        i++;
-    if (i < len && s[i] == '+') {
-        out[o++] = '+';
-        i++;
-    }
-    for (; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (out[0] == '+' && o > 1 && strncmp(s + i, "(0)", 3) == 0) {
-            i += 2; /* +49 (0)30 ...: the trunk 0 is not dialled from abroad */
-            continue;
-        }
-        if (isdigit(c)) {
-            if (++digits > PHONE_MAX_DIGITS)
-                return 0;
-            out[o++] = (char)c;
-        } else if (!strchr(" -.()/", c)) {
-            return 0;
-        }
-    }
-    out[o] = '\0';
-    return digits;
-}
-
-int ext_tel(const char *href, strlist *l, size_t max)
-{
-    char raw[128], norm[PHONE_MAX_DIGITS + 2];
-    url_unescape(href, ";?#,", raw, sizeof raw);
-    size_t d = ext_phone_normalize(raw, strlen(raw), norm, sizeof norm);
-    if (d < PHONE_MIN_DIGITS)
-        return 0;
-    return ext_list_add(l, norm, max);
-}
-
-static const char *const phone_keywords[] = {"tel", "phone", "fon", "call", "mobil", "cell",
-                                             "hotline", "whatsapp", "fax", "\xE9\x9B\xBB\xE8\xA9\xB1"
-                                             /* 電話 */};
-
-/* A "Tel:"-like label just before the number: the last keyword in the last
- * PHONE_CTX bytes of ctx + text[0..start), followed by at most two more words
- * ("Call us on", "Telefon:"), so "Call ... Order no. 20231105" does not count. */
-static bool phone_has_label(const char *ctx, const char *text, size_t start)
-{
-    char buf[2 * PHONE_CTX + 2];
-    size_t cl = strlen(ctx);
-    size_t from_text = start < PHONE_CTX ? start : PHONE_CTX;
-    size_t from_ctx = PHONE_CTX - from_text;
-    if (from_ctx > cl)
-        from_ctx = cl;
-    memcpy(buf, ctx + cl - from_ctx, from_ctx);
-    buf[from_ctx] = ' ';
-    memcpy(buf + from_ctx + 1, text + start - from_text, from_text);
-    buf[from_ctx + 1 + from_text] = '\0';
-    const char *last = NULL;
-    for (size_t i = 0; i < sizeof phone_keywords / sizeof phone_keywords[0]; i++)
-        for (const char *p = buf; (p = strcasestr(p, phone_keywords[i])) != NULL; p++)
-            if (!last || p > last)
-                last = p;
-    if (!last)
-        return false;
-    while (isalpha((unsigned char)*last) || (unsigned char)*last >= 0x80)
-        last++;
-    int words = 0;
-    for (const char *p = last; *p; p++)
-        if (isalpha((unsigned char)*p) && (p == last || !isalpha((unsigned char)p[-1])))
-            words++;
-    return words <= 2;
-}
-
-/* North American layouts without a label: (ddd) ddd-dddd, ddd-ddd-dddd, ddd.ddd.dddd. */
-static bool phone_nanp(const char *s, size_t len)
-{
-    static const char *const shapes[] = {"(ddd) ddd-dddd", "ddd-ddd-dddd", "ddd.ddd.dddd"};
-    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
-        size_t sl = strlen(shapes[k]), i = 0;
-        if (sl != len)
-            continue;
-        for (; i < sl; i++)
-            if (shapes[k][i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shapes[k][i])
-                break;
-        if (i == sl)
-            return true;
-    }
-    return false;
-}
-
-/* Length of the phone-like run at s: digits and separators, no two separators
- * in a row except around parentheses, ending on a digit. */
-static size_t phone_run(const char *s)
-{
-    size_t i = 0, end = 0, seps = 0;
-    if (s[0] == '+' || s[0] == '(')
-        i = 1;
-    for (; s[i] && i < PHONE_MAX_RAW; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (isdigit(c)) {
-            end = i + 1;
-            seps = 0;
-        } else if (strchr(" -./()", c) && ++seps <= 3) {
-            continue;
-        } else {
-            break;
-        }
-    }
-    return end;
-}
-
-int ext_find_phones(const char *text, const char *ctx, strlist *l, size_t max)
-{
-    char norm[PHONE_MAX_DIGITS + 2];
-    for (size_t i = 0; text[i] && l->n < max;) {
-        unsigned char c = (unsigned char)text[i];
-        bool start_ok = (isdigit(c) || c == '+' || c == '(') &&
-                        (i == 0 || !(isalnum((unsigned char)text[i - 1]) ||
-                                     strchr("+-./_", text[i - 1])));
-        size_t len = start_ok ? phone_run(text + i) : 0;
-        if (len == 0 || isalnum((unsigned char)text[i + len])) {
-            i++;
-            continue;
-        }
-        size_t d = ext_phone_normalize(text + i, len, norm, sizeof norm);
-        bool shaped = c == '+' || phone_nanp(text + i, len) ||
-                      (len > 4 && phone_nanp(text + i + 2, len - 2) && text[i] == '1');
-        if (d >= PHONE_MIN_DIGITS && (shaped || phone_has_label(ctx, text, i)) &&
-            ext_list_add(l, norm, max) != 0)
-            return -1;
-        i += len;
     }
     return 0;
 }

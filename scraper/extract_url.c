@@ -192,12 +192,26 @@ static const char *const social_skip[EXT_SOCIAL_COUNT][16] = {
                              "policies", "privacy", "help", "legal", NULL},
     [EXT_SOCIAL_TWITTER] = {"intent", "share", "home", "search", "hashtag", "i", "login",
                             "signup", "privacy", "tos", NULL},
-    [EXT_SOCIAL_LINKEDIN] = {"sharearticle", "sharing", "share", "cws", "feed", "login",
-                             "signup", "legal", NULL},
+    [EXT_SOCIAL_LINKEDIN] = {NULL}, /* only the kinds of linkedin_kinds count */
     [EXT_SOCIAL_INSTAGRAM] = {"p", "reel", "reels", "tv", "explore", "accounts", "share",
                               "stories", "about", "legal", NULL},
     [EXT_SOCIAL_YOUTUBE] = {"watch", "embed", "results", "playlist", "shorts", "share",
                             "redirect", "feed", "t", "about", "premium", "live", NULL},
+};
+
+/* LinkedIn's first path segment says whose page it is. */
+static const struct {
+    const char *seg;
+    ext_social_rank rank;
+} linkedin_kinds[] = {
+    {"company", EXT_RANK_ORG}, {"school", EXT_RANK_ORG}, {"showcase", EXT_RANK_ORG},
+    {"in", EXT_RANK_PERSON},   {"pub", EXT_RANK_PERSON},
+};
+
+/* Second path segments of a post under its author's profile: "/brand/status/123". */
+static const char *const social_post[EXT_SOCIAL_COUNT][6] = {
+    [EXT_SOCIAL_FACEBOOK] = {"posts", "videos", "photos", "events", NULL},
+    [EXT_SOCIAL_TWITTER] = {"status", "statuses", NULL},
 };
 
 static bool social_host_is(const char *host, size_t hlen, const char *want)
@@ -209,28 +223,62 @@ static bool social_host_is(const char *host, size_t hlen, const char *want)
            strncasecmp(host + hlen - wl, want, wl) == 0;
 }
 
-ext_social ext_social_classify(const char *url)
+static bool seg_is(const char *seg, size_t sl, const char *want)
 {
-    size_t pre = url_http_prefix(url);
-    if (pre == 0)
-        return EXT_SOCIAL_NONE;
-    const char *host = url + pre;
-    size_t hlen = strcspn(host, "/?#:");
+    return strlen(want) == sl && strncasecmp(seg, want, sl) == 0;
+}
+
+static ext_social social_network(const char *host, size_t hlen)
+{
     ext_social net = EXT_SOCIAL_NONE;
     for (size_t i = 0; i < sizeof social_hosts / sizeof social_hosts[0]; i++)
         if (social_host_is(host, hlen, social_hosts[i].host))
             net = social_hosts[i].net;
-    if (net == EXT_SOCIAL_NONE)
-        return net;
-    const char *path = host + strcspn(host, "/?#");
-    if (*path != '/')
-        return EXT_SOCIAL_NONE;
-    const char *seg = path + 1;
+    return net;
+}
+
+/* Rank of the link whose path starts at seg (past the first '/'), for net. */
+static ext_social_rank social_rank_of(ext_social net, const char *seg)
+{
     size_t sl = strcspn(seg, "/?#");
     if (sl == 0)
-        return EXT_SOCIAL_NONE;
+        return EXT_RANK_NONE;
+    if (net == EXT_SOCIAL_LINKEDIN) {
+        for (size_t i = 0; i < sizeof linkedin_kinds / sizeof linkedin_kinds[0]; i++)
+            if (seg_is(seg, sl, linkedin_kinds[i].seg) && seg[sl] == '/' &&
+                strcspn(seg + sl + 1, "/?#") > 0)
+                return linkedin_kinds[i].rank;
+        return EXT_RANK_NONE;
+    }
     for (size_t i = 0; social_skip[net][i]; i++)
-        if (strlen(social_skip[net][i]) == sl && strncasecmp(seg, social_skip[net][i], sl) == 0)
-            return EXT_SOCIAL_NONE;
+        if (seg_is(seg, sl, social_skip[net][i]))
+            return EXT_RANK_NONE;
+    const char *seg2 = seg[sl] == '/' ? seg + sl + 1 : NULL;
+    size_t sl2 = seg2 ? strcspn(seg2, "/?#") : 0;
+    for (size_t i = 0; seg2 && social_post[net][i]; i++)
+        if (seg_is(seg2, sl2, social_post[net][i]))
+            return EXT_RANK_POST;
+    return EXT_RANK_ORG;
+}
+
+ext_social ext_social_classify(const char *url, ext_social_rank *rank, size_t *keep)
+{
+    size_t pre = url_http_prefix(url);
+    *rank = EXT_RANK_NONE;
+    *keep = 0;
+    if (pre == 0)
+        return EXT_SOCIAL_NONE;
+    const char *host = url + pre;
+    size_t hlen = strcspn(host, "/?#:");
+    ext_social net = social_network(host, hlen);
+    const char *path = host + strcspn(host, "/?#");
+    if (net == EXT_SOCIAL_NONE || *path != '/')
+        return EXT_SOCIAL_NONE;
+    ext_social_rank r = social_rank_of(net, path + 1);
+    if (r == EXT_RANK_NONE)
+        return EXT_SOCIAL_NONE;
+    *rank = r;
+    *keep = r == EXT_RANK_POST ? (size_t)(path + 1 - url) + strcspn(path + 1, "/?#")
+                               : strlen(url);
     return net;
 }

@@ -121,6 +121,8 @@ static void on_meta(ext_ctx *c, const GumboNode *n)
         set_lang(c, &c->lang_meta, content);
     if (itemprop && strcasecmp(itemprop, "logo") == 0)
         set_url(c, &c->schema_logo, content);
+    if (itemprop && strcasecmp(itemprop, "addressCountry") == 0)
+        ext_phone_country(c, content);
     for (int i = 0; i < 2; i++) { /* og: tags come as property= or, wrongly, name= */
         const char *k = i == 0 ? name : prop;
         if (!k)
@@ -133,6 +135,8 @@ static void on_meta(ext_ctx *c, const GumboNode *n)
             set_text(c, &c->og_title, content, EXTRACT_MAX_TITLE);
         else if (strcasecmp(k, "og:logo") == 0)
             set_url(c, &c->og_logo, content);
+        else if (strcasecmp(k, "og:locale") == 0)
+            set_lang(c, &c->og_locale, content);
         else if (strcasecmp(k, "generator") == 0)
             on_generator(c, content);
     }
@@ -172,11 +176,36 @@ static void on_link(ext_ctx *c, const GumboNode *n)
         c->found[ext_tech_id("WordPress")] = true;
 }
 
+/* A JSON-LD string value after key at p ("addressCountry": "DE"), into out. */
+static bool json_string_after(const char *p, size_t keylen, char *out, size_t n)
+{
+    size_t o = 0;
+    p += keylen;
+    while (isspace((unsigned char)*p) || *p == ':')
+        p++;
+    if (*p != '"')
+        return false;
+    for (p++; *p && *p != '"' && o + 1 < n; p++)
+        out[o++] = *p;
+    out[o] = '\0';
+    return *p == '"';
+}
+
+/* The schema.org addressCountry of JSON-LD, when written as a code. */
+static void on_json_ld_country(ext_ctx *c, const char *json)
+{
+    char v[8];
+    const char *p = strstr(json, "\"addressCountry\"");
+    if (p && json_string_after(p, 16, v, sizeof v))
+        ext_phone_country(c, v);
+}
+
 /* The URL of "logo" in JSON-LD: "logo": "url" or "logo": {"url": "..."}. */
 static void on_json_ld(ext_ctx *c, const char *json)
 {
     char buf[EXTRACT_MAX_URL + 1];
     const char *p = strstr(json, "\"logo\"");
+    on_json_ld_country(c, json);
     if (!p)
         return;
     p += 6;
@@ -249,6 +278,31 @@ static void on_img(ext_ctx *c, const GumboNode *n)
         set_url(c, &c->img_logo, src);
 }
 
+/* A link to a social network replaces the one kept when it ranks better (an
+ * organisation's profile, then a person's, then a post's author); the first on a tie. */
+static void on_social(ext_ctx *c, const char *href)
+{
+    meta_page *m = c->m;
+    char **slot[EXT_SOCIAL_COUNT] = {&m->facebook_url, &m->twitter_url, &m->linkedin_url,
+                                     &m->instagram_url, &m->youtube_url};
+    bool oom = false;
+    ext_social_rank rank = EXT_RANK_NONE;
+    size_t keep = 0;
+    char *url = ext_url_resolve(c->base, href, EXTRACT_MAX_URL, &oom);
+    c->oom |= oom;
+    if (!url)
+        return;
+    ext_social net = ext_social_classify(url, &rank, &keep);
+    if (net != EXT_SOCIAL_NONE && (!*slot[net] || rank < c->social_rank[net])) {
+        url[keep] = '\0';
+        free(*slot[net]);
+        *slot[net] = url;
+        c->social_rank[net] = rank;
+        return;
+    }
+    free(url);
+}
+
 static void on_a(ext_ctx *c, const GumboNode *n)
 {
     const char *href = attr(n, "href");
@@ -263,22 +317,10 @@ static void on_a(ext_ctx *c, const GumboNode *n)
         return;
     }
     if (strncasecmp(href, "tel:", 4) == 0) {
-        c->oom |= ext_tel(href + 4, &m->phone_numbers, EXTRACT_MAX_PHONES) != 0;
+        ext_phone_tel(c, href + 4);
         return;
     }
-    char **slot[EXT_SOCIAL_COUNT] = {&m->facebook_url, &m->twitter_url, &m->linkedin_url,
-                                     &m->instagram_url, &m->youtube_url};
-    bool oom = false;
-    char *url = ext_url_resolve(c->base, href, EXTRACT_MAX_URL, &oom);
-    c->oom |= oom;
-    if (!url)
-        return;
-    ext_social net = ext_social_classify(url);
-    if (net != EXT_SOCIAL_NONE && !*slot[net]) {
-        *slot[net] = url;
-        return;
-    }
-    free(url);
+    on_social(c, href);
 }
 
 /* Rules on any element: class, id, attribute names. */
@@ -305,10 +347,24 @@ static void on_title(ext_ctx *c, const GumboNode *n)
         set_text(c, &c->title, t->v.text.text, EXTRACT_MAX_TITLE);
 }
 
+/* <span itemprop="addressCountry">DE</span> (or a content attribute, on_meta's). */
+static void on_itemprop_country(ext_ctx *c, const GumboNode *n)
+{
+    const char *ip = attr(n, "itemprop");
+    const GumboVector *kids = &n->v.element.children;
+    if (!ip || strcasecmp(ip, "addressCountry") != 0 || n->v.element.tag == GUMBO_TAG_META)
+        return;
+    if (attr(n, "content"))
+        ext_phone_country(c, attr(n, "content"));
+    else if (kids->length > 0 && ((const GumboNode *)kids->data[0])->type == GUMBO_NODE_TEXT)
+        ext_phone_country(c, ((const GumboNode *)kids->data[0])->v.text.text);
+}
+
 static void on_element(ext_ctx *c, const GumboNode *n)
 {
     const char *src;
     on_any_element(c, n);
+    on_itemprop_country(c, n);
     switch (n->v.element.tag) {
     case GUMBO_TAG_HTML:
         set_lang(c, &c->lang, attr(n, "lang"));
@@ -344,23 +400,17 @@ static void on_element(ext_ctx *c, const GumboNode *n)
     }
 }
 
-/* Visible text: e-mail addresses and phone numbers. */
+/* Visible text: e-mail addresses now, phone numbers once the region is known. */
 static void on_text(ext_ctx *c, const char *raw)
 {
-    meta_page *m = c->m;
     char *t = ext_clean_text(raw, EXTRACT_MAX_BODY);
     if (!t) {
         c->oom = true;
         return;
     }
     if (*t) {
-        c->oom |= ext_find_emails(t, &m->email_addresses, EXTRACT_MAX_EMAILS) != 0;
-        c->oom |= ext_find_phones(t, c->tail, &m->phone_numbers, EXTRACT_MAX_PHONES) != 0;
-        char buf[2 * sizeof c->tail];
-        size_t len = strlen(t), keep = len < sizeof c->tail - 1 ? len : sizeof c->tail - 1;
-        snprintf(buf, sizeof buf, "%s %s", c->tail, t + len - keep);
-        size_t bl = strlen(buf), from = bl > sizeof c->tail - 1 ? bl - (sizeof c->tail - 1) : 0;
-        memcpy(c->tail, buf + from, bl - from + 1); /* ASCII labels only: cut anywhere */
+        c->oom |= ext_find_emails(t, &c->m->email_addresses, EXTRACT_MAX_EMAILS) != 0;
+        ext_phone_text(c, t);
     }
     free(t);
 }

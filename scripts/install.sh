@@ -10,6 +10,7 @@ APT_PACKAGES=(
     build-essential cmake pkg-config ninja-build clang libclang-rt-14-dev
     librdkafka-dev libavro-dev libcurl4-openssl-dev libpq-dev postgresql postgresql-contrib
     libgumbo-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libuchardet-dev libidn2-dev
+    libphonenumber-dev
     kcat pgbouncer openjdk-17-jre-headless maven curl jq prometheus
 )
 MAVEN_CENTRAL=https://repo.maven.apache.org/maven2/
