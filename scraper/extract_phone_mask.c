@@ -92,10 +92,11 @@ static bool run_is_price(const char *s, size_t start, size_t end, size_t n)
 {
     static const char *const after[] = {"\xE2\x82\xAC", "\xE5\x86\x86", "EUR", "USD", "CHF"};
     size_t b = start > 0 && s[start - 1] == ' ' ? start - 1 : start;
-    if (b > 0 && strchr("$", s[b - 1]))
+    if (b > 0 && s[b - 1] == '$')
         return true;
-    if ((b >= 2 && (memcmp(s + b - 2, "\xC2\xA3", 2) == 0 || memcmp(s + b - 2, "\xC2\xA5", 2) == 0)) ||
-        (b >= 3 && memcmp(s + b - 3, "\xE2\x82\xAC", 3) == 0))
+    bool pound_yen = b >= 2 && (memcmp(s + b - 2, "\xC2\xA3", 2) == 0 ||
+                                memcmp(s + b - 2, "\xC2\xA5", 2) == 0);
+    if (pound_yen || (b >= 3 && memcmp(s + b - 3, "\xE2\x82\xAC", 3) == 0))
         return true;
     size_t a = end < n && s[end] == ' ' ? end + 1 : end;
     for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)

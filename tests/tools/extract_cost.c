@@ -68,8 +68,9 @@ static int cost_file(const char *path, int runs, int show)
             cost_show(&m);
         meta_page_free(&m);
     }
-    printf("%-40s %8zu bytes %9.3f ms/page %3zu phones\n", strrchr(path, '/') ? strrchr(path, '/') + 1 : path,
-           len, (cost_cpu_ms() - t0) / runs, phones);
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    printf("%-40s %8zu bytes %9.3f ms/page %3zu phones\n", name, len,
+           (cost_cpu_ms() - t0) / runs, phones);
     free(body);
     return 0;
 }

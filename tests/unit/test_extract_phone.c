@@ -1,4 +1,4 @@
-/* Unit tests of phone numbers in scraper/extract*.c and scraper/phone.cc: countries, region clues, look-alikes. */
+/* Unit tests of phone numbers (scraper/extract_phone*.c, phone.cc): countries, clues, look-alikes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>

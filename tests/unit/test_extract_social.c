@@ -1,4 +1,4 @@
-/* Unit tests of the social profile chosen by scraper/extract*.c among several links of each network. */
+/* Unit tests of the social profile chosen among several links of each network. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
