@@ -12,6 +12,7 @@
 #define REG_TIMEOUT_MS 5000L
 #define REG_CONNECT_TIMEOUT_MS 2000L
 #define REG_MAX_BODY (4 * 1024 * 1024)
+#define REG_TRANSPORT_TRIES 5 /* 5 s timeouts with 0.5-4 s pauses: about 30 s in all */
 
 typedef struct reg_body {
     char *data;
@@ -117,15 +118,18 @@ int wire_registry_post(const char *url, const char *subject, const char *schema_
     }
     snprintf(target, sizeof target, "%s/subjects/%s/versions", url, subject);
     /* Several instances starting at once race to create the subject: the losers get a 409
-     * "already exists" and, asked again, the id of the same schema. */
+     * "already exists" and, asked again, the id of the same schema. A registry that is still
+     * starting or slowed down times out: asked again after a pause, it answers. */
     for (int attempt = 0;; attempt++) {
-        if (reg_request(target, body, &status, &resp, err, errlen) != 0)
+        int failed = reg_request(target, body, &status, &resp, err, errlen) != 0;
+        if (failed && attempt >= REG_TRANSPORT_TRIES - 1)
             goto cleanup;
-        if (status != 409 || attempt >= 5 || !reg_already_exists(resp))
+        if (!failed && (status != 409 || attempt >= 5 || !reg_already_exists(resp)))
             break;
         json_decref(resp);
         resp = NULL;
-        struct timespec ts = {0, 100000000L * (attempt + 1)};
+        long pause_ms = failed ? 500L << attempt : 100L * (attempt + 1);
+        struct timespec ts = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
     json_t *jid = json_object_get(resp, "id");
