@@ -21,6 +21,8 @@ Commands:
   down                stop everything recorded in the state dir, check that no recorded pid
                       lives and no recorded port listens, remove the data dirs (logs and
                       the versions file stay). Idempotent.
+                      PostgreSQL runs as the user postgres, which may not enter the state
+                      dir: its data and socket are in /var/tmp/wf4-pg.XXXXXX (WF4_PG_DATA).
   status              each part: pid, port, alive or not.
   restart-pg [--immediate]   stop PostgreSQL (-m fast, or -m immediate) and start it again
                              on the same port and data.
@@ -70,10 +72,12 @@ state_set() {
 }
 
 state_load() {
-    PG_PORT='' PG_PID='' PG_BIN='' PG_SOCK='' KAFKA_PORT='' KAFKA_CTRL_PORT='' KAFKA_PID=''
+    PG_PORT='' PG_PID='' PG_BIN='' PG_DIR='' KAFKA_PORT='' KAFKA_CTRL_PORT='' KAFKA_PID=''
     STANDIN_PID='' STANDIN_PORT_='' REGISTRY_PID='' REGISTRY_PORT='' APP_PASSWORD='' STANDIN_KEY=''
     # shellcheck source=/dev/null
     [[ -f $STATE ]] && source "$STATE"
+    PG_DATA=${PG_DIR:+$PG_DIR/data}
+    pg_psql_vars
     return 0
 }
 
@@ -88,13 +92,14 @@ pg_bin_dir() {
 
 admin_url() { echo "postgresql://postgres@127.0.0.1:$PG_PORT/${1:-wf4}"; }
 app_url() { echo "postgresql://wf4:$APP_PASSWORD@127.0.0.1:$PG_PORT/wf4"; }
+# What common.sh's psql_admin and psql_pg connect with: this stack's server.
+pg_psql_vars() { WF4_PG_BIN=$PG_BIN WF4_ADMIN_DATABASE_URL=$(admin_url); }
 
-psql_admin() {
-    "$PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$(admin_url)" "$@"
-}
-
+# The server runs as the postgres user, which may not enter the state dir (a clone in a
+# 0700 home directory): its data and socket live in a directory of its own under /var/tmp,
+# recorded in the state and removed by down.
 pg_as_postgres() {
-    (cd "$D/pg" && runuser -u postgres -- "$@")
+    (cd "$PG_DIR" && runuser -u postgres -- "$@")
 }
 
 pg_init() {
@@ -102,26 +107,21 @@ pg_init() {
     PG_PORT=$(free_port)
     state_set PG_BIN "$PG_BIN"
     state_set PG_PORT "$PG_PORT"
-    rm -rf "$D/pg"
-    mkdir -p "$D/pg"
-    # A Unix socket path holds at most 107 bytes: a deep state dir gets a socket dir in /tmp.
-    PG_SOCK=$D/pg/sock
-    if ((${#PG_SOCK} > 80)); then
-        PG_SOCK=$(mktemp -d /tmp/wf4-pgsock.XXXXXX)
-    fi
-    state_set PG_SOCK "$PG_SOCK"
-    mkdir -p "$PG_SOCK"
+    pg_psql_vars
+    PG_DIR=$(postgres_dir pg) || part_failed postgresql "$LOGS/postgres.log" "no directory for the postgres user"
+    state_set PG_DIR "$PG_DIR"
+    PG_DATA=$PG_DIR/data
+    mkdir "$PG_DIR/sock"
+    chown postgres:postgres "$PG_DIR/sock"
     : >"$LOGS/postgres.log"
-    chown postgres:postgres "$D/pg" "$PG_SOCK" "$LOGS/postgres.log"
-    runuser -u postgres -- test -x "$D/pg" || die "user postgres cannot enter $D (make its parent directories traversable)"
-    pg_as_postgres "$PG_BIN/initdb" -D "$D/pg/data" -U postgres --auth=trust -E UTF8 \
+    pg_as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 \
         --locale=C.UTF-8 --no-sync >>"$LOGS/postgres.log" 2>&1 || part_failed postgresql "$LOGS/postgres.log" "initdb failed"
-    cat >>"$D/pg/data/postgresql.conf" <<EOF
+    cat >>"$PG_DATA/postgresql.conf" <<EOF
 
 # --- wf4 test stack (scripts/stack.sh)
 port = $PG_PORT
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$PG_SOCK'
+unix_socket_directories = '$PG_DIR/sock'
 max_connections = 200
 shared_preload_libraries = 'pg_stat_statements'
 fsync = off
@@ -130,9 +130,9 @@ log_min_messages = warning
 log_line_prefix = '%m [%p] %q%a '
 EOF
     # Extra lines for diagnostics (e.g. log_min_duration_statement): later lines win.
-    [[ -z ${WF4_STACK_PG_CONF:-} ]] || printf '%s\n' "$WF4_STACK_PG_CONF" >>"$D/pg/data/postgresql.conf"
+    [[ -z ${WF4_STACK_PG_CONF:-} ]] || printf '%s\n' "$WF4_STACK_PG_CONF" >>"$PG_DATA/postgresql.conf"
     # The superuser connects without a password; every other role must give its own.
-    cat >"$D/pg/data/pg_hba.conf" <<EOF
+    cat >"$PG_DATA/pg_hba.conf" <<EOF
 local all all trust
 host all postgres 127.0.0.1/32 trust
 host all all 127.0.0.1/32 scram-sha-256
@@ -140,44 +140,31 @@ EOF
 }
 
 pg_start() {
-    pg_as_postgres "$PG_BIN/pg_ctl" -D "$D/pg/data" -l "$LOGS/postgres.log" -w -t 30 start >/dev/null ||
+    # No -l: the server writes to pg_ctl's output, opened here, where postgres may not reach.
+    pg_as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t 30 start >>"$LOGS/postgres.log" 2>&1 ||
         part_failed postgresql "$LOGS/postgres.log" "pg_ctl start failed"
-    PG_PID=$(head -n1 "$D/pg/data/postmaster.pid")
+    PG_PID=$(head -n1 "$PG_DATA/postmaster.pid")
     state_set PG_PID "$PG_PID"
     wait_for postgresql "$LOGS/postgres.log" 30 "$PG_PID" pg_answers
 }
 
 pg_answers() {
-    [[ $("$PG_BIN/psql" -X -qAt "$(admin_url postgres)" -c 'SELECT 1' 2>/dev/null) == 1 ]]
+    [[ $(psql_pg -c 'SELECT 1' 2>/dev/null) == 1 ]]
 }
 
 pg_stop() {
     local mode=${1:-fast}
-    [[ -n $PG_PID && -f $D/pg/data/postmaster.pid ]] || return 0
-    if pid_is_ours "$PG_PID" "$D/pg/data"; then
-        pg_as_postgres "$PG_BIN/pg_ctl" -D "$D/pg/data" -m "$mode" -w -t 30 stop >/dev/null 2>&1 ||
-            stop_pid postgresql "$PG_PID" "$D/pg/data" 10 || true
+    [[ -n $PG_PID && -f $PG_DATA/postmaster.pid ]] || return 0
+    if pid_is_ours "$PG_PID" "$PG_DATA"; then
+        pg_as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m "$mode" -w -t 30 stop >/dev/null 2>&1 ||
+            stop_pid postgresql "$PG_PID" "$PG_DATA" 10 || true
     fi
 }
 
 pg_migrate() {
-    local f
-    if [[ -x $WF4_BIN/wf4ctl ]]; then
-        WF4_ADMIN_DATABASE_URL=$(admin_url) WF4_DATABASE_URL=$(admin_url) "$WF4_BIN/wf4ctl" migrate >>"$LOGS/migrate.log" 2>&1 ||
-            part_failed postgresql "$LOGS/migrate.log" "wf4ctl migrate failed"
-        log "postgresql: migrated with $WF4_BIN/wf4ctl migrate"
-        return 0
-    fi
-    log "postgresql: WARNING $WF4_BIN/wf4ctl missing: applying schemas/sql/*.sql with psql (temporary fallback)"
-    # The same bookkeeping as wf4ctl's (common/db_migrate.c), so that it can take over later.
-    psql_admin -c 'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY,
-        applied_at timestamptz NOT NULL DEFAULT now())' >>"$LOGS/migrate.log" 2>&1 ||
-        part_failed postgresql "$LOGS/migrate.log" "creating schema_migrations failed"
-    for f in "$WF4_ROOT"/schemas/sql/*.sql; do
-        [[ -e $f ]] || continue
-        { cat "$f"; printf '\nINSERT INTO schema_migrations(name) VALUES (%s);\n' "'${f##*/}'"; } |
-            psql_admin -1 >>"$LOGS/migrate.log" 2>&1 || part_failed postgresql "$LOGS/migrate.log" "migration $f failed"
-    done
+    WF4_ADMIN_DATABASE_URL=$(admin_url) WF4_DATABASE_URL=$(admin_url) "$WF4_BIN/wf4ctl" migrate >>"$LOGS/migrate.log" 2>&1 ||
+        part_failed postgresql "$LOGS/migrate.log" "wf4ctl migrate failed"
+    log "postgresql: migrated with $WF4_BIN/wf4ctl migrate"
 }
 
 # The services' login role: a member of the NOLOGIN role wf4_service that the migrations
@@ -192,7 +179,7 @@ SQL
     if [[ $(psql_admin -c "SELECT count(*) FROM pg_roles WHERE rolname = 'wf4_service'") != 1 ]]; then
         log "postgresql: WARNING role wf4_service does not exist (no migrations yet?): wf4 has no privileges"
     fi
-    [[ $("$PG_BIN/psql" -X -qAt "$(app_url)" -c 'SELECT 1' 2>>"$LOGS/migrate.log") == 1 ]] ||
+    [[ $(wf4_psql "$(app_url)" -c 'SELECT 1' 2>>"$LOGS/migrate.log") == 1 ]] ||
         part_failed postgresql "$LOGS/migrate.log" "role wf4 cannot log in"
 }
 
@@ -201,7 +188,7 @@ up_pg() {
     t0=$(now_ms)
     pg_init
     pg_start
-    "$PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$(admin_url postgres)" -c 'CREATE DATABASE wf4' >/dev/null 2>>"$LOGS/postgres.log" ||
+    psql_pg -c 'CREATE DATABASE wf4' >/dev/null 2>>"$LOGS/postgres.log" ||
         part_failed postgresql "$LOGS/postgres.log" "CREATE DATABASE wf4 failed"
     psql_admin -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null 2>>"$LOGS/postgres.log" || true
     pg_migrate
@@ -432,7 +419,7 @@ write_env() {
         printf 'export %s=%q\n' WF4_ADMIN_DATABASE_URL "$(admin_url)"
         printf 'export %s=%q\n' WF4_PG_PORT "$PG_PORT"
         printf 'export %s=%q\n' WF4_PG_BIN "$PG_BIN"
-        printf 'export %s=%q\n' WF4_PG_DATA "$D/pg/data"
+        printf 'export %s=%q\n' WF4_PG_DATA "$PG_DATA"
         printf 'export %s=%q\n' WF4_KAFKA_BROKERS "127.0.0.1:$KAFKA_PORT"
         printf 'export %s=%q\n' WF4_KAFKA_JARS "$WF4_KAFKA_JARS_DIR"
         printf 'export %s=%q\n' SCRAPERAPI_URL "http://127.0.0.1:$STANDIN_PORT_/"
@@ -460,6 +447,7 @@ cmd_up() {
     # Fail before starting anything when a part cannot start at all.
     [[ -x $WF4_BIN/scraperapi-standin ]] ||
         die "$WF4_BIN/scraperapi-standin is missing (build it: cmake --build <build dir> --target scraperapi-standin)"
+    [[ -x $WF4_BIN/wf4ctl ]] || die "$WF4_BIN/wf4ctl is missing (it migrates the database: cmake --build <build dir> --target wf4ctl)"
     [[ -f $WF4_KAFKA_JARS_DIR/kafka_2.13-$WF4_KAFKA_VERSION.jar ]] ||
         die "Kafka jars missing in $WF4_KAFKA_JARS_DIR: run scripts/install.sh"
     [[ $with_registry == 0 || -f $WF4_APICURIO_DIR/.stamp ]] ||
@@ -513,14 +501,16 @@ cmd_up() {
 
 # do_down: stops whatever the state file records, verifies, removes the data dirs.
 do_down() {
-    local port pid left=()
+    local port pid cwd left=()
     state_load
     stop_pid standin "$STANDIN_PID" "$D/standin" 10 || true
     stop_pid registry "$REGISTRY_PID" "$D/registry" 20 || true
     kafka_stop TERM || true
     pg_stop fast
     for pid in "$STANDIN_PID" "$REGISTRY_PID" "$KAFKA_PID" "$PG_PID"; do
-        [[ -n $pid ]] && pid_alive "$pid" && [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$D"/* ]] && left+=("pid $pid")
+        [[ -n $pid ]] && pid_alive "$pid" || continue
+        cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || continue
+        [[ $cwd == "$D"/* || ( -n $PG_DIR && $cwd == "$PG_DIR"/* ) ]] && left+=("pid $pid")
     done
     for port in "$PG_PORT" "$KAFKA_PORT" "$KAFKA_CTRL_PORT" "$STANDIN_PORT_" "$REGISTRY_PORT"; do
         [[ -n $port ]] || continue
@@ -531,7 +521,7 @@ do_down() {
         log "ERROR: still alive after down: ${left[*]}"
         return 1
     fi
-    [[ $PG_SOCK != /tmp/wf4-pgsock.* ]] || rm -rf "$PG_SOCK"
+    [[ -z $PG_DIR ]] || rm -rf "$PG_DIR"
     rm -rf "$D/pg" "$D/kafka" "$D/standin" "$D/registry" "$D/env" "$STATE"
 }
 
@@ -558,7 +548,7 @@ cmd_status() {
         if pid_alive "$2" && port_listening "$3"; then alive=alive; else rc=1; fi
         printf '%-10s pid %-8s port %-6s %s\n' "$1" "${2:--}" "${3:--}" "$alive"
     }
-    PG_PID=$(head -n1 "$D/pg/data/postmaster.pid" 2>/dev/null || echo "$PG_PID")
+    PG_PID=$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null || echo "$PG_PID")
     status_line postgresql "$PG_PID" "$PG_PORT"
     status_line kafka "$KAFKA_PID" "$KAFKA_PORT"
     status_line standin "$STANDIN_PID" "$STANDIN_PORT_"

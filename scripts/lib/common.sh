@@ -101,26 +101,56 @@ pid_is_ours() {
     [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$(readlink -f "$dir")" ]]
 }
 
-# stop_pid NAME PID DIR [TIMEOUT_S]: SIGTERM, then SIGKILL after the timeout.
+# wait_gone PID TIMEOUT_S: true once PID is gone; 1 when it still lives after TIMEOUT_S.
+wait_gone() {
+    local pid=$1 i
+    for ((i = 0; i < $2 * 10; i++)); do
+        pid_alive "$pid" || return 0
+        sleep 0.1
+    done
+    ! pid_alive "$pid"
+}
+
+# signal_wait PID SIGNAL TIMEOUT_S: sends SIGNAL, then wait_gone.
+signal_wait() {
+    kill "-$2" "$1" 2>/dev/null || true
+    wait_gone "$1" "$3"
+}
+
+# stop_pid NAME PID DIR [TIMEOUT_S]: SIGTERM, then SIGKILL after the timeout (15 s), when
+# PID is ours (pid_is_ours).
 stop_pid() {
-    local name=$1 pid=$2 dir=$3 timeout=${4:-15} i
-    if ! pid_is_ours "$pid" "$dir"; then
-        return 0
-    fi
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < timeout * 10; i++)); do
-        pid_alive "$pid" || return 0
-        sleep 0.1
-    done
+    local name=$1 pid=$2 dir=$3 timeout=${4:-15}
+    pid_is_ours "$pid" "$dir" || return 0
+    signal_wait "$pid" TERM "$timeout" && return 0
     log "$name (pid $pid) ignored SIGTERM for ${timeout}s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        pid_alive "$pid" || return 0
-        sleep 0.1
-    done
+    signal_wait "$pid" KILL 5 && return 0
     log "$name (pid $pid) still alive after SIGKILL"
     return 1
 }
+
+# postgres_dir NAME: prints a new directory /var/tmp/wf4-NAME.XXXXXX owned by the postgres
+# user, for what runs as that user (it may not enter the clone, e.g. under a 0700 home).
+postgres_dir() {
+    local dir
+    dir=$(mktemp -d "/var/tmp/wf4-$1.XXXXXX") || return 1
+    chown postgres:postgres "$dir" && runuser -u postgres -- test -w "$dir" && echo "$dir" && return 0
+    rm -rf "$dir"
+    return 1
+}
+
+# wf4_psql URL ARGS...: psql for scripts (no psqlrc, tuples only, stop at the first error,
+# no NOTICE lines).
+wf4_psql() {
+    local url=$1
+    shift
+    PGOPTIONS="-c client_min_messages=warning" "$WF4_PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$url" "$@"
+}
+# psql_admin / psql_app / psql_pg ARGS...: as postgres on wf4 / as wf4 / as postgres on the
+# postgres database, through $WF4_PG_BIN (the stack's env file sets these variables).
+psql_admin() { wf4_psql "$WF4_ADMIN_DATABASE_URL" "$@"; }
+psql_app() { wf4_psql "$WF4_DATABASE_URL" "$@"; }
+psql_pg() { wf4_psql "${WF4_ADMIN_DATABASE_URL%/*}/postgres" "$@"; }
 
 # random_hex N: N random bytes as hex.
 random_hex() {
