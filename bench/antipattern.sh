@@ -23,8 +23,8 @@ psql_admin -c "INSERT INTO domains (domain, sitemap_curation_status)
 
 # PgBouncer, transaction pooling, the pool of a small managed plan. It refuses to run as root.
 pw=$(sed -n 's|.*://wf4:\([^@]*\)@.*|\1|p' <<<"$WF4_DATABASE_URL")
-pb=$BENCH_TMP/pgbouncer
-mkdir -p "$pb"
+pb=$(postgres_dir pgbouncer) || die "no directory for the postgres user"
+BENCH_RM+=("$pb")
 port=$(free_port)
 cat >"$pb/pgbouncer.ini" <<EOF
 [databases]
@@ -45,8 +45,7 @@ pidfile = $pb/pgbouncer.pid
 EOF
 echo '"wf4" ""' >"$pb/userlist.txt"
 chown -R postgres:postgres "$pb"
-chmod o+x "$BENCH_TMP"
-svc pgbouncer runuser -u postgres -- pgbouncer "$pb/pgbouncer.ini"
+svc_start pgbouncer runuser -u postgres -- pgbouncer "$pb/pgbouncer.ini"
 wait_until 10 bash -c "(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null" || die "pgbouncer did not start: $(tail -5 "$pb/pgbouncer.log" "$BENCH_TMP/pgbouncer.log")"
 
 stat_db() {
@@ -65,7 +64,7 @@ sampler=$!
 AP_DATABASE_URL="postgresql://wf4@127.0.0.1:$port/wf4" "$WF4_BIN/antipattern" --workers $WORKERS \
     --seconds $SECS >"$BENCH_TMP/ap.json" 2>"$BENCH_TMP/ap.err" || true
 kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
-svc_stop pgbouncer # closes its server connections: their statistics are flushed
+svc_kill pgbouncer # closes its server connections: their statistics are flushed
 sleep 1.5
 read -r db1 idle1 <<<"$(stat_db)"
 [[ -s $BENCH_TMP/ap.json ]] || die "antipattern printed nothing: $(tail -5 "$BENCH_TMP/ap.err")"

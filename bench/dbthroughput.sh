@@ -174,7 +174,7 @@ claimer_run() { # B INST: sets r
     done
     for n in $names; do wait_metrics "$n"; done
     r=$(rate "$names" wf4_claimer_published_total 'over (?P<ms>[0-9]+) ms; (?P<n>[0-9]+) claims acknowledged' "$K")
-    for n in $names; do scrape "$n" "$BENCH_TMP/$n.prom"; svc_stop "$n"; done
+    for n in $names; do scrape "$n" "$BENCH_TMP/$n.prom"; svc_kill "$n"; done
     read -r txs txsum <<<"$(tx_stats "$BENCH_TMP"/claimer"$nrun".*.prom)"
     note "claimer batch $b x $inst (run $nrun): $r claims/s; $txs transactions, $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions (summed over instances; the rest: encoding, publishing, Kafka's acks)"
     server_notes "claimer batch $b x $inst (run $nrun)"
@@ -211,7 +211,7 @@ committer_run() { # B INST: sets r
     done
     for n in $names; do wait_metrics "$n"; done
     r=$(rate "$names" 'wf4_committer_results_total\{outcome="completed"' 'batch of [0-9]+ results: (?P<n>[0-9]+) completed' "$K")
-    for n in $names; do scrape "$n" "$BENCH_TMP/$n.prom"; svc_stop "$n"; done
+    for n in $names; do scrape "$n" "$BENCH_TMP/$n.prom"; svc_kill "$n"; done
     read -r txs txsum <<<"$(tx_stats "$BENCH_TMP"/committer"$nrun".*.prom)"
     server_notes "committer batch $b x $inst (run $nrun)"
     note "committer batch $b x $inst (run $nrun): $r results/s; $txs transactions (each apply also deletes the outbox rows of the batch before), $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions (summed over instances)"

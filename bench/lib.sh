@@ -1,18 +1,18 @@
 # Helpers of the benchmark scripts (source it): stack env, services, metrics, result rows.
 # shellcheck shell=bash
 #
-#   svc NAME CMD...            CMD in the background, log in $BENCH_TMP/NAME.log, stopped at exit
-#   svc_stop NAME              SIGTERM, wait (SIGKILL after 20 s)
-#   svc_pid NAME / metrics_port NAME
+#   svc_start NAME CMD... / svc_kill NAME / svc_pid NAME   (scripts/lib/harness.sh) background
+#                              services, log in $BENCH_TMP/NAME.log, stopped at exit
+#   service NAME EXE VAR=VAL...  a WF4 service with its own /metrics port; metrics_port NAME
 #   metric NAME REGEX          sum of the series of NAME's /metrics matching ^REGEX
 #   scrape NAME FILE           NAME's whole /metrics page into FILE
 #   topics PREFIX              this run's own topics (claims, results, handoffs, DLQs) from a
 #                              copy of the catalogue; exports WF4_SCHEMA_DIR and the topic vars
-#   standin NAME VAR=VAL...    own ScraperAPI stand-in; sets STANDIN_URL, exports SCRAPERAPI_*
-#   wait_until TIMEOUT_S CMD...
+#   standin NAME VAR=VAL...    own ScraperAPI stand-in (standin_start); exports SCRAPERAPI_*
+#   wait_until TIMEOUT_S CMD... (scripts/lib/common.sh)
 #   row KEY FIGURE VALUE UNIT BOUND BOUND_WHAT TARGET PASS   one line of the table
 #   note TEXT                  a finding printed under the table
-#   psql_admin ARGS...         psql as the superuser on the wf4 database
+#   psql_admin / psql_pg ARGS... (scripts/lib/common.sh), db_reset (scripts/lib/harness.sh)
 set -euo pipefail
 
 : "${WF4_STACK_DIR:?WF4_STACK_DIR is not set (bench/run.sh sets it)}"
@@ -32,42 +32,16 @@ BENCH_ROWS=$BENCH_OUT/$BENCH_NAME.rows
 : >"$BENCH_ROWS"
 RUN_ID="$(date +%s)$$"
 export WF4_LOG_LEVEL=${WF4_LOG_LEVEL:-warn}
-declare -A BENCH_PIDS=()
 
 say() { printf '[bench %s %s] %s\n' "$BENCH_NAME" "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
-
-psql_admin() { PGOPTIONS="-c client_min_messages=warning" "$WF4_PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$WF4_ADMIN_DATABASE_URL" "$@"; }
-psql_pg() { PGOPTIONS="-c client_min_messages=warning" "$WF4_PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "${WF4_ADMIN_DATABASE_URL%/*}/postgres" "$@"; }
+WF4_SVC_DIR=$BENCH_TMP
+BENCH_RM=() # removed at exit
+# shellcheck source=scripts/lib/harness.sh
+source "$WF4_SRC/scripts/lib/harness.sh"
 
 now() { date +%s.%N; }
 calc() { python3 -c "import math; print($*)"; }
-
-svc() {
-    local name=$1
-    shift
-    "$@" </dev/null >>"$BENCH_TMP/$name.log" 2>&1 &
-    BENCH_PIDS[$name]=$!
-}
-
-svc_pid() { echo "${BENCH_PIDS[$1]:?no service $1}"; }
-
-svc_alive() {
-    pid_alive "${BENCH_PIDS[$1]:-}"
-}
-
-svc_stop() {
-    local name=$1 pid i
-    pid=${BENCH_PIDS[$name]:-}
-    [[ -n $pid ]] || return 0
-    if svc_alive "$name"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 200; i++)); do svc_alive "$name" || break; sleep 0.1; done
-        svc_alive "$name" && kill -KILL "$pid" 2>/dev/null
-    fi
-    wait "$pid" 2>/dev/null || true
-    unset "BENCH_PIDS[$name]"
-}
 
 declare -A BENCH_MPORTS=()
 # service NAME EXECUTABLE VAR=VAL...: a WF4 service with its own /metrics port (at nice
@@ -77,7 +51,7 @@ service() {
     shift 2
     port=$(free_port)
     BENCH_MPORTS[$name]=$port
-    svc "$name" ${SVC_NICE:+nice -n "$SVC_NICE"} env WF4_METRICS_PORT="$port" WF4_INSTANCE_ID="bench-$name" "$@" "$WF4_BIN/$exe"
+    svc_start "$name" ${SVC_NICE:+nice -n "$SVC_NICE"} env WF4_METRICS_PORT="$port" WF4_INSTANCE_ID="bench-$name" "$@" "$WF4_BIN/$exe"
 }
 
 metrics_port() { echo "${BENCH_MPORTS[$1]:?no service $1}"; }
@@ -107,18 +81,9 @@ topics() {
 }
 
 standin() {
-    local name=$1 key port
-    shift
-    key="bk$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-    svc "$name" env "$@" STANDIN_PORT=0 STANDIN_API_KEY="$key" "$WF4_BIN/scraperapi-standin"
-    wait_until 20 grep -q 'listening on port' "$BENCH_TMP/$name.log" || die "$name did not start"
-    port=$(grep -o 'listening on port [0-9]*' "$BENCH_TMP/$name.log" | head -1 | grep -o '[0-9]*$')
-    STANDIN_URL="http://127.0.0.1:$port/"
-    export SCRAPERAPI_URL=$STANDIN_URL SCRAPERAPI_KEY=$key
-}
-
-db_reset() {
-    psql_admin -c "TRUNCATE wf5_outbox, domains" >/dev/null
+    STANDIN_KEY="bk$(random_hex 12)"
+    standin_start "$@"
+    export SCRAPERAPI_URL=$STANDIN_URL SCRAPERAPI_KEY=$STANDIN_KEY
 }
 
 # Histogram of wf4_db_transaction_seconds from /metrics pages: "le count" cumulative lines
@@ -158,8 +123,9 @@ note() {
 }
 
 bench_exit() {
-    local rc=$? name
-    for name in "${!BENCH_PIDS[@]}"; do svc_stop "$name"; done
+    local rc=$?
+    svc_kill_all
+    rm -rf "${BENCH_RM[@]}"
     if ((rc == 0)) && [[ ${BENCH_KEEP:-0} != 1 ]]; then rm -rf "$BENCH_TMP"; else say "kept $BENCH_TMP"; fi
     exit "$rc"
 }

@@ -79,17 +79,17 @@ burst() {
     say "$tag: $N domains selected at once ($what)"
     # The machine's own stalls over the same interval: a transaction in progress when the CPU
     # is taken away is that much longer whatever it does (bench/stallprobe/stallprobe.c).
-    svc "stallprobe.$tag" "$WF4_BIN/stallprobe" 900
+    svc_start "stallprobe.$tag" "$WF4_BIN/stallprobe" 900
     psi0=$(psi_cpu)
     t0=$(now)
     select_bulk "bulk$tag" "$N"
     wait_until 600 terminal "$((W + N))" || die "$tag: not all $N results applied after 600 s"
     secs=$(calc "$(now) - $t0")
     psi1=$(psi_cpu)
-    svc_stop "stallprobe.$tag"
+    svc_kill "stallprobe.$tag"
     for s in claimer committer; do scrape $s "$BENCH_TMP/$s.${tag}1"; done
-    for s in claimer scraper committer; do svc_stop $s; done
-    svc_stop "standin.$tag"
+    for s in claimer scraper committer; do svc_kill $s; done
+    svc_kill "standin.$tag"
     sleep 1.5
     read -r db1 idle1 <<<"$(stat_db)"
     done_=$(psql_admin -c "SELECT count(*) FROM domains
@@ -167,7 +167,7 @@ sel_secs=$(calc "round($(now) - $sel_t0, 1)")
 wait_until 120 terminal "$M" || die "B: not all $M results applied after 120 s"
 scrape claimer "$BENCH_TMP/claimer.B1"
 scrape committer "$BENCH_TMP/committer.B1"
-for s in claimer scraper committer; do svc_stop $s; done
+for s in claimer scraper committer; do svc_kill $s; done
 psql_admin -F' ' -c "SELECT id, (extract(epoch FROM selected_at) * 1000)::bigint,
         (extract(epoch FROM claimed_at) * 1000)::bigint,
         coalesce((extract(epoch FROM handed_off_at) * 1000)::bigint, 0), claim_id

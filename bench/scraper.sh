@@ -46,8 +46,8 @@ run_scraper() {
     FAILED=$(metric "scraper$tag" 'wf4_scraper_results_total\{outcome="failure"')
     "$WF4_BIN/wf4-inspect" -o beginning "$WF4_RESULTS_TOPIC" 2>/dev/null |
         jq -r '[.timestamp, (.value.api_ms // 0)] | @tsv' | sort -n >"$BENCH_TMP/$tag.ts"
-    svc_stop "scraper$tag"
-    svc_stop "standin$tag"
+    svc_kill "scraper$tag"
+    svc_kill "standin$tag"
 }
 
 # api_mean TSFILE FROM TO: mean API time (ms) the results FROM..TO report.

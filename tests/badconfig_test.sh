@@ -6,7 +6,7 @@
 . "$WF4_SRC/tests/lib.sh"
 
 DB=$WF4_DATABASE_URL K=$WF4_KAFKA_BROKERS
-closed=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+closed=$(free_port)
 cases=0 passed=0
 
 # expect_reject TOKEN TIMEOUT_S ENV... -- CMD ARGS...: runs CMD with only ENV (plus PATH),

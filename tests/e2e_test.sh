@@ -8,7 +8,7 @@
 
 RUN_ID="$(date +%s)$$"
 CLAIMS="t.e2e.$RUN_ID.claims" RESULTS="t.e2e.$RUN_ID.results" HANDOFFS="t.e2e.$RUN_ID.handoffs"
-KEY="e2e$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+STANDIN_KEY="e2e$(random_hex 12)"
 export WF4_SCRAPER_GROUP="g.$RUN_ID.scraper" \
     WF4_COMMITTER_GROUP="g.$RUN_ID.committer" WF4_METRICS_PORT=0 \
     WF4_KAFKA_PROPS=session.timeout.ms=6000 WF4_RETRY_BASE_S=1 WF4_RETRY_CAP_S=4 \
@@ -19,12 +19,10 @@ n_domains=${E2E_DOMAINS:-0}
 private_topics "$TEST_TMP/schemas" "$CLAIMS" "$RESULTS" "$HANDOFFS" "$TEST_TMP/topics.log" ||
     fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
 
-svc_start standin env STANDIN_PORT=0 STANDIN_API_KEY="$KEY" STANDIN_LATENCY_MIN_MS=100 \
+standin_start standin STANDIN_LATENCY_MIN_MS=100 \
     STANDIN_LATENCY_MAX_MS=500 STANDIN_RATE_500=0.05 STANDIN_RATE_MALFORMED=0.05 \
-    STANDIN_RATE_NONHTML=0.02 STANDIN_CONCURRENCY=100 "$WF4_BIN/scraperapi-standin"
-wait_until 20 grep -q 'listening on port' "$(svc_log standin)" || fatal "stand-in did not start"
-port=$(grep -o 'listening on port [0-9]*' "$(svc_log standin)" | head -1 | grep -o '[0-9]*$')
-export SCRAPERAPI_URL="http://127.0.0.1:$port/" SCRAPERAPI_KEY="$KEY"
+    STANDIN_RATE_NONHTML=0.02 STANDIN_CONCURRENCY=100
+export SCRAPERAPI_URL="$STANDIN_URL" SCRAPERAPI_KEY="$STANDIN_KEY"
 
 db_reset
 for i in $(seq 1 "${E2E_CLAIMERS:-1}"); do svc_start "claimer$i" env WF4_INSTANCE_ID="claimer$i" "$WF4_BIN/claimer"; done
@@ -97,5 +95,5 @@ PY
 ) || series=0
     check "[ ${series:-0} -gt 5 ]" "$name /metrics (port $mport) parses: $series series"
 done
-leaks=$(cat "$TEST_TMP"/*.log "$TEST_TMP"/*.metrics | grep -c -F "$KEY" || true)
+leaks=$(cat "$TEST_TMP"/*.log "$TEST_TMP"/*.metrics | grep -c -F "$STANDIN_KEY" || true)
 check "[ $leaks = 0 ]" "the API key appears in no log line or metric ($leaks)"

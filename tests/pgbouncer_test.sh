@@ -16,10 +16,10 @@ command -v pgbouncer >/dev/null || fatal "pgbouncer is not installed (Debian pac
 pw=$(sed -E 's|^postgresql://wf4:([^@]*)@.*|\1|' <<<"$WF4_DATABASE_URL")
 [[ -n $pw && $pw != "$WF4_DATABASE_URL" ]] || fatal "no wf4 password in WF4_DATABASE_URL"
 admin_pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 
 # PgBouncer refuses to run as root: its files belong to the postgres user.
-PGB=$(mktemp -d /tmp/wf4-pgbouncer.XXXXXX)
+PGB=$(postgres_dir pgbouncer) || fatal "no directory for the postgres user"
 on_exit rm -rf "$PGB"
 cat >"$PGB/userlist.txt" <<EOF
 "wf4" "$pw"

@@ -4,6 +4,7 @@
 #   scraper_topics                 creates this run's own claims/results/DLQ topics from a copy
 #                                  of the catalogue ($CLAIMS, $RESULTS, $RESULTS2, $CLAIMS.dlq)
 #   standin_start NAME VAR=VAL...  own ScraperAPI stand-in (key $KEY); sets STANDIN_URL
+#                                  (scripts/lib/harness.sh)
 #   standin_stat JQ                a figure from its /stats
 #   scraper_start NAME VAR=VAL...  a scraper on this run's topics (group $GROUP unless given)
 #   scraper_port NAME              its /metrics port (from its log)
@@ -16,7 +17,8 @@ CLAIMS="t.${TEST_NAME}.${RUN_ID}.claims"
 RESULTS="t.${TEST_NAME}.${RUN_ID}.results"
 RESULTS2="t.${TEST_NAME}.${RUN_ID}.results2"
 GROUP="wf4-scraper-${TEST_NAME}-${RUN_ID}"
-KEY="sk$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+KEY="sk$(random_hex 12)"
+STANDIN_KEY=$KEY
 SCHEMAS="$TEST_TMP/schemas"
 export WF4_SCHEMA_DIR="$SCHEMAS"
 
@@ -35,16 +37,6 @@ scraper_topics() {
         fatal "cannot create the test topics"
     }
     say "topics $CLAIMS, $RESULTS, $RESULTS2, $CLAIMS.dlq created"
-}
-
-standin_start() {
-    local name=$1 port
-    shift
-    svc_start "$name" env "$@" STANDIN_PORT=0 STANDIN_API_KEY="$KEY" "$WF4_BIN/scraperapi-standin"
-    wait_until 20 grep -q 'listening on port' "$(svc_log "$name")" || fatal "$name did not start"
-    port=$(grep -o 'listening on port [0-9]*' "$(svc_log "$name")" | head -1 | grep -o '[0-9]*$')
-    STANDIN_URL="http://127.0.0.1:$port/"
-    say "$name listens on $STANDIN_URL"
 }
 
 standin_stat() {

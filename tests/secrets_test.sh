@@ -9,7 +9,7 @@
 
 RUN_ID="$(date +%s)$$"
 CLAIMS="t.sec.$RUN_ID.claims" RESULTS="t.sec.$RUN_ID.results" HANDOFFS="t.sec.$RUN_ID.handoffs"
-KEY="sec$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+STANDIN_KEY="sec$(random_hex 16)"
 PW=$(sed -E 's|^postgresql://[^:]*:([^@]*)@.*|\1|' <<<"$WF4_DATABASE_URL")
 [[ -n $PW && $PW != "$WF4_DATABASE_URL" && ${#PW} -ge 8 ]] || fatal "no password in WF4_DATABASE_URL"
 export WF4_SCRAPER_GROUP="g.$RUN_ID.scraper" \
@@ -22,13 +22,10 @@ private_topics "$TEST_TMP/schemas" "$CLAIMS" "$RESULTS" "$HANDOFFS" "$TEST_TMP/t
     fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
 
 # Failures of every kind, so that error messages (which may quote URLs) are written.
-svc_start standin env STANDIN_PORT=0 STANDIN_API_KEY="$KEY" STANDIN_LATENCY_MIN_MS=20 \
+standin_start standin STANDIN_LATENCY_MIN_MS=20 \
     STANDIN_LATENCY_MAX_MS=100 STANDIN_RATE_500=0.15 STANDIN_RATE_RESET=0.05 STANDIN_RATE_HANG=0.03 \
-    STANDIN_HANG_MS=3000 STANDIN_RATE_404=0.05 STANDIN_RATE_MALFORMED=0.05 STANDIN_CONCURRENCY=8 \
-    "$WF4_BIN/scraperapi-standin"
-wait_until 20 grep -q 'listening on port' "$(svc_log standin)" || fatal "stand-in did not start"
-port=$(grep -o 'listening on port [0-9]*' "$(svc_log standin)" | head -1 | grep -o '[0-9]*$')
-export SCRAPERAPI_URL="http://127.0.0.1:$port/" SCRAPERAPI_KEY="$KEY"
+    STANDIN_HANG_MS=3000 STANDIN_RATE_404=0.05 STANDIN_RATE_MALFORMED=0.05 STANDIN_CONCURRENCY=8
+export SCRAPERAPI_URL="$STANDIN_URL" SCRAPERAPI_KEY="$STANDIN_KEY"
 
 db_reset
 SERVICES=(claimer scraper committer)
@@ -87,11 +84,11 @@ for name in "${SERVICES[@]}"; do
 done
 errors=$(cat "$TEST_TMP"/found/*.log | grep -c '"level":"\(error\|warn\)"' || true)
 
-hits_key=$(grep -a -r -l -F "$KEY" "$TEST_TMP/found" || true)
+hits_key=$(grep -a -r -l -F "$STANDIN_KEY" "$TEST_TMP/found" || true)
 hits_pw=$(grep -a -r -l -F "$PW" "$TEST_TMP/found" || true)
 say "RESULT searched: $logs service logs ($lines lines, $errors warnings/errors), $messages messages in 5 topics (raw key, value, headers), $headers DLQ headers, $pages HTTP pages, $titles process titles, 3 --print-config, 3 wf4ctl outputs"
 say "RESULT hits: API key in ${hits_key:-no file}; database password in ${hits_pw:-no file}"
-check "[ -z '$hits_key' ]" "the ScraperAPI key appears nowhere ($(grep -a -r -c -F "$KEY" "$TEST_TMP/found" | awk -F: '{s += $NF} END {print s + 0}') hits)"
+check "[ -z '$hits_key' ]" "the ScraperAPI key appears nowhere ($(grep -a -r -c -F "$STANDIN_KEY" "$TEST_TMP/found" | awk -F: '{s += $NF} END {print s + 0}') hits)"
 check "[ -z '$hits_pw' ]" "the database password appears nowhere ($(grep -a -r -c -F "$PW" "$TEST_TMP/found" | awk -F: '{s += $NF} END {print s + 0}') hits)"
 # The search itself works: the stand-in, which must see the key, is a positive control.
-check "grep -q -F \"$KEY\" /proc/$(svc_pid standin)/environ" "positive control: the key is found where it is (the stand-in's environment)"
+check "grep -q -F \"$STANDIN_KEY\" /proc/$(svc_pid standin)/environ" "positive control: the key is found where it is (the stand-in's environment)"

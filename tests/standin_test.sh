@@ -2,59 +2,28 @@
 # Black-box test of scraperapi-standin: starts it on an ephemeral port, checks its API.
 #   tests/standin_test.sh path/to/scraperapi-standin
 # Needs curl and jq. Under an ASan build, a sanitizer report or a non-zero exit fails it.
-set -euo pipefail
-
 BIN=${1:?usage: standin_test.sh path/to/scraperapi-standin}
-KEY=standin-test-key-5f3a9c
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/standin_test.XXXXXX")
-PID=
+# shellcheck source=tests/checks.sh
+source "$(dirname "$0")/checks.sh"
+STANDIN_BIN=$BIN
+STANDIN_KEY=standin-test-key-5f3a9c
+KEY=$STANDIN_KEY
+WORK=$TEST_TMP
 PORT=
-FAILURES=0
 
-say() { echo "--- $*"; }
-check() { # check 'COND' MSG
-    if eval "$1"; then echo "ok: $2"; else echo "FAIL: $2 ($1)"; FAILURES=$((FAILURES + 1)); fi
-}
-fatal() {
-    echo "FATAL: $*" >&2
-    [[ -f $WORK/log ]] && tail -n 20 "$WORK/log" >&2
-    exit 1
-}
-cleanup() {
-    if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start VAR=VALUE...: runs the stand-in with these settings; sets PID and PORT.
+# start VAR=VALUE...: runs the stand-in with these settings; sets PORT.
 start() {
-    : >"$WORK/log"
-    env "$@" STANDIN_PORT=0 STANDIN_API_KEY=$KEY STANDIN_LOG_REQUESTS=1 "$BIN" 2>"$WORK/log" &
-    PID=$!
-    PORT=
-    for _ in $(seq 1 150); do
-        PORT=$(grep -o 'listening on port [0-9]*' "$WORK/log" | grep -o '[0-9]*$' || true)
-        [[ -n $PORT ]] && return 0
-        kill -0 "$PID" 2>/dev/null || fatal "stand-in exited at start-up"
-        sleep 0.1
-    done
-    fatal "stand-in did not start"
+    standin_start standin "$@" STANDIN_LOG_REQUESTS=1
+    PORT=$STANDIN_LISTEN_PORT
 }
 
 # stop: SIGTERM, then the exit status (ASan's leak check runs at exit) and the log's hygiene.
 stop() {
-    local rc=0
-    kill -TERM "$PID"
-    wait "$PID" || rc=$?
-    PID=
-    check "[[ $rc -eq 0 ]]" "stand-in exits 0 on SIGTERM"
-    check "! grep -q 'AddressSanitizer\|runtime error\|LeakSanitizer' '$WORK/log'" \
+    svc_kill standin TERM
+    check "[[ $SVC_STATUS -eq 0 ]]" "stand-in exits 0 on SIGTERM"
+    check "! grep -q 'AddressSanitizer\|runtime error\|LeakSanitizer' '$(svc_log standin)'" \
         "no sanitizer report"
-    check "! grep -q '$KEY' '$WORK/log'" "the API key never appears in the log"
-    cp "$WORK/log" "$WORK/log.prev"
+    check "! grep -q '$KEY' '$(svc_log standin)'" "the API key never appears in the log"
 }
 
 # scrape HOST [KEY]: prints the status code; the body goes to $WORK/body.
@@ -288,10 +257,3 @@ phase_rates
 phase_prices
 phase_walls
 phase_exhaust
-if ((FAILURES > 0)); then
-    echo "$FAILURES check(s) failed"
-    echo "--- last stand-in log:"
-    tail -n 30 "$WORK/log.prev" 2>/dev/null || true
-    exit 1
-fi
-echo "all checks passed"
