@@ -72,8 +72,10 @@ j() { jq -r ".$1" "$BENCH_TMP/ap.json"; }
 done_=$(j done)
 stuck=$(psql_admin -c "SELECT count(*) FROM domains WHERE status = 'processing'")
 idle_pct=$(awk -F'|' '{i += $1; n += $2} END {printf "%.0f\n", n ? i * 100 / n : 0}' "$BENCH_TMP/samples.txt")
-bound=$(calc "$POOL / ($L_MS / 1000)")
-row ap_rate "Anti-pattern throughput ($WORKERS workers, pool $POOL)" "$(j per_s)" "domains/s" "$bound" \
+figures antipattern pool="$POOL" l_ms="$L_MS" done="$done_" db0="$db0" db1="$db1" idle0="$idle0" \
+    idle1="$idle1" killed="$(j killed)" wait_timeout="$(j wait_timeout)" refused="$(j refused)" \
+    other_errors="$(j other_errors)"
+row ap_rate "Anti-pattern throughput ($WORKERS workers, pool $POOL)" "$(j per_s)" "domains/s" "$F_bound" \
     "pool/L (Little's law on connections)" "info" "-"
 pipe_rate=$(jq -r 'select(.key == "throughput") | .value' "$BENCH_OUT/scraper.rows" 2>/dev/null | head -1)
 [[ -z $pipe_rate ]] || row ap_vs_pipe_rate "  pipeline, one scraper (benchmark 1)" "$pipe_rate" "domains/s" "" "" "info" "-"
@@ -82,12 +84,11 @@ row ap_tx_per_domain "Anti-pattern transaction time per committed domain (client
 pipe_db=$(jq -r 'select(.key == "db_per_domain") | .value' "$BENCH_OUT/pipeline.rows" 2>/dev/null | head -1)
 [[ -z $pipe_db ]] || row ap_vs_pipe_db "  pipeline (benchmark 2)" "$pipe_db" "ms" "" "" "info" "-"
 row ap_pg_per_domain "Anti-pattern PostgreSQL active + idle-in-tx time per committed domain" \
-    "$(calc "round(($db1 - $db0) / max($done_, 1), 1)")" "ms" "" "" "info" "-"
+    "$F_pg_per" "ms" "" "" "info" "-"
 row ap_idle_in_tx "Anti-pattern idle-in-transaction time (pg_stat_database), per committed domain" \
-    "$(calc "round(($idle1 - $idle0) / max($done_, 1), 1)")" "ms" "" "" "info" "-"
-fails=$(calc "$(j killed) + $(j wait_timeout) + $(j refused) + $(j other_errors)")
+    "$F_idle_per" "ms" "" "" "info" "-"
 row ap_failures "Anti-pattern failures (killed $(j killed), pool wait timeout $(j wait_timeout), refused $(j refused), other $(j other_errors))" \
-    "$fails" "" "" "" "info" "-"
+    "$F_fails" "" "" "" "info" "-"
 row ap_wasted "Anti-pattern API calls whose result was lost (rolled back)" "$(j wasted_api_calls)" \
     "calls" "$(j api_calls)" "API calls made" "info" "-"
 note "anti-pattern: $done_ domains committed in $(j seconds) s, longest transaction $(j max_tx_ms) ms, mean API call $(j api_ms_mean) ms; pg_stat_activity samples: ${idle_pct}% of the pool's connections idle in transaction; $stuck rows left processing"

@@ -32,27 +32,7 @@ rate() {
         for n in $names; do svc_alive "$n" || die "$n died: $(tail -5 "$BENCH_TMP/$n.log")"; done
         sleep 1
     done
-    python3 - "$logre" "${logs[@]}" <<'PY'
-import datetime, fileinput, json, re, sys
-pat = re.compile(sys.argv[1])
-pts = []
-for line in fileinput.input(sys.argv[2:]):
-    try:
-        o = json.loads(line)
-    except ValueError:
-        continue
-    m = pat.search(o.get("msg", ""))
-    if m:
-        t = datetime.datetime.strptime(o["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
-        if "ms" in pat.groupindex:  # a round: it started its duration before the stamp
-            pts.append((t - int(m.group("ms")) / 1000.0, 0))
-        pts.append((t, int(m.group("n"))))
-pts.sort()
-if len(pts) < 2 or pts[-1][0] <= pts[0][0]:
-    print("nan")
-else:
-    print(round(sum(n for _, n in pts[1:]) / (pts[-1][0] - pts[0][0]), 1))
-PY
+    stats log_rate "$logre" "${logs[@]}"
 }
 
 # ---------------------------------------------------------------- pgbench
@@ -98,7 +78,8 @@ tx_stats() {
 # investigation, their verdict in the text.
 verdict() {
     local key=$1 r=$2 first=$3 tag=$4
-    pass=$(calc "int($r >= $TARGET)") target=">= $TARGET/s" rkey=$key
+    figures target r="$r" target="$TARGET"
+    pass=$F_pass target=">= $TARGET/s" rkey=$key
     ((first)) || { rkey=${key}_$tag target="investigation ($( ((pass)) && echo 'would pass' || echo 'still short'))" pass=-; }
 }
 
@@ -113,7 +94,8 @@ judge() {
         r1=$r
         $fn "$b" "$inst"
         label="$label, best of 2 runs ($r1 and $r)"
-        r=$(calc "max($r1, $r)")
+        figures target r="$r" best="$r1" target="$TARGET"
+        r=$F_best
     fi
     verdict "$key" "$r" "$first" "b${b}x$inst"
     row "$rkey" "$label" "$r" "$unit" "$PGB" "pgbench one-row UPDATE tx/s" "$target" "$pass"
@@ -176,7 +158,8 @@ claimer_run() { # B INST: sets r
     r=$(rate "$names" wf4_claimer_published_total 'over (?P<ms>[0-9]+) ms; (?P<n>[0-9]+) claims acknowledged' "$K")
     for n in $names; do scrape "$n" "$BENCH_TMP/$n.prom"; svc_kill "$n"; done
     read -r txs txsum <<<"$(tx_stats "$BENCH_TMP"/claimer"$nrun".*.prom)"
-    note "claimer batch $b x $inst (run $nrun): $r claims/s; $txs transactions, $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions (summed over instances; the rest: encoding, publishing, Kafka's acks)"
+    figures claimer_run tx_sum="$txsum" txs="$txs" k="$K" rate="$r"
+    note "claimer batch $b x $inst (run $nrun): $r claims/s; $txs transactions, $F_tx_ms ms each on average, $F_tx_pct% of the wall time inside transactions (summed over instances; the rest: encoding, publishing, Kafka's acks)"
     server_notes "claimer batch $b x $inst (run $nrun)"
 }
 first=1 nrun=-1 # the warm-up is run 0
@@ -202,7 +185,7 @@ committer_run() { # B INST: sets r
     t0=$(now)
     psql_admin -c "SELECT id || ' ' || claim_id || ' ' || domain || ' success' FROM domains" |
         "$WF4_BIN/wf4-resultgen" "$WF4_RESULTS_TOPIC" >"$BENCH_TMP/resultgen.log" 2>&1 || die "wf4-resultgen: $(tail -3 "$BENCH_TMP/resultgen.log")"
-    say "  $K results produced in $(calc "round($(now) - $t0, 1)") s"
+    say "  $K results produced in $(stats since "$t0") s"
     server_start
     for ((i = 1; i <= inst; i++)); do
         service "committer$nrun.$i" committer WF4_COMMIT_BATCH="$b" WF4_TX_BUDGET_MS=5000 \
@@ -214,7 +197,8 @@ committer_run() { # B INST: sets r
     for n in $names; do scrape "$n" "$BENCH_TMP/$n.prom"; svc_kill "$n"; done
     read -r txs txsum <<<"$(tx_stats "$BENCH_TMP"/committer"$nrun".*.prom)"
     server_notes "committer batch $b x $inst (run $nrun)"
-    note "committer batch $b x $inst (run $nrun): $r results/s; $txs transactions (each apply also deletes the outbox rows of the batch before), $(calc "round($txsum * 1000 / max($txs, 1), 1)") ms each on average, $(calc "round($txsum / ($K / $r) * 100, 0)")% of the wall time inside transactions (summed over instances)"
+    figures committer_run tx_sum="$txsum" txs="$txs" k="$K" rate="$r"
+    note "committer batch $b x $inst (run $nrun): $r results/s; $txs transactions (each apply also deletes the outbox rows of the batch before), $F_tx_ms ms each on average, $F_tx_pct% of the wall time inside transactions (summed over instances)"
 }
 first=1 nrun=-1 # the warm-up is run 0
 warm committer_run "${COMMIT_RUNS%%:*}"

@@ -41,7 +41,14 @@ BENCH_RM=() # removed at exit
 source "$WF4_SRC/scripts/lib/harness.sh"
 
 now() { date +%s.%N; }
-calc() { python3 -c "import math; print($*)"; }
+# stats ARGS...: bench/stats.py (the statistics; see its usage); figures KIND NAME=VALUE...:
+# the derived figures of one measurement, set as shell variables F_<name>.
+stats() { python3 "$BENCH_DIR/stats.py" "$@"; }
+figures() {
+    local out
+    out=$(stats "$@") || die "bench/stats.py $1 failed"
+    eval "$out"
+}
 
 declare -A BENCH_MPORTS=()
 # service NAME EXECUTABLE VAR=VAL...: a WF4 service with its own /metrics port (at nice
@@ -84,20 +91,6 @@ standin() {
     STANDIN_KEY="bk$(random_hex 12)"
     standin_start "$@"
     export SCRAPERAPI_URL=$STANDIN_URL SCRAPERAPI_KEY=$STANDIN_KEY
-}
-
-# Histogram of wf4_db_transaction_seconds from /metrics pages: "le count" cumulative lines
-# summed over the files given.
-tx_histogram() {
-    cat "$@" | awk '/^wf4_db_transaction_seconds_bucket/ {
-        match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5); c[le] += $NF }
-        END { for (k in c) print k, c[k] }' | sort -g
-}
-
-# p-quantile (0..1) from "le cumulative" lines: the upper bound of the bucket holding it.
-hist_quantile() {
-    awk -v q="$1" '{le[NR] = $1; c[NR] = $2} END { n = c[NR]; if (n == 0) { print "nan"; exit }
-        for (i = 1; i <= NR; i++) if (c[i] >= q * n) { print le[i]; exit } }'
 }
 
 # row KEY FIGURE VALUE UNIT BOUND BOUND_WHAT TARGET PASS(1/0/-)

@@ -48,9 +48,7 @@ select_bulk() { # PREFIX COUNT: COUNT domains selected in one statement
 }
 
 # delta TAG SERIES: the sum of SERIES over the services' pages after TAG minus before it.
-delta() {
-    calc "$(cat "$BENCH_TMP"/*."$1"1 | awk -v re="^$2" '$0 ~ re {s += $NF} END {print s + 0}') - $(cat "$BENCH_TMP"/*."$1"0 | awk -v re="^$2" '$0 ~ re {s += $NF} END {print s + 0}')"
-}
+delta() { stats delta "$2" "$BENCH_TMP"/*."$1"0 -- "$BENCH_TMP"/*."$1"1; }
 
 psi_cpu() { awk '/^some/ {sub("total=", "", $5); print $5}' /proc/pressure/cpu 2>/dev/null || echo ''; }
 
@@ -60,8 +58,8 @@ psi_cpu() { awk '/^some/ {sub("total=", "", $5); print $5}' /proc/pressure/cpu 2
 # then N domains selected at once, measured from the deltas of the services' own counters.
 # JUDGED 1: the target rows; 0: the same figures as information, keys prefixed TAG_.
 burst() {
-    local tag=$1 N=$2 lmin=$3 lmax=$4 judged=$5 k='' t0 secs psi0 psi1 db0 idle0 db1 idle1 done_
-    local tx_sum tx_n p99 p50 pss pss_ms pss_calls per what pass s
+    local tag=$1 N=$2 lmin=$3 lmax=$4 judged=$5 k='' t0 psi0 psi1 db0 idle0 db1 idle1 done_
+    local tx_sum tx_n p99 p50 pss pss_ms pss_calls what s t1 hist
     ((judged)) || k=${tag}_
     what="stand-in $lmin-$lmax ms, WF4_SCRAPER_CONCURRENCY=500, scraper at nice $SCRAPER_NICE"
     standin "standin.$tag" STANDIN_CONCURRENCY=2000 STANDIN_LATENCY_MIN_MS="$lmin" \
@@ -84,7 +82,7 @@ burst() {
     t0=$(now)
     select_bulk "bulk$tag" "$N"
     wait_until 600 terminal "$((W + N))" || die "$tag: not all $N results applied after 600 s"
-    secs=$(calc "$(now) - $t0")
+    t1=$(now)
     psi1=$(psi_cpu)
     svc_kill "stallprobe.$tag"
     for s in claimer committer; do scrape $s "$BENCH_TMP/$s.${tag}1"; done
@@ -97,37 +95,35 @@ burst() {
     ((done_ == N)) || die "$tag: $done_ of $N domains ended"
     tx_sum=$(delta "$tag" wf4_db_transaction_seconds_sum)
     tx_n=$(delta "$tag" wf4_db_transaction_seconds_count)
-    paste <(tx_histogram "$BENCH_TMP"/*."${tag}0") <(tx_histogram "$BENCH_TMP"/*."${tag}1") |
-        awk '$1 != $3 {exit 1} {print $1, $4 - $2}' >"$BENCH_TMP/hist.$tag" ||
-        die "$tag: histogram buckets differ between the two scrapes"
-    p99=$(hist_quantile 0.99 <"$BENCH_TMP/hist.$tag")
-    p50=$(hist_quantile 0.50 <"$BENCH_TMP/hist.$tag")
+    hist=$(stats hist "$BENCH_TMP/hist.$tag" "$BENCH_TMP"/*."${tag}0" -- "$BENCH_TMP"/*."${tag}1") ||
+        die "$tag: no transaction histogram"
+    read -r p50 p99 <<<"$hist"
     pss=$(psql_admin -F' ' -c "SELECT coalesce(sum(total_exec_time), 0), coalesce(sum(calls), 0)
             FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = 'wf4'")
     read -r pss_ms pss_calls <<<"$pss"
-    per=$(calc "round($tx_sum * 1000 / $done_, 4)")
+    figures burst done="$done_" t0="$t0" t1="$t1" tx_sum="$tx_sum" tx_n="$tx_n" db0="$db0" db1="$db1" \
+        idle0="$idle0" idle1="$idle1" pss_ms="$pss_ms" p99="$p99" psi0="$psi0" psi1="$psi1"
     if ((judged)); then
         row db_per_domain "Database time per domain (services' wf4_db_transaction_seconds_sum / domains; $what)" \
-            "$per" "ms" 1 "target" "<= 1 ms" "$(calc "int($per <= 1)")"
+            "$F_per" "ms" 1 "target" "<= 1 ms" "$F_per_pass"
     else
-        row "${k}db_per_domain" "Database time per domain, $what" "$per" "ms" 1 "target" "info (<= 1 ms)" "-"
+        row "${k}db_per_domain" "Database time per domain, $what" "$F_per" "ms" 1 "target" "info (<= 1 ms)" "-"
     fi
     row "${k}db_per_domain_pg" "  cross-check: PostgreSQL active + idle-in-tx time (pg_stat_database) / domains" \
-        "$(calc "round(($db1 - $db0) / $done_, 4)")" "ms" "$per" "services' figure" "" "-"
+        "$F_pg_per" "ms" "$F_per" "services' figure" "" "-"
     row "${k}db_per_domain_pss" "  cross-check: pg_stat_statements total_exec_time (role wf4) / domains" \
-        "$(calc "round($pss_ms / $done_, 4)")" "ms" "$per" "services' figure" "" "-"
-    pass=$(calc "int($p99 * 1000 <= 50)")
+        "$F_pss_per" "ms" "$F_per" "services' figure" "" "-"
     if ((judged)); then
         row tx_p99 "p99 transaction duration (histogram bucket upper bound; p50 <= ${p50} s; $what)" \
-            "$(calc "$p99 * 1000")" "ms" 50 "target" "<= 50 ms" "$pass"
+            "$F_p99_ms" "ms" 50 "target" "<= 50 ms" "$F_p99_pass"
     else
         row "${k}tx_p99" "p99 transaction duration, $what (bucket bound; p50 <= ${p50} s)" \
-            "$(calc "$p99 * 1000")" "ms" 50 "target" "info (<= 50 ms)" "-"
+            "$F_p99_ms" "ms" 50 "target" "info (<= 50 ms)" "-"
     fi
     row "${k}pipeline_rate" "Pipeline throughput, $N domains selected at once ($what)" \
-        "$(calc "round($done_ / $secs, 1)")" "domains/s" "" "" "info" "-"
+        "$F_rate" "domains/s" "" "" "info" "-"
     note "$tag: the services were started before and warmed by a first burst of $W domains (not counted); the figures are the differences of their counters over $tag"
-    note "$tag: $done_ domains in $(calc "round($secs, 1)") s; $tx_n transactions ($(calc "round($done_ / max($tx_n, 1), 1)") domains each), $(calc "round($tx_sum * 1000, 1)") ms inside them; PostgreSQL counted $(calc "round($db1 - $db0, 1)") ms active + idle in transaction (of which $(calc "round($idle1 - $idle0, 1)") ms idle in transaction) and $pss_calls statements of role wf4 taking $(calc "round($pss_ms, 1)") ms"
+    note "$tag: $done_ domains in $F_secs s; $tx_n transactions ($F_per_tx domains each), $F_tx_ms ms inside them; PostgreSQL counted $F_db_ms ms active + idle in transaction (of which $F_idle_ms ms idle in transaction) and $pss_calls statements of role wf4 taking $F_pss_ms ms"
     note "$tag: transaction duration histogram (le seconds: cumulative count): $(tr '\n' ' ' <"$BENCH_TMP/hist.$tag")"
     stall() { jq -r "$1" "$BENCH_TMP/stallprobe.$tag.log"; }
     if stall .max_ms >/dev/null 2>&1; then
@@ -139,7 +135,7 @@ burst() {
     fi
     if [[ -n $psi0 && -n $psi1 ]]; then
         row "${k}cpu_pressure" "  CPU pressure during $tag: share of the time a runnable task waited for a CPU (/proc/pressure/cpu some)" \
-            "$(calc "round(($psi1 - $psi0) / 1e4 / $secs, 1)")" "%" "" "" "info" "-"
+            "$F_cpu_pressure" "%" "" "" "info" "-"
     fi
 }
 
@@ -158,12 +154,11 @@ services
 scrape claimer "$BENCH_TMP/claimer.B0"
 scrape committer "$BENCH_TMP/committer.B0"
 sel_t0=$(now)
-pause=$(calc "1 / $RATE")
 for ((i = 1; i <= M; i++)); do
     echo "INSERT INTO domains (domain, sitemap_curation_status) VALUES ('trickle$i.example-shop.com', 'Selected');"
-    echo "SELECT pg_sleep($pause);"
+    echo "SELECT pg_sleep(1.0 / $RATE);"
 done | psql_admin >/dev/null
-sel_secs=$(calc "round($(now) - $sel_t0, 1)")
+sel_secs=$(stats since "$sel_t0")
 wait_until 120 terminal "$M" || die "B: not all $M results applied after 120 s"
 scrape claimer "$BENCH_TMP/claimer.B1"
 scrape committer "$BENCH_TMP/committer.B1"
@@ -176,31 +171,7 @@ psql_admin -F' ' -c "SELECT id, (extract(epoch FROM selected_at) * 1000)::bigint
     jq -r '[.key, .timestamp, .value.claim_id] | @tsv' >"$BENCH_TMP/claims.B"
 "$WF4_BIN/wf4-inspect" -o beginning "$WF4_RESULTS_TOPIC" 2>/dev/null |
     jq -r '[.value.claim_id, .value.api_ms] | @tsv' >"$BENCH_TMP/results.B"
-python3 - "$BENCH_TMP" >"$BENCH_TMP/lat.B" <<'PY'
-import sys
-d = sys.argv[1]
-rows = {}
-for l in open(d + "/rows.B"):
-    i, sel, clm, hof, cid = l.split()
-    rows[i] = (int(sel), int(clm), int(hof), cid)
-claim_ts = {}
-for l in open(d + "/claims.B"):
-    k, ts, cid = l.split("\t")
-    if k in rows and rows[k][3] == cid.strip():
-        claim_ts[k] = int(ts)
-api = {}
-for l in open(d + "/results.B"):
-    cid, ms = l.split("\t")
-    api[cid] = int(ms)
-s2c = sorted(claim_ts[k] - rows[k][0] for k in claim_ts)
-s2c_db = sorted(r[1] - r[0] for r in rows.values())
-c2h = sorted(r[2] - r[1] - api[r[3]] for r in rows.values() if r[2] and r[3] in api)
-apis = sorted(api[r[3]] for r in rows.values() if r[3] in api)
-def q(v, p):
-    return v[min(len(v) - 1, int(p * len(v)))] if v else -1
-print(len(s2c), q(s2c, .5), q(s2c, .99), q(s2c_db, .5), q(s2c_db, .99), len(c2h), q(c2h, .5),
-      q(c2h, .99), q(apis, .5))
-PY
+stats trickle "$BENCH_TMP" >"$BENCH_TMP/lat.B" || die "B: no latencies"
 read -r n_s2c s2c50 s2c99 db50 db99 n_c2h c2h50 c2h99 api50 <"$BENCH_TMP/lat.B"
 row sel_to_claim_p50 "Selection to claim on Kafka, p50 ($n_s2c of $M trickled)" "$s2c50" "ms" "" "" "info" "-"
 row sel_to_claim_p99 "Selection to claim on Kafka, p99 (claimed_at - selected_at: p50 $db50, p99 $db99 ms)" "$s2c99" "ms" "" "" "info" "-"
@@ -208,6 +179,7 @@ row claim_to_handoff_p50 "Claim to handoff minus API time, p50 ($n_c2h; API p50 
 row claim_to_handoff_p99 "Claim to handoff minus API time, p99" "$c2h99" "ms" "" "" "info" "-"
 b_sum=$(delta B wf4_db_transaction_seconds_sum)
 b_n=$(delta B wf4_db_transaction_seconds_count)
+figures trickle_db tx_sum="$b_sum" m="$M"
 row db_per_domain_trickle "Database time per domain when selected one by one ($b_n transactions)" \
-    "$(calc "round($b_sum * 1000 / $M, 4)")" "ms" 1 "target" "info (<= 1 ms)" "-"
+    "$F_per" "ms" 1 "target" "info (<= 1 ms)" "-"
 note "B: $M selections over $sel_secs s; the committer lingers up to WF4_COMMIT_LINGER_MS (200 ms) to fill a batch, part of claim-to-handoff"

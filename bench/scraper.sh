@@ -12,10 +12,10 @@ C2=1000
 N2=$((C2 * 3))
 
 # run_scraper TAG C N: stand-in limited to C, one scraper at concurrency C, N claims.
-# Leaves the timestamps of the results in $BENCH_TMP/TAG.ts, the scraper's CPU seconds in
-# CPU_S, its peak RSS in HWM_KB, the most calls seen in flight in MAX_IN_FLIGHT.
+# Leaves the timestamps of the results in $BENCH_TMP/TAG.ts, the scraper's CPU seconds at
+# its start and end in CPU0 and CPU1, its peak RSS in HWM_KB, the most calls seen in flight in MAX_IN_FLIGHT.
 run_scraper() {
-    local tag=$1 c=$2 n=$3 pid cpu0 t0 done_ maxin=0 inflight rss maxrss=0
+    local tag=$1 c=$2 n=$3 pid t0 done_ maxin=0 inflight rss maxrss=0
     topics "scraper$tag"
     standin "standin$tag" STANDIN_CONCURRENCY="$c" STANDIN_LATENCY_MIN_MS=$L_MS \
         STANDIN_LATENCY_MAX_MS=$L_MS STANDIN_MAX_CONNECTIONS=$((c + 1000))
@@ -23,7 +23,7 @@ run_scraper() {
         -g "b$tag$RUN_ID" >"$BENCH_TMP/claimgen.log" 2>&1 || die "wf4-claimgen: $(cat "$BENCH_TMP/claimgen.log")"
     service "scraper$tag" scraper WF4_SCRAPER_CONCURRENCY="$c" WF4_SCRAPER_BACKLOG_FACTOR=2
     pid=$(svc_pid "scraper$tag")
-    cpu0=$(proc_cpu "$pid")
+    CPU0=$(proc_cpu "$pid")
     wait_metrics "scraper$tag"
     t0=$SECONDS
     while :; do
@@ -37,7 +37,7 @@ run_scraper() {
         svc_alive "scraper$tag" || die "scraper$tag died: $(tail -5 "$BENCH_TMP/scraper$tag.log")"
         sleep 0.2
     done
-    CPU_S=$(calc "$(proc_cpu "$pid") - $cpu0")
+    CPU1=$(proc_cpu "$pid")
     HWM_KB=$(proc_hwm "$pid")
     MAX_IN_FLIGHT=$maxin
     RSS_MAX_KB=$maxrss
@@ -71,26 +71,25 @@ got=$(wc -l <"$BENCH_TMP/1.ts")
 from=$((C * 3 / 2))
 to=$((N - C * 3 / 2))
 rate=$(steady "$BENCH_TMP/1.ts" $from $to)
-bound=$(calc "$C / ($L_MS / 1000)")
-pass=$(calc "int($rate / $bound >= 0.95)")
-row throughput "Scraper throughput, C=$C, L=2.5 s (results $from..$to of $N)" "$rate" "results/s" \
-    "$bound" "C/L (Little's law)" "ratio >= 0.95" "$pass"
-cpu_ms=$(calc "round($CPU_S * 1000 / $N, 3)")
-row cpu_per_domain "Scraper CPU time per domain (utime+stime, whole run)" "$cpu_ms" "ms" "" "" "" "-"
-row rss_256 "Scraper peak RSS (VmHWM), C=$C" "$(calc "round($HWM_KB / 1024, 1)")" "MB" "" "" "" "-"
 api1=$(api_mean "$BENCH_TMP/1.ts" $from $to)
-note "run 1: mean API time in the window $api1 ms (nominal $L_MS ms); C/(mean API time) = $(calc "round($C / ($api1 / 1000), 1)")/s, so the scraper kept $(calc "round($rate * $api1 / 1000 / $C * 100, 1)")% of its $C slots busy"
+figures scraper1 c="$C" l_ms="$L_MS" rate="$rate" n="$N" cpu0="$CPU0" cpu1="$CPU1" hwm_kb="$HWM_KB" api="$api1"
+row throughput "Scraper throughput, C=$C, L=2.5 s (results $from..$to of $N)" "$rate" "results/s" \
+    "$F_bound" "C/L (Little's law)" "ratio >= 0.95" "$F_pass"
+row cpu_per_domain "Scraper CPU time per domain (utime+stime, whole run)" "$F_cpu_ms" "ms" "" "" "" "-"
+row rss_256 "Scraper peak RSS (VmHWM), C=$C" "$F_rss_mb" "MB" "" "" "" "-"
+note "run 1: mean API time in the window $api1 ms (nominal $L_MS ms); C/(mean API time) = $F_api_bound/s, so the scraper kept $F_busy_pct% of its $C slots busy"
 note "run 1: stand-in answered $S429 x 429, scraper retried $RETRIES calls, $FAILED results were failures, at most $MAX_IN_FLIGHT calls seen in flight"
 
 say "run 2: C = $C2, L = $L_MS ms, $N2 claims"
 run_scraper 2 $C2 $N2
 rate2=$(steady "$BENCH_TMP/2.ts" $((C2 / 2)) $((N2 - C2 / 2)))
 api2=$(api_mean "$BENCH_TMP/2.ts" $((C2 / 2)) $((N2 - C2 / 2)))
-hwm_mb=$(calc "round($HWM_KB / 1024, 1)")
-row rss_1000 "Scraper peak RSS (VmHWM) at $MAX_IN_FLIGHT calls in flight (C=$C2)" "$hwm_mb" "MB" \
-    64 "target" "< 64 MB" "$(calc "int($HWM_KB / 1024 < 64 and $MAX_IN_FLIGHT >= $C2 * 0.9)")"
-row cpu_per_domain_1000 "Scraper CPU time per domain, C=$C2" "$(calc "round($CPU_S * 1000 / $N2, 3)")" "ms" "" "" "" "-"
+figures scraper2 c="$C2" l_ms="$L_MS" n="$N2" cpu0="$CPU0" cpu1="$CPU1" hwm_kb="$HWM_KB" \
+    max_in_flight="$MAX_IN_FLIGHT"
+row rss_1000 "Scraper peak RSS (VmHWM) at $MAX_IN_FLIGHT calls in flight (C=$C2)" "$F_rss_mb" "MB" \
+    64 "target" "< 64 MB" "$F_pass"
+row cpu_per_domain_1000 "Scraper CPU time per domain, C=$C2" "$F_cpu_ms" "ms" "" "" "" "-"
 row throughput_1000 "Scraper throughput, C=$C2 (results $((C2 / 2))..$((N2 - C2 / 2)) of $N2)" "$rate2" "results/s" \
-    "$(calc "$C2 / ($L_MS / 1000)")" "C/L" "info" "-"
+    "$F_bound" "C/L" "info" "-"
 note "run 2: mean API time $api2 ms at $C2 in flight (nominal $L_MS ms)"
 note "run 2: stand-in answered $S429 x 429, scraper retried $RETRIES calls, $FAILED failures"

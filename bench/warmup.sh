@@ -28,4 +28,4 @@ service warmcommitter committer
 wait_metrics warmcommitter
 wait_until 300 superseded_all || die "warm-up committer: not all $((2 * N)) results read after 300 s"
 svc_kill warmcommitter
-say "broker warmed up: $((2 * N)) messages produced and consumed back, and read by a committer, in $(calc "round($(now) - $t0, 1)") s"
+say "broker warmed up: $((2 * N)) messages produced and consumed back, and read by a committer, in $(stats since "$t0") s"
