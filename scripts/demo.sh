@@ -21,7 +21,9 @@ https://api.scraperapi.com/) instead of the local stand-in.
 USAGE
 }
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "$0")/lib/common.sh"
+root=$WF4_ROOT
 keep=0
 domains="$root/demo/domains.txt"
 while [ $# -gt 0 ]; do
@@ -50,8 +52,7 @@ mkdir -p "$demo_dir/logs"
 
 stop_all() {
     while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$demo_dir/pids"
-    sleep 1
-    while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done <"$demo_dir/pids"
+    while read -r pid; do wait_gone "$pid" 10 || signal_wait "$pid" KILL 5 || true; done <"$demo_dir/pids"
     "$root/scripts/stack.sh" down >/dev/null 2>&1 || true
 }
 if [ "$keep" = 0 ]; then trap stop_all EXIT; fi
@@ -68,7 +69,7 @@ if [ -n "$real_key" ]; then
 else
     echo "using the local ScraperAPI stand-in at $SCRAPERAPI_URL"
 fi
-psql_q() { "$WF4_PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$WF4_ADMIN_DATABASE_URL" -c "$1"; }
+psql_q() { psql_admin -c "$1"; }
 
 start() {
     local name=$1; shift
@@ -100,7 +101,7 @@ while :; do
         "$el" "$pend" "$proc" "$done" "$err" "$(( (done + err) / el ))"
     [ $((done + err)) -ge "$total" ] && break
     while read -r pid; do
-        kill -0 "$pid" 2>/dev/null || { echo "a service stopped; see $demo_dir/logs" >&2; exit 1; }
+        pid_alive "$pid" || { echo "a service stopped; see $demo_dir/logs" >&2; exit 1; }
     done <"$demo_dir/pids"
     sleep 2
 done

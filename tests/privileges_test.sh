@@ -52,15 +52,9 @@ check "psql_app -c 'BEGIN; SELECT count(*) FROM domains; UPDATE domains SET upda
 
 # The running services' sessions use the role wf4.
 RUN_ID="$(date +%s)$$"
-export WF4_SCHEMA_DIR="$TEST_TMP/schemas" WF4_CLAIMS_TOPIC="t.priv.$RUN_ID.claims" \
-    WF4_RESULTS_TOPIC="t.priv.$RUN_ID.results" WF4_HANDOFF_TOPIC="t.priv.$RUN_ID.handoffs" \
-    WF4_COMMITTER_GROUP="g.$RUN_ID.committer" WF4_METRICS_PORT=0
-mkdir -p "$WF4_SCHEMA_DIR"
-cp -r "$WF4_SRC/schemas/avro" "$WF4_SCHEMA_DIR/avro"
-jq --arg c "$WF4_CLAIMS_TOPIC" --arg r "$WF4_RESULTS_TOPIC" --arg h "$WF4_HANDOFF_TOPIC" '.topics |= map(.name |= (
-      sub("^wf4\\.domain\\.claims"; $c) | sub("^wf4\\.domain\\.results"; $r)
-      | sub("^wf5\\.domain\\.handoffs"; $h)))' "$WF4_SRC/schemas/topics.json" >"$WF4_SCHEMA_DIR/topics.json"
-"$WF4_BIN/wf4ctl" topics >"$TEST_TMP/topics.log" 2>&1 || fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
+export WF4_COMMITTER_GROUP="g.$RUN_ID.committer" WF4_METRICS_PORT=0
+private_topics "$TEST_TMP/schemas" "t.priv.$RUN_ID.claims" "t.priv.$RUN_ID.results" "t.priv.$RUN_ID.handoffs" \
+    "$TEST_TMP/topics.log" || fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
 svc_start claimer env WF4_INSTANCE_ID="priv$RUN_ID" "$WF4_BIN/claimer"
 svc_start committer env WF4_INSTANCE_ID="priv$RUN_ID" "$WF4_BIN/committer"
 sessions() { psql_admin -F' ' -c "SELECT application_name, usename FROM pg_stat_activity WHERE application_name LIKE 'wf4-%/priv$RUN_ID'" >"$TEST_TMP/sessions"; [[ $(wc -l <"$TEST_TMP/sessions") -ge 2 ]]; }
