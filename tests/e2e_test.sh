@@ -35,7 +35,7 @@ grep -v -E '^\s*(#|$)' "$WF4_SRC/demo/domains.txt" >"$TEST_TMP/base"
 awk -v n="$n_domains" '{a[NR]=$0} END {for (i = 0; i < n; i++) { d = a[i % NR + 1];
      if (i >= NR) { sub(/\./, i ".", d) } print d }}' "$TEST_TMP/base" >"$TEST_TMP/domains"
 total=$(sort -u "$TEST_TMP/domains" | wc -l)
-"$WF4_BIN/wf4ctl" select --file "$TEST_TMP/domains" >"$TEST_TMP/select.log" 2>&1 || fatal "select: $(cat "$TEST_TMP/select.log")"
+select_domains "$TEST_TMP/domains"
 t0=$SECONDS
 
 # Garbage into each input topic while the pipeline runs.
@@ -43,8 +43,7 @@ sleep 1
 printf 'garbage-claim-%s' "$RUN_ID" | kcat -b "$WF4_KAFKA_BROKERS" -P -t "$CLAIMS" -k poison
 printf '\x00\x00\x00\x7f\xffgarbage-result' | kcat -b "$WF4_KAFKA_BROKERS" -P -t "$RESULTS" -k poison
 
-terminal() { [ "$(psql_admin -c "SELECT count(*) FROM domains WHERE status IN ('completed', 'error')")" -ge "$total" ]; }
-wait_until 600 terminal || fail "not every domain terminal after 600 s: $(psql_admin -c "SELECT status, count(*) FROM domains GROUP BY 1" | tr '\n' ' ')"
+wait_terminal "$total" 600 || fail "not every domain terminal after 600 s: $(status_counts)"
 elapsed=$((SECONDS - t0))
 sleep 2
 

@@ -9,6 +9,10 @@
 #   topic_count TOPIC                       messages readable now (read_committed)
 #   topic_end_offsets TOPIC                 sum of the partitions' end offsets
 #   topic_partitions TOPIC                  partition count (0 when the topic does not exist)
+#   select_domains FILE [OUT]               wf4ctl select --file FILE, its output in OUT
+#                                           ($TEST_TMP/select.log); fatal when it fails
+#   terminal_count / status_counts          domains completed or error / "status|count ..."
+#   wait_terminal N TIMEOUT_S               until N domains are terminal; 1 after TIMEOUT_S
 set -euo pipefail
 
 : "${WF4_STACK_DIR:?WF4_STACK_DIR is not set: run through ctest, or scripts/stack.sh up and export it}"
@@ -38,3 +42,17 @@ topic_end_offsets() {
     ((n > 0)) || { echo 0; return 0; }
     kcat -b "$WF4_KAFKA_BROKERS" -Q "${args[@]}" | awk '{s += $NF} END {print s + 0}'
 }
+
+select_domains() {
+    local out=${2:-$TEST_TMP/select.log}
+    "$WF4_BIN/wf4ctl" select --file "$1" >"$out" 2>&1 || fatal "select: $(cat "$out")"
+}
+
+terminal_count() { psql_admin -c "SELECT count(*) FROM domains WHERE status IN ('completed', 'error')"; }
+status_counts() { psql_admin -c "SELECT status, count(*) FROM domains GROUP BY 1" | tr '\n' ' '; }
+terminal_reached() {
+    local n
+    n=$(terminal_count 2>/dev/null) || return 1
+    ((${n:-0} >= $1))
+}
+wait_terminal() { wait_until "$2" terminal_reached "$1"; }

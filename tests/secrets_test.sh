@@ -35,12 +35,11 @@ svc_start committer env WF4_INSTANCE_ID=committer1 "$WF4_BIN/committer"
 for i in $(seq 1 80); do echo "secret-check-$i.shop$((i % 7)).com"; done >"$TEST_TMP/domains"
 printf '%s\n' localhost notfound-sec.example-shop.com >>"$TEST_TMP/domains"
 total=$(wc -l <"$TEST_TMP/domains")
-"$WF4_BIN/wf4ctl" select --file "$TEST_TMP/domains" >"$TEST_TMP/wf4ctl-select.out" 2>&1 || fatal "select failed"
+select_domains "$TEST_TMP/domains" "$TEST_TMP/wf4ctl-select.out"
 printf 'garbage-%s' "$RUN_ID" | kcat -b "$WF4_KAFKA_BROKERS" -P -t "$CLAIMS" -k poison
 printf '\x00\x00\x00\x7f\xffgarbage' | kcat -b "$WF4_KAFKA_BROKERS" -P -t "$RESULTS" -k poison
 
-terminal() { [[ $(psql_admin -c "SELECT count(*) FROM domains WHERE status IN ('completed', 'error')") -ge $total ]]; }
-wait_until 240 terminal || fail "not every domain terminal: $(psql_admin -c "SELECT status, count(*) FROM domains GROUP BY 1" | tr '\n' ' ')"
+wait_terminal "$total" 240 || fail "not every domain terminal: $(status_counts)"
 say "run: $(psql_admin -c "SELECT status || ' ' || count(*) FROM domains GROUP BY status" | tr '\n' ',')"
 
 # While the services still run: process titles and every HTTP page they serve.
