@@ -14,10 +14,9 @@ N=${CHAOS_DOMAINS:-5000}
 KILLS=${CHAOS_KILLS:-12}
 DEADLINE_S=${CHAOS_DEADLINE_S:-600}
 SEED=${CHAOS_SEED:-$((RANDOM * 32768 + RANDOM))}
-RANDOM=$SEED
 RUN_ID="$(date +%s)$$"
 CLAIMS="t.chaos.$RUN_ID.claims" RESULTS="t.chaos.$RUN_ID.results" HANDOFFS="t.chaos.$RUN_ID.handoffs"
-KEY="chaos$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+STANDIN_KEY="chaos$(random_hex 12)"
 export WF4_SCRAPER_GROUP="g.$RUN_ID.scraper" \
     WF4_COMMITTER_GROUP="g.$RUN_ID.committer" WF4_METRICS_PORT=0 \
     WF4_KAFKA_PROPS=session.timeout.ms=6000 WF4_RETRY_BASE_S=1 WF4_RETRY_CAP_S=3 \
@@ -70,35 +69,35 @@ sampler_stop() { touch "$TEST_TMP/sampler.stop"; wait "$SAMPLER" 2>/dev/null || 
 on_exit sampler_stop
 
 # ------------------------------------------------------------------ stand-in and services
-svc_start standin env STANDIN_PORT=0 STANDIN_API_KEY="$KEY" STANDIN_SEED="$SEED" \
+standin_start standin STANDIN_SEED="$SEED" \
     STANDIN_CONCURRENCY=40 STANDIN_LATENCY_MIN_MS=50 STANDIN_LATENCY_MAX_MS=300 \
     STANDIN_RATE_500=0.05 STANDIN_RATE_HANG=0.01 STANDIN_HANG_MS=4000 STANDIN_RATE_RESET=0.02 \
     STANDIN_RATE_MALFORMED=0.03 STANDIN_RATE_HUGE=0.005 STANDIN_HUGE_BYTES=3000000 \
-    STANDIN_RATE_NONHTML=0.02 STANDIN_RATE_404=0.01 "$WF4_BIN/scraperapi-standin"
-wait_until 20 grep -q 'listening on port' "$(svc_log standin)" || fatal "stand-in did not start"
-port=$(grep -o 'listening on port [0-9]*' "$(svc_log standin)" | head -1 | grep -o '[0-9]*$')
-export SCRAPERAPI_URL="http://127.0.0.1:$port/" SCRAPERAPI_KEY="$KEY"
+    STANDIN_RATE_NONHTML=0.02 STANDIN_RATE_404=0.01
+export SCRAPERAPI_URL="$STANDIN_URL" SCRAPERAPI_KEY="$STANDIN_KEY"
 
-INSTANCES=(claimer1 claimer2 scraper1 scraper2 scraper3 committer1 committer2)
-start_instance() {
-    local name=$1
-    case $name in
-        claimer*) svc_start "$name" env WF4_INSTANCE_ID="$name" "$WF4_BIN/claimer" ;;
-        # 3 x 20 calls in flight against a plan of 40: the stand-in answers 429 past it.
-        scraper*) svc_start "$name" env WF4_INSTANCE_ID="$name" WF4_SCRAPER_CONCURRENCY=20 "$WF4_BIN/scraper" ;;
-        committer*) svc_start "$name" env WF4_INSTANCE_ID="$name" "$WF4_BIN/committer" ;;
-    esac
-}
-
+# The instances, their kills and restarts, the broker's and the server's restarts: the
+# scheduler (tests/chaos_scheduler.py) runs them; the checks below read its reports.
 db_reset
-for name in "${INSTANCES[@]}"; do start_instance "$name"; done
+python3 "$WF4_SRC/tests/chaos_scheduler.py" "$TEST_TMP" "$SEED" "$KILLS" "$DEADLINE_S" "$(svc_pid standin)" &
+SCHEDULER=$!
+scheduler_end() { kill -TERM "$SCHEDULER" 2>/dev/null && wait "$SCHEDULER" 2>/dev/null || true; }
+on_exit scheduler_end
+# scheduler_wait FILE: until the scheduler wrote FILE; fatal when it is gone before.
+scheduler_wait() {
+    until [[ -f $TEST_TMP/$1 ]]; do
+        pid_alive "$SCHEDULER" || fatal "the chaos scheduler exited before writing $1"
+        sleep 0.5
+    done
+}
+scheduler_wait chaos.started
 
 tlds=(com de net io fr co.uk)
 for ((i = 0; i < N; i++)); do printf 'shop%05d.chaos-%s.%s\n' "$i" "$((i % 61))" "${tlds[$((i % 6))]}"; done >"$TEST_TMP/domains"
 printf '%s\n' localhost 192.168.1.10 'bad..name.example' >>"$TEST_TMP/domains"
 total=$(sort -u "$TEST_TMP/domains" | wc -l)
-"$WF4_BIN/wf4ctl" select --file "$TEST_TMP/domains" >"$TEST_TMP/select.log" 2>&1 || fatal "select: $(cat "$TEST_TMP/select.log")"
-t0=$SECONDS
+select_domains "$TEST_TMP/domains"
+t0=$(date +%s)
 say "$total domains selected"
 
 # ------------------------------------------------------------------ poison
@@ -120,92 +119,17 @@ for topic in claims results; do
 done
 say "poison: ${#KINDS[@]} kinds into each of $CLAIMS and $RESULTS (${KINDS[*]})"
 
-# ------------------------------------------------------------------ chaos loop
-declare -A RESTART_AT=() KILLS_BY=()
-kills=0 crashes=0 kafka_restarts=0 pg_restarts=0 clean_stops=0 unclean_stops=0
-kinds=(scraper committer claimer)
-next_kill=$((SECONDS + 4))
-
-exit_note() { echo "$1 $2 $3" >>"$TEST_TMP/exits"; } # name status why
-
-kill_one() {
-    local kind=${kinds[$((kills % 3))]} cands=() name rc=0
-    for name in "${INSTANCES[@]}"; do
-        [[ $name == "$kind"* && -z ${RESTART_AT[$name]:-} ]] && svc_alive "$name" && cands+=("$name")
-    done
-    ((${#cands[@]})) || return 0
-    name=${cands[$(((RANDOM >> 5) % ${#cands[@]}))]}
-    kill -KILL "$(svc_pid "$name")"
-    svc_wait "$name" 20 || rc=$?
-    exit_note "$name" "$rc" SIGKILL
-    kills=$((kills + 1))
-    KILLS_BY[$kind]=$((${KILLS_BY[$kind]:-0} + 1))
-    RESTART_AT[$name]=$((SECONDS + 1 + RANDOM % 3))
-    say "chaos: kill #$kills: SIGKILL $name (status $rc), restart in $((RESTART_AT[$name] - SECONDS)) s"
-}
-
-# An instance that is gone although nobody killed it crashed: note it, start it again.
-watch_crashes() {
-    local name rc
-    for name in "${INSTANCES[@]}" standin; do
-        [[ -z ${RESTART_AT[$name]:-} ]] || continue
-        svc_alive "$name" && continue
-        rc=0
-        svc_wait "$name" 5 || rc=$?
-        crashes=$((crashes + 1))
-        exit_note "$name" "$rc" CRASH
-        fail "chaos: $name exited by itself (status $rc)"
-        [[ $name == standin ]] && fatal "the stand-in died"
-        start_instance "$name"
-    done
-}
-
-restart_due() {
-    local name
-    for name in "${!RESTART_AT[@]}"; do
-        ((SECONDS >= RESTART_AT[$name])) || continue
-        unset "RESTART_AT[$name]"
-        start_instance "$name"
-    done
-}
-
-terminal_count() { psql_admin -c "SELECT count(*) FROM domains WHERE status IN ('completed', 'error')" 2>/dev/null || echo 0; }
-done_n=0
-last_report=0
-while :; do
-    watch_crashes
-    restart_due
-    if ((SECONDS >= next_kill && kills < KILLS)); then
-        kill_one
-        next_kill=$((SECONDS + 3 + RANDOM % 4))
-        if ((kills == 4 && kafka_restarts == 0)); then
-            say "chaos: restarting the Kafka broker"
-            "$WF4_SRC/scripts/stack.sh" restart-kafka >>"$TEST_TMP/stack.log" 2>&1 || fatal "restart-kafka failed: $(tail -5 "$TEST_TMP/stack.log")"
-            kafka_restarts=1
-            say "chaos: Kafka is back"
-        elif ((kills == 8 && pg_restarts == 0)); then
-            say "chaos: restarting PostgreSQL"
-            "$WF4_SRC/scripts/stack.sh" restart-pg >>"$TEST_TMP/stack.log" 2>&1 || fatal "restart-pg failed: $(tail -5 "$TEST_TMP/stack.log")"
-            pg_restarts=1
-            say "chaos: PostgreSQL is back"
-        fi
-    fi
-    done_n=$(terminal_count)
-    if ((SECONDS - last_report >= 15)); then
-        last_report=$SECONDS
-        say "progress: $done_n of $total terminal after $((SECONDS - t0)) s, $kills kills"
-    fi
-    if ((done_n >= total && kills >= KILLS && kafka_restarts && pg_restarts && ${#RESTART_AT[@]} == 0)); then
-        break
-    fi
-    if ((SECONDS - t0 > DEADLINE_S)); then
-        fail "not every domain terminal after $DEADLINE_S s: $(psql_admin -c "SELECT status, count(*) FROM domains GROUP BY 1" | tr '\n' ' ')"
-        break
-    fi
-    sleep 1
-done
-elapsed=$((SECONDS - t0))
-say "chaos done after ${elapsed}s: $kills kills (${KILLS_BY[scraper]:-0} scraper, ${KILLS_BY[committer]:-0} committer, ${KILLS_BY[claimer]:-0} claimer), $kafka_restarts Kafka restart, $pg_restarts PostgreSQL restart"
+# ------------------------------------------------------------------ chaos
+echo "$t0 $total" >"$TEST_TMP/chaos.go.tmp"
+mv "$TEST_TMP/chaos.go.tmp" "$TEST_TMP/chaos.go"
+scheduler_wait chaos.done
+chaos() { jq -r "$1" "$TEST_TMP/chaos.done"; }
+[[ $(chaos '.fatal // empty') == '' ]] || fatal "chaos: $(chaos .fatal)"
+[[ $(chaos '.late // empty') == '' ]] || fail "$(chaos .late)"
+while read -r line; do fail "chaos: $line"; done < <(chaos '.crashed[]')
+kills=$(chaos .kills) crashes=$(chaos .crashes) elapsed=$(chaos .elapsed)
+kafka_restarts=$(chaos .kafka_restarts) pg_restarts=$(chaos .pg_restarts)
+say "chaos done after ${elapsed}s: $kills kills ($(chaos .kills_by.scraper) scraper, $(chaos .kills_by.committer) committer, $(chaos .kills_by.claimer) claimer), $kafka_restarts Kafka restart, $pg_restarts PostgreSQL restart"
 
 # ------------------------------------------------------------------ checks: faults injected
 curl -s --max-time 5 "${SCRAPERAPI_URL}stats" >"$TEST_TMP/standin.stats" || true
@@ -295,14 +219,9 @@ check "[ $over = 0 ]" "no pipeline connection idle in transaction for more than 
 check "[ $nsamples -gt $((elapsed * 4)) ] && [ $maxgap -lt 5000 ] && [ ${span%.*} -ge $elapsed ]" "the sampler ran throughout ($nsamples samples over ${span}s, chaos ${elapsed}s, longest gap $maxgap ms)"
 
 # ------------------------------------------------------------------ checks: exits
-for name in "${INSTANCES[@]}"; do
-    rc=0
-    pid=$(svc_pid "$name")
-    kill -TERM "$pid" 2>/dev/null || true
-    svc_wait "$name" 30 || rc=$?
-    exit_note "$name" "$rc" SIGTERM
-    if ((rc == 0)); then clean_stops=$((clean_stops + 1)); else unclean_stops=$((unclean_stops + 1)); fi
-done
+touch "$TEST_TMP/chaos.stop"
+scheduler_wait chaos.stopped
+clean_stops=$(jq -r .clean "$TEST_TMP/chaos.stopped") unclean_stops=$(jq -r .unclean "$TEST_TMP/chaos.stopped")
 bad_kills=$(awk '$3 == "SIGKILL" && $2 != 137' "$TEST_TMP/exits" | wc -l)
 say "RESULT exits: $(grep -c SIGKILL "$TEST_TMP/exits") by our SIGKILL, $clean_stops clean SIGTERM (status 0), $unclean_stops unclean SIGTERM, $crashes crashes"
 check "[ $crashes = 0 ] && [ $unclean_stops = 0 ] && [ $bad_kills = 0 ]" "no service exit other than our kills and clean SIGTERMs"
