@@ -6,8 +6,9 @@
 #   on_exit CMD...                          runs CMD at exit, before the services stop (do not
 #                                           set your own EXIT trap: it would replace this one)
 #   svc_* / standin_start                   background services (scripts/lib/harness.sh)
-# $TEST_TMP is the test's own directory; on exit every service still running is stopped,
-# and $TEST_TMP is removed when the test passed and kept (path printed, service logs' tails
+# $TEST_TMP is the test's own directory; on exit every service still running is stopped, so
+# is every background job the script left running (a sampler loop of a test that failed
+# half-way would otherwise hold ctest's output open until its timeout), and $TEST_TMP is removed when the test passed and kept (path printed, service logs' tails
 # shown) when it failed. tests/lib.sh sources this file after the stack's env.
 set -euo pipefail
 
@@ -71,12 +72,20 @@ on_exit() {
     WF4_ON_EXIT+=("$cmd")
 }
 
+jobs_kill() {
+    local pid
+    for pid in $(jobs -p); do
+        ! pid_alive "$pid" || { say "stopping background job $pid left running"; kill -TERM "$pid" 2>/dev/null || true; }
+    done
+}
+
 _wf4_exit() {
     local rc=$? name cmd
     for cmd in "${WF4_ON_EXIT[@]}"; do
         eval "$cmd" || say "on_exit: '$cmd' failed"
     done
     svc_kill_all
+    jobs_kill
     ((rc != 0 || WF4_FAILS == 0)) || rc=1
     say "$WF4_CHECKS checks, $WF4_FAILS failed, exit $rc"
     if ((rc == 0)); then

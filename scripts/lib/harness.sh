@@ -43,8 +43,11 @@ svc_wait() {
 svc_kill() {
     local name=$1 sig=${2:-TERM} pid rc=0
     pid=$(svc_pid "$name")
-    SVC_STATUS=
-    svc_alive "$name" || return 0
+    if ! svc_alive "$name"; then # gone already: its status
+        svc_wait "$name" 1 || rc=$?
+        SVC_STATUS=$rc
+        return 0
+    fi
     case $sig in STOP | CONT | SIGSTOP | SIGCONT | 19 | 18) kill "-$sig" "$pid" 2>/dev/null; return 0 ;; esac
     if ! signal_wait "$pid" "$sig" "${SVC_STOP_TIMEOUT:-20}"; then
         say "$name ignored SIG$sig for ${SVC_STOP_TIMEOUT:-20}s: SIGKILL"
