@@ -34,7 +34,7 @@ private_topics "$TEST_TMP/schemas" "$CLAIMS" "$RESULTS" "$HANDOFFS" "$TEST_TMP/t
 # The shared stack must be whole again whatever ends this test early.
 stack_heal() {
     kcat -b "$WF4_KAFKA_BROKERS" -L -m 5 >/dev/null 2>&1 ||
-        "$WF4_SRC/scripts/stack.sh" start-kafka >>"$TEST_TMP/stack.log" 2>&1 || say "cannot restart Kafka"
+        WF4_STACK_KAFKA_WAIT_S=${WF4_STACK_KAFKA_WAIT_S:-180} "$WF4_SRC/scripts/stack.sh" start-kafka >>"$TEST_TMP/stack.log" 2>&1 || say "cannot restart Kafka"
     "$WF4_PG_BIN/pg_isready" -q -d "$WF4_ADMIN_DATABASE_URL" ||
         "$WF4_SRC/scripts/stack.sh" start-pg >>"$TEST_TMP/stack.log" 2>&1 || say "cannot restart PostgreSQL"
 }
