@@ -21,8 +21,9 @@ rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *err, size_t errlen);
 rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group_id, char *err,
                                size_t errlen);
 
-/* Creates the topics of <schema_dir>/topics.json (TOPIC_ALREADY_EXISTS is success).
- * Returns 0 or -1 with err. */
+/* Creates the topics of <schema_dir>/topics.json (TOPIC_ALREADY_EXISTS is success) with the
+ * catalogue's replication_factor and min_insync_replicas, each lowered to the number of
+ * brokers the cluster reports (a warning says so). Returns 0 or -1 with err. */
 int kafka_topics_create(const char *brokers, const char *schema_dir, int timeout_ms,
                         char *err, size_t errlen);
 
