@@ -10,6 +10,7 @@
 #include "log.h"
 
 #define CONFIG_MAX_PROPS 64
+#define CONFIG_MAX_SECRET_FILE (64 * 1024) /* bytes read from a <VAR>_FILE */
 
 static char *config_prop_names[CONFIG_MAX_PROPS];
 static char *config_prop_values[CONFIG_MAX_PROPS];
@@ -30,6 +31,17 @@ static void config_usage(const cfg_entry *t, size_t n, const char *prog, const c
     }
     printf("  %-32s %s\n", "WF4_KAFKA_PROPS",
            "extra librdkafka properties, \"name=value,name=value\" (same as -X)");
+    printf("  %-32s %s\n", "WF4_KAFKA_PASSWORD",
+           "the SASL password (librdkafka sasl.password), masked in every dump");
+    printf("\nEvery secret (and WF4_KAFKA_PASSWORD) can come from a file instead: <VAR>_FILE=path "
+           "(Docker secrets; one trailing newline dropped).\n");
+}
+
+/* A Kafka property whose value must never be shown (passwords, keys, secrets). */
+static int config_prop_is_secret(const char *name)
+{
+    return strstr(name, "password") || strstr(name, "secret") ||
+           strcmp(name, "ssl.key.pem") == 0 || strcmp(name, "sasl.oauthbearer.config") == 0;
 }
 
 static int config_add_prop(const char *spec, const char *origin)
@@ -47,8 +59,83 @@ static int config_add_prop(const char *spec, const char *origin)
     config_prop_values[config_nprops] = strdup(eq + 1);
     if (!config_prop_names[config_nprops] || !config_prop_values[config_nprops])
         return -1;
+    if (config_prop_is_secret(config_prop_names[config_nprops]) && eq[1])
+        log_add_secret(eq + 1);
     config_nprops++;
     return 0;
+}
+
+/* Reads a secret from path into a new string (one trailing newline, or CRLF, dropped);
+ * NULL after printing the error naming var. */
+static char *config_read_secret_file(const char *var, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "%s: cannot open \"%s\": %s\n", var, path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(CONFIG_MAX_SECRET_FILE + 1);
+    size_t n = buf ? fread(buf, 1, CONFIG_MAX_SECRET_FILE + 1, f) : 0;
+    int bad = !buf || ferror(f) || n > CONFIG_MAX_SECRET_FILE;
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "%s: cannot read \"%s\" (%s)\n", var, path,
+                n > CONFIG_MAX_SECRET_FILE ? "larger than 64 KiB" : "read error");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (n && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    if (n && buf[n - 1] == '\r')
+        buf[--n] = '\0';
+    return buf;
+}
+
+/* The value of a secret: $var, or the contents of the file named by $var_FILE (both set is
+ * an error). *out is NULL when neither is set; *owned is the string to free. */
+static int config_secret_value(const char *var, const char **out, char **owned)
+{
+    char fvar[256];
+    const char *v = getenv(var), *path;
+    *out = v && *v ? v : NULL;
+    *owned = NULL;
+    snprintf(fvar, sizeof fvar, "%s_FILE", var);
+    path = getenv(fvar);
+    if (!path || !*path)
+        return 0;
+    if (*out) {
+        fprintf(stderr, "%s and %s are both set: give one\n", var, fvar);
+        return -1;
+    }
+    if (!(*owned = config_read_secret_file(fvar, path)))
+        return -1;
+    *out = *owned;
+    return 0;
+}
+
+/* WF4_KAFKA_PASSWORD (or its _FILE) becomes sasl.password, unless -X or WF4_KAFKA_PROPS set it. */
+static int config_kafka_password(void)
+{
+    const char *v;
+    char *owned, *spec;
+    if (config_secret_value("WF4_KAFKA_PASSWORD", &v, &owned) != 0)
+        return -1;
+    for (size_t i = 0; v && i < config_nprops; i++)
+        if (strcmp(config_prop_names[i], "sasl.password") == 0)
+            v = NULL;
+    int rc = 0;
+    if (v) {
+        rc = -1;
+        if ((spec = malloc(strlen(v) + sizeof "sasl.password="))) {
+            strcpy(spec, "sasl.password=");
+            strcat(spec, v);
+            rc = config_add_prop(spec, "WF4_KAFKA_PASSWORD");
+            free(spec);
+        }
+    }
+    free(owned);
+    return rc;
 }
 
 static int config_parse_props_env(void)
@@ -153,7 +240,8 @@ static void config_print(const cfg_entry *t, size_t n)
         }
     }
     for (size_t i = 0; i < config_nprops; i++)
-        printf("kafka: %s=%s\n", config_prop_names[i], config_prop_values[i]);
+        printf("kafka: %s=%s\n", config_prop_names[i],
+               config_prop_is_secret(config_prop_names[i]) ? "***" : config_prop_values[i]);
 }
 
 static int config_fill(const cfg_entry *t, size_t n)
@@ -161,8 +249,13 @@ static int config_fill(const cfg_entry *t, size_t n)
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         const char *v = getenv(t[i].env);
+        char *owned = NULL;
         if (v && !*v)
             v = NULL;
+        if (t[i].type == CFG_SECRET && config_secret_value(t[i].env, &v, &owned) != 0) {
+            rc = -1;
+            continue;
+        }
         if (!v && t[i].required && !t[i].def) {
             fprintf(stderr, "%s: required setting is missing\n", t[i].env);
             rc = -1;
@@ -176,6 +269,7 @@ static int config_fill(const cfg_entry *t, size_t n)
         }
         if (v && config_set(&t[i], v) != 0)
             rc = -1;
+        free(owned);
     }
     return rc;
 }
@@ -206,7 +300,8 @@ int config_load(const cfg_entry *table, size_t n, int argc, char **argv, const c
                 const char *summary)
 {
     int print = 0, rc = config_args(table, n, argc, argv, prog, summary, &print);
-    if (rc == 0 && (config_parse_props_env() != 0 || config_fill(table, n) != 0))
+    if (rc == 0 && (config_parse_props_env() != 0 || config_kafka_password() != 0 ||
+                    config_fill(table, n) != 0))
         rc = -1;
     if (rc == 0 && print) {
         config_print(table, n);
