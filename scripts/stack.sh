@@ -8,7 +8,7 @@ WF4_LOG_TAG=stack
 
 usage() {
     cat <<'EOF'
-Usage: scripts/stack.sh COMMAND [--registry]
+Usage: scripts/stack.sh COMMAND [--registry] [--brokers N] [--secure]
 
 Runs a private stack for tests and development; several stacks run side by side when
 their state directories differ (every port is chosen free at start).
@@ -18,6 +18,15 @@ Commands:
                       --registry or WF4_STACK_REGISTRY=1); wait until each answers; write
                       $WF4_STACK_DIR/env (export lines, also printed) and .../versions.
                       A stack already recorded in the state dir is stopped first.
+      --brokers N     N KRaft nodes (broker+controller each, an N-voter quorum) on local
+                      ports instead of one (or WF4_STACK_BROKERS=N); with 3 or more the
+                      internal topics get replication 3 and min.insync.replicas 2, as the
+                      catalogue's topics (wf4ctl topics fits them to the cluster).
+      --secure        Kafka only on SASL_SSL (SCRAM-SHA-512, credentials stored at format
+                      time), ACLs (StandardAuthorizer): one principal per service (claimer,
+                      scraper, committer) allowed exactly its topics and group, admin a
+                      super user; PostgreSQL only over TLS. A CA is made at start
+                      ($WF4_STACK_DIR/tls). Or WF4_STACK_SECURE=1.
   down                stop everything recorded in the state dir, check that no recorded pid
                       lives and no recorded port listens, remove the data dirs (logs and
                       the versions file stay). Idempotent.
@@ -26,10 +35,12 @@ Commands:
   status              each part: pid, port, alive or not.
   restart-pg [--immediate]   stop PostgreSQL (-m fast, or -m immediate) and start it again
                              on the same port and data.
-  restart-kafka [--kill]     stop the broker (SIGTERM, or SIGKILL) and start it again on the
-                             same ports and data.
-  stop-pg [--immediate] | start-pg | stop-kafka [--kill] | start-kafka
-                      the halves of the restarts, for outage tests.
+  restart-kafka [--kill] [--node I]
+                             stop the broker (SIGTERM, or SIGKILL) and start it again on the
+                             same ports and data; every node, or node I (1..N) of a cluster.
+  stop-pg [--immediate] | start-pg | stop-kafka [--kill] [--node I]... | start-kafka [--node I]...
+                      the halves of the restarts, for outage tests (start-kafka returns
+                      once the node answers; --no-wait returns at once).
   env                 print the env file of a running stack.
 
 Environment:
@@ -49,7 +60,11 @@ Source the env file to use the stack:  . "$WF4_STACK_DIR/env"
 It exports WF4_DATABASE_URL (login role wf4, member of wf4_service), WF4_ADMIN_DATABASE_URL
 (superuser postgres), WF4_PG_PORT, WF4_PG_BIN, WF4_PG_DATA, WF4_KAFKA_BROKERS,
 WF4_KAFKA_JARS, SCRAPERAPI_URL, SCRAPERAPI_KEY, STANDIN_PORT, WF4_SCHEMA_REGISTRY_URL
-(with the registry) and WF4_STACK_DIR.
+(with the registry) and WF4_STACK_DIR; WF4_KAFKA_BROKERS lists every node of a cluster.
+With --secure also: WF4_KAFKA_PROPS (the administrator's SASL_SSL properties, for wf4ctl
+and tools), WF4_KAFKA_PROPS_CLAIMER, _SCRAPER, _COMMITTER (each service's own), WF4_TLS_CA,
+WF4_KAFKA_KCAT (kcat options as the administrator); both database URLs carry
+sslmode=verify-full.
 EOF
 }
 
@@ -74,6 +89,8 @@ state_set() {
 state_load() {
     PG_PORT='' PG_PID='' PG_BIN='' PG_DIR='' KAFKA_PORT='' KAFKA_CTRL_PORT='' KAFKA_PID=''
     STANDIN_PID='' STANDIN_PORT_='' REGISTRY_PID='' REGISTRY_PORT='' APP_PASSWORD='' STANDIN_KEY=''
+    KAFKA_NODES=1 KAFKA_SECURE=0
+    unset "${!KAFKA_PORT_@}" "${!KAFKA_CTRL_PORT_@}" "${!KAFKA_PID_@}"
     # shellcheck source=/dev/null
     [[ -f $STATE ]] && source "$STATE"
     PG_DATA=${PG_DIR:+$PG_DIR/data}
@@ -90,8 +107,8 @@ pg_bin_dir() {
     echo "$d"
 }
 
-admin_url() { echo "postgresql://postgres@127.0.0.1:$PG_PORT/${1:-wf4}"; }
-app_url() { echo "postgresql://wf4:$APP_PASSWORD@127.0.0.1:$PG_PORT/wf4"; }
+admin_url() { echo "postgresql://postgres@127.0.0.1:$PG_PORT/${1:-wf4}$(pg_url_tls)"; }
+app_url() { echo "postgresql://wf4:$APP_PASSWORD@127.0.0.1:$PG_PORT/wf4$(pg_url_tls)"; }
 # What common.sh's psql_admin and psql_pg connect with: this stack's server.
 pg_psql_vars() { WF4_PG_BIN=$PG_BIN WF4_ADMIN_DATABASE_URL=$(admin_url); }
 
@@ -187,6 +204,7 @@ up_pg() {
     local t0
     t0=$(now_ms)
     pg_init
+    [[ $KAFKA_SECURE != 1 ]] || pg_tls
     pg_start
     psql_pg -c 'CREATE DATABASE wf4' >/dev/null 2>>"$LOGS/postgres.log" ||
         part_failed postgresql "$LOGS/postgres.log" "CREATE DATABASE wf4 failed"
@@ -200,117 +218,8 @@ up_pg() {
 
 # ---------------------------------------------------------------- Kafka
 
-kafka_java() { # kafka_java CLASS ARGS...: a short-lived Kafka tool with its own quiet log4j
-    java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$WF4_KAFKA_JARS_DIR/*" -Dlog4j.configuration="file:$D/kafka/tools-log4j.properties" "$@"
-}
-
-kafka_configure() {
-    local id
-    KAFKA_PORT=$(free_port)
-    KAFKA_CTRL_PORT=$(free_port)
-    state_set KAFKA_PORT "$KAFKA_PORT"
-    state_set KAFKA_CTRL_PORT "$KAFKA_CTRL_PORT"
-    rm -rf "$D/kafka"
-    mkdir -p "$D/kafka/data"
-    cat >"$D/kafka/server.properties" <<EOF
-# wf4 test stack (scripts/stack.sh): single-node KRaft broker+controller
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CTRL_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CTRL_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-log.dirs=$D/kafka/data
-num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=10
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-EOF
-    cat >"$D/kafka/log4j.properties" <<EOF
-# Broker log: INFO to a file of the state dir (Kafka's own config writes into its install dir).
-log4j.rootLogger=INFO, F
-log4j.appender.F=org.apache.log4j.FileAppender
-log4j.appender.F.File=$LOGS/kafka.log
-log4j.appender.F.Append=true
-log4j.appender.F.layout=org.apache.log4j.PatternLayout
-log4j.appender.F.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.kafka.network.RequestChannel\$=WARN
-log4j.logger.org.apache.kafka.controller=INFO
-log4j.logger.state.change.logger=WARN
-EOF
-    cat >"$D/kafka/tools-log4j.properties" <<'EOF'
-# Kafka's command-line tools: warnings only, on stderr (never into the broker's log).
-log4j.rootLogger=WARN, E
-log4j.appender.E=org.apache.log4j.ConsoleAppender
-log4j.appender.E.Target=System.err
-log4j.appender.E.layout=org.apache.log4j.PatternLayout
-log4j.appender.E.layout.ConversionPattern=[%d] %p %m (%c)%n
-EOF
-    : >"$LOGS/kafka.log"
-    id=$(cd "$D/kafka" && kafka_java kafka.tools.StorageTool random-uuid 2>>"$LOGS/kafka.log") ||
-        part_failed kafka "$LOGS/kafka.log" "StorageTool random-uuid failed"
-    (cd "$D/kafka" && kafka_java kafka.tools.StorageTool format -t "$id" -c "$D/kafka/server.properties") \
-        >>"$LOGS/kafka.log" 2>&1 || part_failed kafka "$LOGS/kafka.log" "StorageTool format failed"
-}
-
-kafka_launch() {
-    : >"$LOGS/kafka.stdout"
-    cd "$D/kafka"
-    # shellcheck disable=SC2086 # WF4_STACK_KAFKA_JAVA_OPTS: words on purpose
-    setsid java -Xmx512m -Xms256m -XX:+UseG1GC -Djava.awt.headless=true ${WF4_STACK_KAFKA_JAVA_OPTS:-} \
-        -Dlog4j.configuration="file:$D/kafka/log4j.properties" -Dkafka.logs.dir="$LOGS" \
-        -cp "$WF4_KAFKA_JARS_DIR/*" kafka.Kafka "$D/kafka/server.properties" \
-        </dev/null >>"$LOGS/kafka.stdout" 2>&1 &
-    KAFKA_PID=$!
-    cd - >/dev/null
-    state_set KAFKA_PID "$KAFKA_PID"
-}
-
-kafka_answers() {
-    kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 2 >/dev/null 2>&1
-}
-
-kafka_wait() {
-    wait_for kafka "$LOGS/kafka.log" "${WF4_STACK_KAFKA_WAIT_S:-60}" "$KAFKA_PID" kafka_answers
-}
-
-kafka_stop() {
-    local sig=${1:-TERM}
-    [[ -n $KAFKA_PID ]] || return 0
-    if [[ $sig == KILL ]] && pid_is_ours "$KAFKA_PID" "$D/kafka"; then
-        kill -KILL "$KAFKA_PID" 2>/dev/null || true
-    fi
-    stop_pid kafka "$KAFKA_PID" "$D/kafka" 30
-}
-
-kafka_version() {
-    local i v
-    for ((i = 0; i < 50; i++)); do
-        v=$(sed -n 's/.*Kafka version: \([^ ]*\).*/\1/p' "$LOGS/kafka.log" | head -n1)
-        [[ -n $v ]] && { echo "$v"; return 0; }
-        sleep 0.1
-    done
-    echo unknown
-}
-
-kafka_topics() {
-    if [[ ! -x $WF4_BIN/wf4ctl ]]; then
-        log "kafka: WARNING $WF4_BIN/wf4ctl missing: topics of schemas/topics.json NOT created"
-        return 0
-    fi
-    WF4_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT "$WF4_BIN/wf4ctl" topics >>"$LOGS/topics.log" 2>&1 ||
-        part_failed kafka "$LOGS/topics.log" "wf4ctl topics failed"
-    log "kafka: topics created with $WF4_BIN/wf4ctl topics"
-}
+# shellcheck source=scripts/lib/stack-kafka.sh
+source "$WF4_ROOT/scripts/lib/stack-kafka.sh"
 
 # ---------------------------------------------------------------- ScraperAPI stand-in
 
@@ -420,7 +329,8 @@ write_env() {
         printf 'export %s=%q\n' WF4_PG_PORT "$PG_PORT"
         printf 'export %s=%q\n' WF4_PG_BIN "$PG_BIN"
         printf 'export %s=%q\n' WF4_PG_DATA "$PG_DATA"
-        printf 'export %s=%q\n' WF4_KAFKA_BROKERS "127.0.0.1:$KAFKA_PORT"
+        printf 'export %s=%q\n' WF4_KAFKA_BROKERS "$(kafka_bootstrap)"
+        [[ $KAFKA_SECURE != 1 ]] || secure_env
         printf 'export %s=%q\n' WF4_KAFKA_JARS "$WF4_KAFKA_JARS_DIR"
         printf 'export %s=%q\n' SCRAPERAPI_URL "http://127.0.0.1:$STANDIN_PORT_/"
         printf 'export %s=%q\n' SCRAPERAPI_KEY "$STANDIN_KEY"
@@ -434,15 +344,19 @@ write_env() {
 }
 
 cmd_up() {
-    local with_registry=${WF4_STACK_REGISTRY:-0} t0 t
+    local with_registry=${WF4_STACK_REGISTRY:-0} t0 t i nodes=${WF4_STACK_BROKERS:-1} secure=${WF4_STACK_SECURE:-0}
     while (($#)); do
         case $1 in
             --registry) with_registry=1 ;;
+            --brokers) nodes=${2:-}; shift ;;
+            --secure) secure=1 ;;
             *) usage >&2; die "unknown option for up: $1" ;;
         esac
         shift
     done
     [[ $with_registry == 1 ]] || with_registry=0
+    [[ $secure == 1 ]] || secure=0
+    [[ $nodes =~ ^[1-9]$ ]] || die "--brokers: a number of nodes from 1 to 9, not '$nodes'"
     t0=$(now_ms)
     # Fail before starting anything when a part cannot start at all.
     [[ -x $WF4_BIN/scraperapi-standin ]] ||
@@ -462,13 +376,16 @@ cmd_up() {
     trap up_exit EXIT
     trap 'log "interrupted"; exit 130' INT TERM
     state_set WITH_REGISTRY "$with_registry"
+    state_set KAFKA_NODES "$nodes"
+    state_set KAFKA_SECURE "$secure"
     state_load
+    [[ $secure == 0 ]] || tls_make
 
     # The JVMs take the longest: start them first, set PostgreSQL up while they boot.
     t=$(now_ms)
     kafka_configure
-    kafka_launch
-    log "kafka: formatted and launched (pid $KAFKA_PID, port $KAFKA_PORT) in $(($(now_ms) - t)) ms"
+    for ((i = 1; i <= nodes; i++)); do kafka_launch "$i"; done
+    log "kafka: $nodes node(s) formatted and launched (ports $(kafka_bootstrap)) in $(($(now_ms) - t)) ms"
     if [[ $with_registry == 1 ]]; then
         registry_launch
         log "registry: launched (pid $REGISTRY_PID, port $REGISTRY_PORT)"
@@ -478,9 +395,10 @@ cmd_up() {
     standin_launch
     wait_for standin "$LOGS/standin.log" 30 "$STANDIN_PID" standin_answers
     log "standin: up on port $STANDIN_PORT_ (pid $STANDIN_PID) in $(($(now_ms) - t)) ms"
-    kafka_wait
-    log "kafka: answers on port $KAFKA_PORT ($(($(now_ms) - t0)) ms since up)"
+    for ((i = 1; i <= nodes; i++)); do kafka_wait "$i"; done
+    log "kafka: $nodes node(s) answer at $(kafka_bootstrap) ($(($(now_ms) - t0)) ms since up)"
     kafka_topics
+    [[ $secure == 0 ]] || kafka_acls
     if [[ $with_registry == 1 ]]; then
         wait_for registry "$LOGS/registry.log" "${WF4_STACK_REGISTRY_WAIT_S:-90}" "$REGISTRY_PID" registry_answers
         registry_configure
@@ -507,12 +425,12 @@ do_down() {
     stop_pid registry "$REGISTRY_PID" "$D/registry" 20 || true
     kafka_stop TERM || true
     pg_stop fast
-    for pid in "$STANDIN_PID" "$REGISTRY_PID" "$KAFKA_PID" "$PG_PID"; do
+    for pid in "$STANDIN_PID" "$REGISTRY_PID" "$PG_PID" $(kafka_all KAFKA_PID); do
         [[ -n $pid ]] && pid_alive "$pid" || continue
         cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || continue
         [[ $cwd == "$D"/* || ( -n $PG_DIR && $cwd == "$PG_DIR"/* ) ]] && left+=("pid $pid")
     done
-    for port in "$PG_PORT" "$KAFKA_PORT" "$KAFKA_CTRL_PORT" "$STANDIN_PORT_" "$REGISTRY_PORT"; do
+    for port in "$PG_PORT" "$STANDIN_PORT_" "$REGISTRY_PORT" $(kafka_all KAFKA_PORT) $(kafka_all KAFKA_CTRL_PORT); do
         [[ -n $port ]] || continue
         rm -rf "${WF4_PORT_RESERVE_DIR:?}/$port"
         port_listening "$port" && left+=("port $port")
@@ -522,7 +440,7 @@ do_down() {
         return 1
     fi
     [[ -z $PG_DIR ]] || rm -rf "$PG_DIR"
-    rm -rf "$D/pg" "$D/kafka" "$D/standin" "$D/registry" "$D/env" "$STATE"
+    rm -rf "$D/pg" "$D/kafka" "$D"/kafka[0-9]* "$D/tls" "$D/standin" "$D/registry" "$D/env" "$STATE"
 }
 
 cmd_down() {
@@ -537,7 +455,7 @@ cmd_down() {
 }
 
 cmd_status() {
-    local rc=0
+    local rc=0 i
     if [[ ! -s $STATE ]]; then
         echo "no stack recorded in $D"
         return 3
@@ -550,7 +468,9 @@ cmd_status() {
     }
     PG_PID=$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null || echo "$PG_PID")
     status_line postgresql "$PG_PID" "$PG_PORT"
-    status_line kafka "$KAFKA_PID" "$KAFKA_PORT"
+    for ((i = 1; i <= KAFKA_NODES; i++)); do
+        status_line "kafka$( ((KAFKA_NODES == 1)) || echo " $i")" "$(kafka_get KAFKA_PID "$i")" "$(kafka_get KAFKA_PORT "$i")"
+    done
     status_line standin "$STANDIN_PID" "$STANDIN_PORT_"
     [[ -z $REGISTRY_PID ]] || status_line registry "$REGISTRY_PID" "$REGISTRY_PORT"
     echo "state: $D"
@@ -577,25 +497,48 @@ cmd_start_pg() {
     log "postgresql: up again on port $PG_PORT (pid $PG_PID)"
 }
 
+# kafka_node_args ARGS...: sets KSIG (TERM, --kill: KILL), KNODES (--node I, repeatable; else every node)
+# and KWAIT (--no-wait: 0).
+kafka_node_args() {
+    KSIG=TERM KNODES='' KWAIT=1
+    while (($#)); do
+        case $1 in
+            --kill) KSIG=KILL ;;
+            --no-wait) KWAIT=0 ;;
+            --node) [[ ${2:-} =~ ^[0-9]+$ ]] && ((${2} >= 1 && ${2} <= KAFKA_NODES)) ||
+                die "--node: 1 to $KAFKA_NODES, not '${2:-}'"
+                KNODES+=" $2"; shift ;;
+            *) die "unknown option: $1" ;;
+        esac
+        shift
+    done
+    [[ -n $KNODES ]] || KNODES=$(seq 1 "$KAFKA_NODES")
+}
+
 cmd_stop_kafka() {
+    local i
     need_stack
-    local sig=TERM
-    [[ ${1:-} == --kill ]] && sig=KILL
-    kafka_stop "$sig"
-    log "kafka: stopped (SIG$sig)"
+    kafka_node_args "$@"
+    for i in $KNODES; do kafka_stop_node "$i" "$KSIG" & done
+    wait
+    log "kafka: node(s) $(echo $KNODES) stopped (SIG$KSIG)"
 }
 
 cmd_start_kafka() {
-    need_stack
     local i
-    # The old listener may linger a moment after a kill.
-    for ((i = 0; i < 50; i++)); do
-        port_listening "$KAFKA_PORT" || port_listening "$KAFKA_CTRL_PORT" || break
-        sleep 0.1
-    done
-    kafka_launch
-    kafka_wait
-    log "kafka: up again on port $KAFKA_PORT (pid $KAFKA_PID)"
+    need_stack
+    kafka_node_args "$@"
+    for i in $KNODES; do kafka_start_node "$i"; done
+    ((KWAIT == 1)) || { log "kafka: node(s) $(echo $KNODES) launched"; return 0; }
+    for i in $KNODES; do kafka_wait "$i"; done
+    log "kafka: node(s) $(echo $KNODES) up again at $(kafka_bootstrap)"
+}
+
+cmd_restart_kafka() {
+    local a args=()
+    for a in "$@"; do [[ $a == --kill ]] || args+=("$a"); done
+    cmd_stop_kafka "$@"
+    cmd_start_kafka "${args[@]}"
 }
 
 main() {
@@ -607,11 +550,11 @@ main() {
         status) cmd_status ;;
         env) [[ -f $D/env ]] || die "no env file in $D (run up first)"; cat "$D/env" ;;
         restart-pg) cmd_stop_pg "$@"; cmd_start_pg ;;
-        restart-kafka) cmd_stop_kafka "$@"; cmd_start_kafka ;;
+        restart-kafka) cmd_restart_kafka "$@" ;;
         stop-pg) cmd_stop_pg "$@" ;;
         start-pg) cmd_start_pg ;;
         stop-kafka) cmd_stop_kafka "$@" ;;
-        start-kafka) cmd_start_kafka ;;
+        start-kafka) cmd_start_kafka "$@" ;;
         -h | --help | help) usage ;;
         *) usage >&2; exit 2 ;;
     esac
