@@ -27,6 +27,13 @@ rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group_id, char
 int kafka_topics_create(const char *brokers, const char *schema_dir, int timeout_ms,
                         char *err, size_t errlen);
 
+/* Creates the ACLs the catalogue implies: a topic's producer (a service name such as
+ * "scraper") may Write and Describe it, each consuming service Read and Describe it and Read
+ * its group wf4-<service>; principals are User:<service>. Needs an administrator's
+ * credentials. Returns 0 or -1 with err. */
+int kafka_acls_create(const char *brokers, const char *schema_dir, int timeout_ms, char *err,
+                      size_t errlen);
+
 /* Publishes rkm's key and value unchanged to "<topic>.dlq" with headers
  * wf4.dlq.error, wf4.dlq.topic, wf4.dlq.partition, wf4.dlq.offset, wf4.dlq.consumer,
  * plus the original headers. A value too large for the producer is cut to its first 64 KiB

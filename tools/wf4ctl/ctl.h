@@ -24,6 +24,7 @@ typedef struct ctl_command {
 /* Subcommands; each returns the process exit status. */
 int ctl_migrate(const ctl_settings *s, int argc, char **argv);
 int ctl_topics(const ctl_settings *s, int argc, char **argv);
+int ctl_acls(const ctl_settings *s, int argc, char **argv);
 
 /* Optional subcommands registered by other files (NULL-terminated table in ctl_ops.c). */
 extern const ctl_command ctl_ops_commands[];

@@ -1,4 +1,4 @@
-/* wf4ctl migrate and topics: set a database and a Kafka cluster up for the pipeline. */
+/* wf4ctl migrate, topics and acls: set a database and a Kafka cluster up for the pipeline. */
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +47,21 @@ int ctl_topics(const ctl_settings *s, int argc, char **argv)
     }
     if (kafka_topics_create(s->kafka_brokers, s->schema_dir, 15000, err, sizeof err) != 0) {
         fprintf(stderr, "wf4ctl topics: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+int ctl_acls(const ctl_settings *s, int argc, char **argv)
+{
+    char err[512];
+    (void)argv;
+    if (argc > 1) {
+        fprintf(stderr, "usage: wf4ctl acls\n");
+        return 2;
+    }
+    if (kafka_acls_create(s->kafka_brokers, s->schema_dir, 30000, err, sizeof err) != 0) {
+        fprintf(stderr, "wf4ctl acls: %s\n", err);
         return 1;
     }
     return 0;

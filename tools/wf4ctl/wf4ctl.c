@@ -10,6 +10,7 @@
 static const ctl_command ctl_setup_commands[] = {
     {"migrate", ctl_migrate, "apply schemas/sql migrations (as an admin role)"},
     {"topics", ctl_topics, "create the topics of schemas/topics.json"},
+    {"acls", ctl_acls, "allow each service exactly its topics and group (as an administrator)"},
     {NULL, NULL, NULL},
 };
 
