@@ -231,12 +231,15 @@ kafka_launch() { # kafka_launch NODE
 }
 
 KAFKA_WAIT_NODE=1
-kafka_answers() { # the node KAFKA_WAIT_NODE answers, and sees every node of the cluster
-    local n args=()
+kafka_answers() { # the node KAFKA_WAIT_NODE answers, and sees every node that runs
+    local n i running=0 args=()
     mapfile -t args < <(kafka_kcat_args)
     n=$(kcat -b "127.0.0.1:$(kafka_get KAFKA_PORT "$KAFKA_WAIT_NODE")" "${args[@]}" -L -m 2 -J 2>/dev/null |
         jq '.brokers | length' 2>/dev/null) || return 1
-    [[ -n $n ]] && ((n >= $(kafka_nodes)))
+    for ((i = 1; i <= $(kafka_nodes); i++)); do
+        pid_alive "$(kafka_get KAFKA_PID "$i")" && running=$((running + 1))
+    done
+    [[ -n $n ]] && ((n >= running))
 }
 
 kafka_wait() { # kafka_wait NODE
