@@ -133,7 +133,7 @@ static int claim_tx(db_tx *tx, void *arg)
         return -1;
     /* The cap limits new work only: reclaiming an expired lease leaves the number in flight
      * as it is, and must go on at the cap, or lost claims filling it would hold it forever
-     * (chaos: 800 of 800 in flight lost, nothing reclaimed for 9 minutes). */
+     * (bench/README.md, "Incidents behind comments"). */
     long room = a->o->max_in_flight - a->out->in_flight;
     long due = room < a->o->batch ? (room > 0 ? room : 0) : a->o->batch;
     char lim[24], lease[24], cap[24], due_lim[24];
@@ -205,19 +205,10 @@ static int claim_produce(rd_kafka_t *producer, wire *w, const char *topic, const
         log_write(LOG_ERROR, c->domain_id, c->claim_id, "cannot encode claim: %s", err);
         return -1;
     }
-    rd_kafka_resp_err_t e;
-    do {
-        e = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
-                              RD_KAFKA_V_KEY(c->domain_id, strlen(c->domain_id)),
-                              RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                              RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            rd_kafka_poll(producer, 50);
-    } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+    rd_kafka_resp_err_t e = kafka_produce(producer, topic, c->domain_id, buf, len, NULL);
     if (e) {
         log_write(LOG_ERROR, c->domain_id, c->claim_id, "cannot publish claim: %s",
                   rd_kafka_err2str(e));
-        free(buf);
         return -1;
     }
     return 0;

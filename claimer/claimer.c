@@ -5,10 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http.h"
-#include "kafka.h"
 #include "log.h"
 #include "service.h"
+#include "service_open.h"
 
 static atomic_int claimer_ready;
 
@@ -20,10 +19,8 @@ static int claimer_ready_fn(void *arg)
 
 typedef struct claimer_ctx {
     const claimer_settings *s;
-    db *d;
-    db *listen; /* the LISTEN connection: d itself, or a direct one (WF4_LISTEN_DATABASE_URL) */
-    rd_kafka_t *producer;
-    wire *w;
+    service_handles h;
+    db *listen; /* the LISTEN connection: h.d itself, or a direct one (WF4_LISTEN_DATABASE_URL) */
     claim_inflight inflight;
     long limit; /* claims per transaction now: WF4_CLAIM_BATCH, less while slow */
 } claimer_ctx;
@@ -31,20 +28,17 @@ typedef struct claimer_ctx {
 /* Start-up: every part is checked with a clear message naming what failed. */
 static int claimer_open(claimer_ctx *c)
 {
-    char err[512], app[160];
+    char err[512];
     const claimer_settings *s = c->s;
-    snprintf(app, sizeof app, "wf4-claimer/%s", s->base.instance);
-    db_settings ds = {s->base.database_url, app, (int)s->base.stmt_timeout_ms, (int)s->base.lock_timeout_ms,
-                      (int)s->base.idle_tx_timeout_ms, 10};
-    if (!(c->d = db_connect(&ds, err, sizeof err))) {
-        log_error("WF4_DATABASE_URL: cannot connect to PostgreSQL: %s", err);
+    const service_open_spec o = {"claimer", WIRE_CLAIM, s->claims_topic, claim_delivery_cb, NULL};
+    if (service_open(&s->base, &o, &c->h) != 0)
         return -1;
-    }
-    c->listen = c->d;
+    c->listen = c->h.d;
     /* Behind a transaction-mode pooler NOTIFY never arrives: LISTEN on a direct connection
      * when one is configured (the fallback timer covers the rest). */
     if (s->listen_database_url) {
-        ds.url = s->listen_database_url;
+        db_settings ds = {s->listen_database_url, c->h.app, (int)s->base.stmt_timeout_ms,
+                          (int)s->base.lock_timeout_ms, (int)s->base.idle_tx_timeout_ms, 10};
         if (!(c->listen = db_connect(&ds, err, sizeof err))) {
             log_error("WF4_LISTEN_DATABASE_URL: cannot connect to PostgreSQL: %s", err);
             return -1;
@@ -52,39 +46,14 @@ static int claimer_open(claimer_ctx *c)
     }
     if (db_listen(c->listen, "wf4_domains_pending") != 0)
         return -1;
-    if (!(c->w = wire_new(s->base.schema_dir, s->base.registry_url, err, sizeof err))) {
-        log_error("WF4_SCHEMA_DIR/WF4_SCHEMA_REGISTRY_URL: %s", err);
-        return -1;
-    }
-    if (wire_register(c->w, WIRE_CLAIM, s->claims_topic, err, sizeof err) != 0) {
-        log_error("WF4_SCHEMA_REGISTRY_URL: cannot register the claim schema: %s", err);
-        return -1;
-    }
-    rd_kafka_conf_t *conf = kafka_conf_new(s->base.kafka_brokers, app, err, sizeof err);
-    if (!conf) {
-        log_error("%s", err);
-        return -1;
-    }
-    rd_kafka_conf_set_dr_msg_cb(conf, claim_delivery_cb);
-    if (!(c->producer = kafka_producer_new(conf, err, sizeof err))) {
-        log_error("%s", err);
-        return -1;
-    }
-    if (kafka_check_reachable(c->producer, s->base.kafka_brokers, 10000) != 0)
-        return -1;
     return 0;
 }
 
 static void claimer_close(claimer_ctx *c)
 {
-    if (c->producer) {
-        kafka_drain(c->producer, 10000);
-        rd_kafka_destroy(c->producer);
-    }
-    wire_free(c->w);
-    if (c->listen && c->listen != c->d)
+    if (c->listen && c->listen != c->h.d)
         db_close(c->listen);
-    db_close(c->d);
+    service_close(&c->h);
 }
 
 /* Claims and publishes batches until one comes back short. Each batch is queued in the
@@ -102,12 +71,12 @@ static int claimer_drain_due(claimer_ctx *c)
     int64_t t0 = service_mono_ms();
     claim_publish_counts(&acked0, &failed0);
     for (;;) {
-        claim_publish_wait(c->producer, (size_t)(CLAIMER_UNACKED_BATCHES * s->claim.batch),
+        claim_publish_wait(c->h.producer, (size_t)(CLAIMER_UNACKED_BATCHES * s->claim.batch),
                            (int)s->publish_timeout_ms);
         claim_set set;
         claim_opts o = s->claim;
         o.batch = c->limit;
-        if (claim_batch(c->d, &o, &c->inflight, &set) != 0) {
+        if (claim_batch(c->h.d, &o, &c->inflight, &set) != 0) {
             rc = -1;
             break;
         }
@@ -115,7 +84,7 @@ static int claimer_drain_due(claimer_ctx *c)
         /* A full batch tells the pace; a short one ends the round. */
         if ((long)set.n == o.batch)
             c->limit = db_batch_fit(c->limit, s->claim.batch, s->tx_target_ms, set.n,
-                                    db_last_tx_ms(c->d));
+                                    db_last_tx_ms(c->h.d));
         size_t n = set.n;
         if (n > 0 && s->fault_publish_delay_ms > 0) {
             log_warn("fault injection: pausing %ld ms between commit and publish",
@@ -123,13 +92,13 @@ static int claimer_drain_due(claimer_ctx *c)
             db_wait_notify(c->listen, (int)s->fault_publish_delay_ms);
         }
         if (n > 0)
-            claim_publish_start(c->producer, c->w, s->claims_topic, &set);
+            claim_publish_start(c->h.producer, c->h.w, s->claims_topic, &set);
         claimed += n;
         claim_set_clear(&set);
         if ((long)n < o.batch || !service_running)
             break;
     }
-    claim_publish_wait(c->producer, 0, (int)s->publish_timeout_ms);
+    claim_publish_wait(c->h.producer, 0, (int)s->publish_timeout_ms);
     claim_publish_counts(&acked, &failed);
     if (claimed > 0)
         log_write(failed > failed0 ? LOG_WARN : LOG_INFO, NULL, NULL,
@@ -143,12 +112,9 @@ static int claimer_drain_due(claimer_ctx *c)
 int claimer_run(const claimer_settings *s)
 {
     /* The first batches are small: the pace is unknown until a full batch was timed. */
-    claimer_ctx c = {s, NULL, NULL, NULL, NULL, {0, 0, 0},
-                     s->claim.batch < 50 ? s->claim.batch : 50};
+    claimer_ctx c = {.s = s, .limit = s->claim.batch < 50 ? s->claim.batch : 50};
     int rc = 1;
-    if (claimer_open(&c) != 0)
-        goto out;
-    if (http_start((int)s->base.metrics_port, claimer_ready_fn, NULL) < 0)
+    if (claimer_open(&c) != 0 || service_endpoint_start(&s->base, claimer_ready_fn, NULL) != 0)
         goto out;
     log_info("claimer started: batch %ld, lease %ld s, max in flight %ld, max attempts %ld, "
              "topic %s",
@@ -157,13 +123,13 @@ int claimer_run(const claimer_settings *s)
     int backoff_ms = 0;
     while (service_running) {
         int ok = claimer_drain_due(&c) == 0;
-        atomic_store(&claimer_ready, ok && db_ok(c.d));
+        atomic_store(&claimer_ready, ok && db_ok(c.h.d));
         backoff_ms = ok ? 0 : (backoff_ms ? (backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2) : 100);
         /* Wait for a NOTIFY (a selection) or the fallback timer (leases, retries due). */
         int n = db_wait_notify(c.listen, backoff_ms ? backoff_ms : (int)s->interval_ms);
         if (n < 0)
             log_warn("LISTEN connection lost; falling back to the timer until it is back");
-        rd_kafka_poll(c.producer, 0);
+        rd_kafka_poll(c.h.producer, 0);
     }
     log_info("claimer stopping: batch in hand finished, flushing");
     rc = 0;

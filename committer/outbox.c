@@ -9,7 +9,6 @@
 #include "log.h"
 #include "metrics.h"
 
-static long outbox_dlq_failures;
 static metric *outbox_m_published, *outbox_m_backlog;
 
 static void outbox_metrics_init(void)
@@ -25,26 +24,17 @@ static void outbox_metrics_init(void)
 void outbox_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     (void)rk;
-    (void)opaque; /* the handle's opaque; the message's own is rkm->_private */
-    unsigned char *flag = rkm->_private;
-    if (flag) {
-        *flag = rkm->err ? 2 : 1;
-        if (rkm->err)
-            log_error("handoff for domain %.*s not delivered: %s (left in the outbox)",
-                      (int)rkm->key_len, (const char *)rkm->key, rd_kafka_err2str(rkm->err));
+    const outbox_ctx *c = opaque;
+    if (strcmp(rd_kafka_topic_name(rkm->rkt), c->topic) != 0) {
+        kafka_dlq_report(rkm);
         return;
     }
-    if (rkm->err) {
-        outbox_dlq_failures++;
-        log_error("dead letter not delivered: %s", rd_kafka_err2str(rkm->err));
-    }
-}
-
-long outbox_take_dlq_failures(void)
-{
-    long n = outbox_dlq_failures;
-    outbox_dlq_failures = 0;
-    return n;
+    unsigned char *flag = rkm->_private;
+    if (rkm->err)
+        log_error("handoff for domain %.*s not delivered: %s (left in the outbox)",
+                  (int)rkm->key_len, (const char *)rkm->key, rd_kafka_err2str(rkm->err));
+    if (flag)
+        *flag = rkm->err ? 2 : 1;
 }
 
 static int outbox_produce(const outbox_ctx *c, const msg_handoff *h, unsigned char *flag)
@@ -56,18 +46,56 @@ static int outbox_produce(const outbox_ctx *c, const msg_handoff *h, unsigned ch
         log_write(LOG_ERROR, h->domain_id, h->claim_id, "cannot encode handoff: %s", err);
         return -1;
     }
-    rd_kafka_resp_err_t e;
-    while ((e = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(c->topic),
-                                  RD_KAFKA_V_KEY(h->domain_id, strlen(h->domain_id)),
-                                  RD_KAFKA_V_VALUE(buf, len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                                  RD_KAFKA_V_OPAQUE(flag), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        rd_kafka_poll(c->producer, 50);
+    rd_kafka_resp_err_t e = kafka_produce(c->producer, c->topic, h->domain_id, buf, len, flag);
     if (e) {
         log_write(LOG_ERROR, h->domain_id, h->claim_id, "cannot publish handoff: %s",
                   rd_kafka_err2str(e));
-        free(buf);
+        return -1;
+    }
+    return 0;
+}
+
+int outbox_ids_add(outbox_ids *l, const char *id)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char(*v)[MSG_UUID_LEN] = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    snprintf(l->v[l->n++], MSG_UUID_LEN, "%s", id);
+    return 0;
+}
+
+void outbox_ids_move(outbox_ids *to, outbox_ids *from)
+{
+    if (to->n == 0) {
+        outbox_ids_clear(to);
+        *to = *from;
+        memset(from, 0, sizeof *from);
+        return;
+    }
+    for (size_t i = 0; i < from->n; i++)
+        if (outbox_ids_add(to, from->v[i]) != 0)
+            break;
+    outbox_ids_clear(from);
+}
+
+void outbox_ids_clear(outbox_ids *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+int outbox_ids_array(const outbox_ids *l, db_array *a)
+{
+    db_array_init(a, DB_OID_UUID);
+    for (size_t i = 0; l && i < l->n; i++)
+        db_array_add_uuid(a, l->v[i]);
+    if (db_array_finish(a) != 0) {
+        db_array_free(a);
         return -1;
     }
     return 0;
@@ -84,10 +112,16 @@ int outbox_handoff_read(const PGresult *r, int row, int col, msg_handoff *h)
     return h->domain ? 0 : -1;
 }
 
-int outbox_delete_in(db_tx *tx, const char *ids)
+int outbox_delete_in(db_tx *tx, const outbox_ids *ids)
 {
-    const char *p[] = {ids};
-    PGresult *r = db_exec(tx, "DELETE FROM wf5_outbox WHERE batch_id = ANY($1::uuid[])", 1, p);
+    db_array a;
+    if (outbox_ids_array(ids, &a) != 0)
+        return -1;
+    const char *p[] = {a.buf};
+    int len[] = {(int)a.len}, fmt[] = {1};
+    PGresult *r = db_exec_params(tx, "DELETE FROM wf5_outbox WHERE batch_id = ANY($1::uuid[])",
+                                 1, p, len, fmt);
+    db_array_free(&a);
     if (!r)
         return -1;
     PQclear(r);
@@ -99,47 +133,28 @@ static int outbox_delete_tx(db_tx *tx, void *arg)
     return outbox_delete_in(tx, arg);
 }
 
-void outbox_delete(const outbox_ctx *c, const char *ids)
+void outbox_delete(const outbox_ctx *c, outbox_ids *ids)
 {
-    if (ids && db_transaction(c->d, "outbox_delete", (int)c->budget_ms, outbox_delete_tx,
-                              (void *)ids) != 0)
+    if (ids->n && db_transaction(c->d, "outbox_delete", (int)c->budget_ms, outbox_delete_tx,
+                                 ids) != 0)
         log_warn("could not delete published outbox rows; the sweep will publish them again "
                  "(same event ids)");
+    outbox_ids_clear(ids);
 }
 
-/* The batch_ids of the rows whose every event was acknowledged, as an array literal (UUID
- * text is safe in one); NULL when none. */
-static char *outbox_done_batches(const outbox_flight *f)
+/* Appends the batch_ids of the rows whose every event was acknowledged to done. */
+static void outbox_done_batches(const outbox_flight *f, outbox_ids *done)
 {
-    char *ids = malloc(f->nbatches * (MSG_UUID_LEN + 1) + 3), *p = ids;
     unsigned char *missing = calloc(f->nbatches ? f->nbatches : 1, 1); /* an event unacked */
-    size_t k = 0;
-    if (!ids || !missing) {
-        free(ids);
-        free(missing);
-        return NULL;
-    }
+    if (!missing)
+        return; /* the sweep publishes them again, same event ids */
     for (size_t i = 0; i < f->n; i++)
         if (f->acked[i] != 1)
             missing[f->batch_of[i]] = 1;
-    *p++ = '{';
-    for (size_t b = 0; b < f->nbatches; b++) {
-        if (missing[b] || !f->batches[b][0])
-            continue;
-        if (k++)
-            *p++ = ',';
-        size_t l = strlen(f->batches[b]);
-        memcpy(p, f->batches[b], l);
-        p += l;
-    }
-    *p++ = '}';
-    *p = '\0';
+    for (size_t b = 0; b < f->nbatches; b++)
+        if (!missing[b] && f->batches[b][0] && outbox_ids_add(done, f->batches[b]) != 0)
+            break;
     free(missing);
-    if (k == 0) {
-        free(ids);
-        return NULL;
-    }
-    return ids;
 }
 
 /* Queues the handoffs of f (v, batches and batch_of already set, owned by f). */
@@ -171,15 +186,14 @@ void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n
     outbox_queue(c, f);
 }
 
-char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked)
+size_t outbox_settle(const outbox_ctx *c, outbox_flight *f, outbox_ids *done)
 {
     size_t ok = 0;
-    char *ids = NULL;
     if (f->n && f->acked) {
         kafka_drain(c->producer, c->timeout_ms);
         for (size_t i = 0; i < f->n; i++)
             ok += f->acked[i] == 1;
-        ids = outbox_done_batches(f);
+        outbox_done_batches(f, done);
         metrics_add(outbox_m_published, (double)ok);
         /* Flags still 0 belong to messages librdkafka holds: it must not write to freed
          * memory, so while any is queued the flags are deliberately left allocated. */
@@ -195,9 +209,7 @@ char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked)
     free(f->batches);
     free(f->batch_of);
     memset(f, 0, sizeof *f);
-    if (acked)
-        *acked = ok;
-    return ids;
+    return ok;
 }
 
 /* Rows in age order while the events before them number under $2 (at least one row), each
@@ -252,13 +264,15 @@ long outbox_sweep(const outbox_ctx *c, long min_age_s, long limit)
         size_t ok = 0;
         if (outbox_sweep_read(r, &f) != 0) {
             log_error("out of memory reading %d leftover handoffs; next sweep", n);
-            free(outbox_settle(c, &f, NULL));
+            outbox_ids none = {0};
+            outbox_settle(c, &f, &none);
+            outbox_ids_clear(&none);
         } else {
             size_t rows = f.nbatches;
+            outbox_ids ids = {0};
             outbox_queue(c, &f);
-            char *ids = outbox_settle(c, &f, &ok);
-            outbox_delete(c, ids);
-            free(ids);
+            ok = outbox_settle(c, &f, &ids);
+            outbox_delete(c, &ids);
             log_info("outbox sweep: %zu of %d leftover handoffs (%zu outbox rows) published", ok,
                      n, rows);
         }

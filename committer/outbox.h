@@ -19,6 +19,23 @@ typedef struct outbox_ctx {
     long budget_ms;
 } outbox_ctx;
 
+/* Outbox rows (batch_id) whose every event Kafka acknowledged: a typed list, sent to
+ * PostgreSQL as one binary uuid[] (outbox_ids_array). */
+typedef struct outbox_ids {
+    char (*v)[MSG_UUID_LEN];
+    size_t n, cap;
+} outbox_ids;
+
+/* Appends id; returns 0, or -1 when out of memory (the row is then left to the sweep). */
+int outbox_ids_add(outbox_ids *l, const char *id);
+/* Moves every id of from to the end of to (from is emptied even when memory runs out: the
+ * ids then lost are left to the sweep, which publishes them again with the same event ids). */
+void outbox_ids_move(outbox_ids *to, outbox_ids *from);
+void outbox_ids_clear(outbox_ids *l);
+/* The ids as a binary uuid[] for a parameter cast $n::uuid[]; l NULL or empty gives an empty
+ * array. Returns 0, or -1 (out of memory; a is freed). */
+int outbox_ids_array(const outbox_ids *l, db_array *a);
+
 /* Handoffs queued in the producer whose outbox rows wait for Kafka's acknowledgement. */
 typedef struct outbox_flight {
     msg_handoff *v;
@@ -34,31 +51,29 @@ typedef struct outbox_flight {
 void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n,
                  const char *batch_id);
 
-/* Waits up to the timeout for the delivery reports of f's handoffs, counts the acknowledged
- * ones (*acked when not NULL), and empties f. Returns the batch_ids of the outbox rows whose
- * every event was acknowledged as a PostgreSQL array literal (malloc'd; NULL when none) for
- * outbox_delete_in; the other rows stay for outbox_sweep. */
-char *outbox_settle(const outbox_ctx *c, outbox_flight *f, size_t *acked);
+/* Waits up to the timeout for the delivery reports of f's handoffs, appends to done the
+ * batch_ids of the outbox rows whose every event was acknowledged (for outbox_delete_in),
+ * and empties f; the other rows stay for outbox_sweep. Returns the handoffs acknowledged. */
+size_t outbox_settle(const outbox_ctx *c, outbox_flight *f, outbox_ids *done);
 
 /* Reads one handoff from row of r, columns col.. col+5: event_id, domain_id, claim_id,
  * tenant_id ('' when none), domain, completed_at in ms. Returns 0, or -1 when out of memory. */
 int outbox_handoff_read(const PGresult *r, int row, int col, msg_handoff *h);
 
 /* Deletes, inside tx, the outbox rows of ids (from outbox_settle). Returns 0 or -1. */
-int outbox_delete_in(db_tx *tx, const char *ids);
+int outbox_delete_in(db_tx *tx, const outbox_ids *ids);
 
-/* Deletes the outbox rows of ids in a transaction of their own (nothing else to apply). */
-void outbox_delete(const outbox_ctx *c, const char *ids);
+/* Deletes the outbox rows of ids in a transaction of their own (nothing else to apply), and
+ * empties ids. */
+void outbox_delete(const outbox_ctx *c, outbox_ids *ids);
 
 /* Publishes the events of outbox rows older than min_age_s left by a crash or a refused
  * delivery (at least once: an event may be published twice, with the same event id), rows in
  * age order until about limit events. Returns the backlog seen (events), or -1. */
 long outbox_sweep(const outbox_ctx *c, long min_age_s, long limit);
 
-/* Producer delivery callback: sets the opaque's flag (handoffs), counts DLQ failures. */
+/* Producer delivery callback; the producer's opaque is the outbox_ctx. A report of the
+ * handoff topic sets its handoff's flag; any other is a dead letter's (kafka_dlq_report). */
 void outbox_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque);
-
-/* DLQ deliveries that failed since the last call (and resets the count). */
-long outbox_take_dlq_failures(void);
 
 #endif

@@ -190,7 +190,7 @@ static void result_add_failure(db_array *c, const msg_result *r, size_t idx)
 typedef struct result_tx_arg {
     const result_opts *o;
     const result_prepared *p;
-    const char *outbox_done;
+    const outbox_ids *outbox_done;
     result_stats *out;
 } result_tx_arg;
 
@@ -249,16 +249,21 @@ static int result_tx(db_tx *tx, void *arg)
     if (!(a->out->applied = calloc(p->n ? p->n : 1, 1)))
         return -1;
     /* Without successes the outbox rows go in a statement of their own. */
-    if (!p->nsuccess && a->outbox_done && outbox_delete_in(tx, a->outbox_done) != 0)
+    if (!p->nsuccess && a->outbox_done && a->outbox_done->n &&
+        outbox_delete_in(tx, a->outbox_done) != 0)
         return -1;
     if (p->nsuccess) {
-        const char *t[] = {a->outbox_done ? a->outbox_done : "{}"};
         const char *sql = result_success_statement();
         if (!*sql) {
             log_error("apply_results: the success statement does not fit RESULT_SQL_MAX");
             return -1;
         }
-        PGresult *r = result_exec(tx, sql, p->success, RESULT_SUCCESS_COLS, t, 1);
+        db_array cols[RESULT_SUCCESS_COLS + 1]; /* the batch's columns and the done ids */
+        memcpy(cols, p->success, sizeof p->success);
+        if (outbox_ids_array(a->outbox_done, &cols[RESULT_SUCCESS_COLS]) != 0)
+            return -1;
+        PGresult *r = result_exec(tx, sql, cols, RESULT_SUCCESS_COLS + 1, NULL, 0);
+        db_array_free(&cols[RESULT_SUCCESS_COLS]);
         if (!r)
             return -1;
         int rc = result_collect_handoffs(a->out, r);
@@ -339,8 +344,8 @@ void result_prepared_free(result_prepared *p)
     memset(p, 0, sizeof *p);
 }
 
-int result_apply(db *d, const result_opts *o, const result_prepared *p, const char *outbox_done,
-                 result_stats *out)
+int result_apply(db *d, const result_opts *o, const result_prepared *p,
+                 const outbox_ids *outbox_done, result_stats *out)
 {
     memset(out, 0, sizeof *out);
     if (!p->ready)

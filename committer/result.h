@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "msg.h"
+#include "outbox.h"
 
 typedef struct result_opts {
     long max_attempts;   /* a retryable failure at or past this many attempts becomes error */
@@ -45,11 +46,12 @@ void result_prepared_free(result_prepared *p);
 /* Applies a prepared batch in ONE transaction: successes complete their domain and write
  * the WF5 outbox row; failures go back to pending (retryable, under the cap) or to error.
  * A result changes a row only while it is processing under the same claim_id; the others
- * are counted as superseded and logged. outbox_done (NULL or an array literal from
- * outbox_settle) names outbox rows whose events Kafka acknowledged: the same transaction
- * deletes them. Returns 0 when committed, -1 when rolled back. */
-int result_apply(db *d, const result_opts *o, const result_prepared *p, const char *outbox_done,
-                 result_stats *out) __attribute__((warn_unused_result));
+ * are counted as superseded and logged. outbox_done (NULL or ids from outbox_settle) names
+ * outbox rows whose events Kafka acknowledged: the same transaction deletes them. Returns 0
+ * when committed, -1 when rolled back. */
+int result_apply(db *d, const result_opts *o, const result_prepared *p,
+                 const outbox_ids *outbox_done, result_stats *out)
+    __attribute__((warn_unused_result));
 
 void result_stats_clear(result_stats *s);
 

@@ -127,17 +127,17 @@ static int kafka_header_add(rd_kafka_headers_t *h, const char *name, const char 
 /* One DLQ produce of rkm's first len bytes; h is the message's on success only. */
 static rd_kafka_resp_err_t kafka_dlq_produce(rd_kafka_t *producer, const char *topic,
                                              const rd_kafka_message_t *rkm, size_t len,
-                                             rd_kafka_headers_t *h)
+                                             rd_kafka_headers_t *h, void *opaque)
 {
     return rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
                              RD_KAFKA_V_KEY(rkm->key, rkm->key_len),
                              RD_KAFKA_V_VALUE(rkm->payload, len),
                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-                             RD_KAFKA_V_OPAQUE(NULL), RD_KAFKA_V_END);
+                             RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 }
 
 int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const char *consumer,
-                   const char *reason)
+                   const char *reason, void *opaque)
 {
     char topic[512], part[16], off[32];
     const char *src = rd_kafka_topic_name(rkm->rkt);
@@ -156,7 +156,7 @@ int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const ch
         return -1;
     }
     size_t len = rkm->len;
-    rd_kafka_resp_err_t e = kafka_dlq_produce(producer, topic, rkm, len, h);
+    rd_kafka_resp_err_t e = kafka_dlq_produce(producer, topic, rkm, len, h, opaque);
     if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && len > KAFKA_DLQ_TRUNCATE) {
         /* Why: a message past the producer's message.max.bytes (an oversized poison message)
          * cannot be dead-lettered whole, and refusing it would replay it forever: its head
@@ -166,7 +166,7 @@ int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const ch
         len = KAFKA_DLQ_TRUNCATE;
         e = kafka_header_add(h, "wf4.dlq.truncated", orig)
                 ? RD_KAFKA_RESP_ERR__FAIL
-                : kafka_dlq_produce(producer, topic, rkm, len, h);
+                : kafka_dlq_produce(producer, topic, rkm, len, h, opaque);
     }
     if (e) {
         log_error("cannot publish to %s: %s", topic, rd_kafka_err2str(e));
@@ -188,4 +188,84 @@ int kafka_check_reachable(rd_kafka_t *rk, const char *brokers, int timeout_ms)
     }
     rd_kafka_metadata_destroy(md);
     return 0;
+}
+
+int kafka_dlq_send_counted(rd_kafka_t *producer, const rd_kafka_message_t *rkm,
+                           const char *consumer, const char *reason, kafka_dlq *d)
+{
+    if (kafka_dlq_send(producer, rkm, consumer, reason, d) != 0) {
+        d->failed++;
+        return -1;
+    }
+    d->sent++;
+    return 0;
+}
+
+void kafka_dlq_report(const rd_kafka_message_t *rkm)
+{
+    kafka_dlq *d = rkm->_private;
+    if (rkm->err)
+        log_error("dead letter not delivered to %s: %s", rd_kafka_topic_name(rkm->rkt),
+                  rd_kafka_err2str(rkm->err));
+    if (!d)
+        return;
+    if (rkm->err)
+        d->failed++;
+    else
+        d->acked++;
+}
+
+rd_kafka_resp_err_t kafka_produce(rd_kafka_t *producer, const char *topic, const char *key,
+                                  void *buf, size_t len, void *opaque)
+{
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                                  RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(producer, 50); /* delivery reports make room */
+    if (e)
+        free(buf);
+    return e;
+}
+
+/* Takes (assign 1) or gives up (assign 0) parts, incrementally when cooperative. */
+static void kafka_assign(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int assign,
+                         int cooperative)
+{
+    const char *what = assign ? "assign" : "unassign";
+    if (cooperative) {
+        rd_kafka_error_t *error = assign ? rd_kafka_incremental_assign(rk, parts)
+                                         : rd_kafka_incremental_unassign(rk, parts);
+        if (error) {
+            log_error("incremental %s: %s", what, rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
+        return;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_assign(rk, assign ? parts : NULL);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_error("%s: %s", what, rd_kafka_err2str(e));
+}
+
+void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    const kafka_rebalance *r = opaque;
+    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        kafka_assign(rk, parts, 1, cooperative);
+        log_info("%d partitions assigned (%s)", parts->cnt, cooperative ? "cooperative" : "eager");
+        if (r->assigned)
+            r->assigned(r->arg, parts, cooperative);
+        return;
+    }
+    int lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk);
+    if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+        log_error("rebalance failed: %s", rd_kafka_err2str(err));
+    log_info("%d partitions %s", parts->cnt, lost ? "lost" : "revoked");
+    if (r->revoked)
+        r->revoked(r->arg, parts, lost);
+    kafka_assign(rk, parts, 0, cooperative);
 }

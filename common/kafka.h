@@ -34,13 +34,49 @@ int kafka_topics_create(const char *brokers, const char *schema_dir, int timeout
 int kafka_acls_create(const char *brokers, const char *schema_dir, int timeout_ms, char *err,
                       size_t errlen);
 
+/* A dead-letter sender's context: the dead letters of one unit of work, counted by their
+ * delivery reports (kafka_dlq_report). */
+typedef struct kafka_dlq {
+    long sent, acked, failed; /* failed: refused by the producer or reported failed */
+} kafka_dlq;
+
 /* Publishes rkm's key and value unchanged to "<topic>.dlq" with headers
  * wf4.dlq.error, wf4.dlq.topic, wf4.dlq.partition, wf4.dlq.offset, wf4.dlq.consumer,
  * plus the original headers. A value too large for the producer is cut to its first 64 KiB
- * and gets a wf4.dlq.truncated header (its original size). Asynchronous: the delivery report arrives through the
- * producer's callback like any message (its opaque is NULL). Returns 0 or -1 (logged). */
+ * and gets a wf4.dlq.truncated header (its original size). Asynchronous: the delivery report
+ * arrives through the producer's callback with opaque as the message's opaque
+ * (rkm->_private), the sender's context. Returns 0 or -1 (logged). */
 int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const char *consumer,
-                   const char *reason);
+                   const char *reason, void *opaque);
+
+/* kafka_dlq_send into d: counts the dead letter as sent, or as failed when refused. */
+int kafka_dlq_send_counted(rd_kafka_t *producer, const rd_kafka_message_t *rkm,
+                           const char *consumer, const char *reason, kafka_dlq *d);
+
+/* Counts a dead letter's delivery report into its context (the report's rkm->_private). */
+void kafka_dlq_report(const rd_kafka_message_t *rkm);
+
+/* Produces one message (key = key, NUL-terminated), serving delivery reports while the
+ * producer's queue is full: the one backpressure rule. Takes ownership of buf (freed by
+ * librdkafka once sent, here on failure). Returns the error of the produce (logged by the
+ * caller, which knows the message). */
+rd_kafka_resp_err_t kafka_produce(rd_kafka_t *producer, const char *topic, const char *key,
+                                  void *buf, size_t len, void *opaque);
+
+/* A consumer's part in a rebalance, set as the consumer conf's opaque with
+ * kafka_rebalance_cb as its rebalance callback: assigned runs once new partitions are
+ * assigned, revoked before partitions are taken away (lost: the group already gave them to
+ * another member, or the rebalance failed). Either may be NULL. */
+typedef struct kafka_rebalance {
+    void (*assigned)(void *arg, rd_kafka_topic_partition_list_t *parts, int cooperative);
+    void (*revoked)(void *arg, rd_kafka_topic_partition_list_t *parts, int lost);
+    void *arg;
+} kafka_rebalance;
+
+/* The one rebalance callback: cooperative (incremental) or eager assignment, each call
+ * checked, around the consumer's hooks (opaque: a kafka_rebalance). */
+void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t *parts, void *opaque);
 
 /* Asks the cluster for its metadata: start-up proof that WF4_KAFKA_BROKERS answers.
  * Returns 0, or -1 after logging one line naming the variable. */

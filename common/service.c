@@ -1,4 +1,4 @@
-/* Service plumbing shared by the three executables: instance id, signals, clock. */
+/* Service plumbing shared by the three executables: instance id, signals, clock, endpoint. */
 #include "service.h"
 
 #include "log.h"
@@ -39,6 +39,14 @@ void service_instance_id(const char *id, char *buf, size_t n)
         snprintf(host, sizeof host, "host");
     host[sizeof host - 1] = '\0';
     snprintf(buf, n, "%s-%ld", host, (long)getpid());
+}
+
+int service_endpoint_start(const service_base *b, http_ready_fn ready, void *arg)
+{
+    if (http_start((int)b->metrics_port, ready, arg) >= 0)
+        return 0;
+    log_error("WF4_METRICS_PORT: cannot serve /metrics on port %ld; not starting", b->metrics_port);
+    return -1;
 }
 
 int64_t service_now_ms(void)

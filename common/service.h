@@ -1,4 +1,4 @@
-/* Service plumbing shared by the three executables: instance id, signals, clock. */
+/* Service plumbing shared by the three executables: instance id, signals, clock, endpoint. */
 #ifndef WF4_SERVICE_H
 #define WF4_SERVICE_H
 
@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "http.h"
 
 /* Settings every service shares; loaded by service_config with the service's own table. */
 typedef struct service_base {
@@ -39,6 +40,12 @@ void service_signals(void);
 
 /* Writes "<hostname>-<pid>" into buf when id is NULL or empty, else copies id. */
 void service_instance_id(const char *id, char *buf, size_t n);
+
+/* Serves /metrics, /healthz and /readyz on b->metrics_port. A service nobody can see is
+ * not started: a failure is a start-up error, the same in every service. Returns 0 or -1
+ * (logged, naming WF4_METRICS_PORT). */
+int service_endpoint_start(const service_base *b, http_ready_fn ready, void *arg)
+    __attribute__((warn_unused_result));
 
 /* Wall clock in Unix epoch milliseconds; monotonic clock in milliseconds. */
 int64_t service_now_ms(void);

@@ -107,9 +107,10 @@ static rd_kafka_t *scrape_consumer_new(scrape *s, const char *client_id, char *e
     rd_kafka_conf_t *conf = kafka_conf_new(s->cfg->base.kafka_brokers, client_id, err, errlen);
     if (!conf)
         return NULL;
-    rd_kafka_conf_set_rebalance_cb(conf, scrape_rebalance_cb);
+    s->rebalance = (kafka_rebalance){scrape_assigned, scrape_revoked, s};
+    rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, scrape_commit_cb);
-    rd_kafka_conf_set_opaque(conf, s);
+    rd_kafka_conf_set_opaque(conf, &s->rebalance);
     rd_kafka_t *rk = kafka_consumer_new(conf, s->cfg->group, err, errlen);
     if (!rk)
         return NULL;
@@ -210,16 +211,12 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
     log_info("up to %ld ScraperAPI calls in flight, %zu claims in hand", fc.concurrency, s->cap);
     if (!(s->producer = scrape_producer_new(s, client_id, err, errlen)))
         return -1;
-    /* As in the claimer and committer: an unreachable broker is a start-up error, not a
-     * silent wait (one message, so not kafka_check_reachable's log line). */
-    const struct rd_kafka_metadata *md;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(s->producer, 0, NULL, &md, 10000);
-    if (e) {
-        snprintf(err, errlen, "WF4_KAFKA_BROKERS: cannot reach Kafka at %s: %s",
-                 cfg->base.kafka_brokers, rd_kafka_err2str(e));
+    /* As in the claimer and committer: an unreachable broker is a start-up error (logged
+     * there, once: err stays empty). */
+    if (kafka_check_reachable(s->producer, cfg->base.kafka_brokers, 10000) != 0) {
+        err[0] = '\0';
         return -1;
     }
-    rd_kafka_metadata_destroy(md);
     if (!(s->consumer = scrape_consumer_new(s, client_id, err, errlen)))
         return -1;
     return 0;
@@ -276,12 +273,15 @@ int scrape_run(scrape_settings *cfg)
     s.next_summary_ms = now + SCRAPE_SUMMARY_MS;
     s.summary_start_ms = now;
     if (scrape_setup(&s, err, sizeof err) != 0) {
-        log_error("start-up failed: %s", err);
+        if (err[0])
+            log_error("start-up failed: %s", err);
         scrape_shutdown(&s);
         return 1;
     }
-    if (http_start((int)cfg->base.metrics_port, scrape_ready, &s) < 0)
-        log_warn("no /metrics endpoint on port %ld", cfg->base.metrics_port);
+    if (service_endpoint_start(&cfg->base, scrape_ready, &s) != 0) {
+        scrape_shutdown(&s);
+        return 1;
+    }
     log_info("consuming %s as group %s, publishing to %s", cfg->claims_topic, cfg->group,
              cfg->results_topic);
     while (service_running && !s.fatal) {

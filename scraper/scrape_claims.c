@@ -57,7 +57,7 @@ void scrape_job_free(scrape *s, scrape_job *job)
 static int scrape_publish(scrape *s, scrape_job *job)
 {
     if (job->dlq_rkm) {
-        if (kafka_dlq_send(s->producer, job->dlq_rkm, s->dlq_consumer, job->dlq_reason) != 0)
+        if (kafka_dlq_send(s->producer, job->dlq_rkm, s->dlq_consumer, job->dlq_reason, job) != 0)
             return -1;
     } else {
         rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -272,32 +272,6 @@ void scrape_intake(scrape *s)
     }
 }
 
-/* The dead-letter job a delivery report belongs to (DLQ messages carry no opaque). */
-static scrape_job *scrape_dlq_find(scrape *s, const rd_kafka_message_t *m)
-{
-    rd_kafka_headers_t *h = NULL;
-    const void *v[3];
-    size_t l[3];
-    const char *names[3] = {"wf4.dlq.topic", "wf4.dlq.partition", "wf4.dlq.offset"};
-    char buf[3][256];
-    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return NULL;
-    for (int i = 0; i < 3; i++) {
-        if (rd_kafka_header_get_last(h, names[i], &v[i], &l[i]) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            l[i] >= sizeof buf[i])
-            return NULL;
-        memcpy(buf[i], v[i], l[i]);
-        buf[i][l[i]] = '\0';
-    }
-    long part = strtol(buf[1], NULL, 10);
-    long long off = strtoll(buf[2], NULL, 10);
-    for (scrape_job *job = s->head; job; job = job->next)
-        if (job->dlq_rkm && job->state == JOB_AWAIT_DR && job->partition == part &&
-            job->offset == off && strcmp(job->topic, buf[0]) == 0)
-            return job;
-    return NULL;
-}
-
 static void scrape_count_done(scrape *s, const scrape_job *job)
 {
     if (job->dlq_rkm) {
@@ -316,7 +290,7 @@ void scrape_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     scrape *s = opaque;
     (void)rk;
-    scrape_job *job = m->_private ? m->_private : scrape_dlq_find(s, m);
+    scrape_job *job = m->_private; /* results and dead letters alike carry their job */
     if (!job) {
         if (m->err)
             log_error("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),

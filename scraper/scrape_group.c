@@ -55,7 +55,8 @@ void scrape_commit(scrape *s, int sync)
 void scrape_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
-    scrape *s = opaque;
+    const kafka_rebalance *r = opaque;
+    scrape *s = r->arg;
     (void)rk;
     if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
         return;
@@ -90,12 +91,13 @@ static size_t scrape_jobs_in(const scrape *s, const rd_kafka_topic_partition_lis
 
 /* Lets the claims of revoked partitions finish within the grace period, commits what is
  * done, and drops the rest (the partition's next owner replays them). */
-static void scrape_revoke(scrape *s, rd_kafka_topic_partition_list_t *parts, int lost)
+void scrape_revoked(void *arg, rd_kafka_topic_partition_list_t *parts, int lost)
 {
+    scrape *s = arg;
     int64_t deadline = service_mono_ms() + s->cfg->grace_ms;
-    size_t n = scrape_jobs_in(s, parts);
-    log_info("%d partitions %s, %zu claims of them in hand", parts->cnt,
-             lost ? "lost" : "revoked", n);
+    atomic_store(&s->ready_joined, 1);
+    log_info("%zu claims of the %s partitions in hand", scrape_jobs_in(s, parts),
+             lost ? "lost" : "revoked");
     while (!lost && s->stopping < 2 && !s->fatal && scrape_jobs_in(s, parts) > 0 &&
            !fetch_parked(s->f) && service_mono_ms() < deadline)
         scrape_drive(s, 20);
@@ -119,64 +121,18 @@ static void scrape_revoke(scrape *s, rd_kafka_topic_partition_list_t *parts, int
                  cancelled);
 }
 
-static void scrape_assign(scrape *s, rd_kafka_topic_partition_list_t *parts, int cooperative)
+void scrape_assigned(void *arg, rd_kafka_topic_partition_list_t *parts, int cooperative)
 {
+    scrape *s = arg;
+    (void)cooperative;
+    atomic_store(&s->ready_joined, 1);
     for (int i = 0; i < parts->cnt; i++)
         if (offsets_assign(s->off, parts->elems[i].topic, parts->elems[i].partition) != 0) {
             log_error("out of memory tracking partitions");
             s->fatal = 1;
         }
-    if (cooperative) {
-        rd_kafka_error_t *error = rd_kafka_incremental_assign(s->consumer, parts);
-        if (error) {
-            log_error("incremental assign: %s", rd_kafka_error_string(error));
-            rd_kafka_error_destroy(error);
-        }
-    } else {
-        rd_kafka_resp_err_t e = rd_kafka_assign(s->consumer, parts);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-            log_error("assign: %s", rd_kafka_err2str(e));
-    }
-    /* librdkafka keeps a partition's pause across revocation and re-assignment (its
-     * issue #1849): a partition paused here, revoked, and assigned back while intake runs
-     * would stay paused for good (chaos: 4 partitions, 800 claims never fetched). New
-     * partitions get the intake's state explicitly, both ways. */
+    /* librdkafka keeps a partition's pause across revocation and re-assignment (its issue
+     * #1849), so new partitions get the intake's state explicitly, both ways (bench/README.md,
+     * "Incidents behind comments"). */
     (void)scrape_pause_parts(s, parts, s->paused);
-    log_info("%d partitions assigned (%s)", parts->cnt, cooperative ? "cooperative" : "eager");
-}
-
-static void scrape_unassign(scrape *s, rd_kafka_topic_partition_list_t *parts, int cooperative)
-{
-    if (cooperative) {
-        rd_kafka_error_t *error = rd_kafka_incremental_unassign(s->consumer, parts);
-        if (error) {
-            log_error("incremental unassign: %s", rd_kafka_error_string(error));
-            rd_kafka_error_destroy(error);
-        }
-    } else {
-        rd_kafka_resp_err_t e = rd_kafka_assign(s->consumer, NULL);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-            log_error("unassign: %s", rd_kafka_err2str(e));
-    }
-}
-
-void scrape_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-    scrape *s = opaque;
-    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-    atomic_store(&s->ready_joined, 1);
-    switch (err) {
-    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-        scrape_assign(s, parts, cooperative);
-        break;
-    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-        scrape_revoke(s, parts, rd_kafka_assignment_lost(rk));
-        scrape_unassign(s, parts, cooperative);
-        break;
-    default:
-        log_error("rebalance failed: %s", rd_kafka_err2str(err));
-        scrape_revoke(s, parts, 1);
-        scrape_unassign(s, parts, cooperative);
-    }
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "fetch.h"
+#include "kafka.h"
 #include "metrics.h"
 #include "msg.h"
 #include "offsets.h"
@@ -37,6 +38,7 @@ typedef struct scrape_job {
 typedef struct scrape {
     scrape_settings *cfg;
     rd_kafka_t *consumer, *producer;
+    kafka_rebalance rebalance; /* the consumer's opaque: arg is this scrape */
     wire *w;
     fetch *f;
     offsets *off;
@@ -60,8 +62,8 @@ void scrape_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 void scrape_job_free(scrape *s, scrape_job *job);
 
 /* scrape_group.c */
-void scrape_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque);
+void scrape_assigned(void *arg, rd_kafka_topic_partition_list_t *parts, int cooperative);
+void scrape_revoked(void *arg, rd_kafka_topic_partition_list_t *parts, int lost);
 void scrape_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *offsets, void *opaque);
 void scrape_commit(scrape *s, int sync);
