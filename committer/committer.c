@@ -187,6 +187,8 @@ static void committer_revoked(void *arg, rd_kafka_topic_partition_list_t *parts,
     committer_ctx *c = arg;
     (void)parts;
     (void)lost;
+    if (!c->line_ready)
+        return;
     log_info("finishing the batches in hand");
     batch_drain(&c->line);
 }
