@@ -229,8 +229,9 @@ static int committer_open(committer_ctx *c)
                                  &c->ob};
     if (service_open(&s->base, &o, &c->h) != 0)
         return -1;
-    c->ob = (outbox_ctx){c->h.d, c->h.producer, c->h.w, s->handoff_topic,
-                         (int)s->publish_timeout_ms, s->result.budget_ms};
+    c->ob = (outbox_ctx){.d = c->h.d, .producer = c->h.producer, .w = c->h.w,
+                         .topic = s->handoff_topic, .timeout_ms = (int)s->publish_timeout_ms,
+                         .budget_ms = s->result.budget_ms};
     if (batch_line_init(&c->line, &committer_ops, c, s->batch, s->linger_ms, s->tx_target_ms) !=
         0)
         return -1;
@@ -248,6 +249,7 @@ static void committer_close(committer_ctx *c)
     }
     batch_line_free(&c->line); /* before the producer: it settles what is in flight */
     service_close(&c->h);
+    outbox_held_free(&c->ob); /* after the producer: nothing writes to them any more */
 }
 
 /* One explicit loop: take results, let the batches move on (batch_step), sweep the outbox

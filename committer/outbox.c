@@ -186,7 +186,27 @@ void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n
     outbox_queue(c, f);
 }
 
-size_t outbox_settle(const outbox_ctx *c, outbox_flight *f, outbox_ids *done)
+static void outbox_hold(outbox_ctx *c, unsigned char *flags)
+{
+    unsigned char **v = realloc(c->held, (c->nheld + 1) * sizeof *v);
+    if (!v) {
+        log_error("out of memory holding handoff flags: %s", "they are left allocated");
+        return;
+    }
+    c->held = v;
+    c->held[c->nheld++] = flags;
+}
+
+void outbox_held_free(outbox_ctx *c)
+{
+    for (size_t i = 0; i < c->nheld; i++)
+        free(c->held[i]);
+    free(c->held);
+    c->held = NULL;
+    c->nheld = 0;
+}
+
+size_t outbox_settle(outbox_ctx *c, outbox_flight *f, outbox_ids *done)
 {
     size_t ok = 0;
     if (f->n && f->acked) {
@@ -196,12 +216,14 @@ size_t outbox_settle(const outbox_ctx *c, outbox_flight *f, outbox_ids *done)
         outbox_done_batches(f, done);
         metrics_add(outbox_m_published, (double)ok);
         /* Flags still 0 belong to messages librdkafka holds: it must not write to freed
-         * memory, so while any is queued the flags are deliberately left allocated. */
-        if (ok < f->n && kafka_drain(c->producer, c->timeout_ms) > 0)
+         * memory, so while any is queued the flags are held until the producer is gone. */
+        if (ok < f->n && kafka_drain(c->producer, c->timeout_ms) > 0) {
             log_error("Kafka still holds handoffs after %d ms; they stay in the outbox",
                       2 * c->timeout_ms);
-        else
+            outbox_hold(c, f->acked);
+        } else {
             free(f->acked);
+        }
     }
     for (size_t i = 0; i < f->n; i++)
         msg_handoff_free(&f->v[i]);
@@ -247,7 +269,7 @@ static int outbox_sweep_read(PGresult *r, outbox_flight *f)
     return 0;
 }
 
-long outbox_sweep(const outbox_ctx *c, long min_age_s, long limit)
+long outbox_sweep(outbox_ctx *c, long min_age_s, long limit)
 {
     char age[24], lim[24];
     outbox_metrics_init();

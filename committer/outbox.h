@@ -17,6 +17,8 @@ typedef struct outbox_ctx {
     const char *topic;
     int timeout_ms;
     long budget_ms;
+    unsigned char **held; /* flag arrays librdkafka may still write to (outbox_settle) */
+    size_t nheld;
 } outbox_ctx;
 
 /* Outbox rows (batch_id) whose every event Kafka acknowledged: a typed list, sent to
@@ -54,7 +56,7 @@ void outbox_send(const outbox_ctx *c, outbox_flight *f, msg_handoff *v, size_t n
 /* Waits up to the timeout for the delivery reports of f's handoffs, appends to done the
  * batch_ids of the outbox rows whose every event was acknowledged (for outbox_delete_in),
  * and empties f; the other rows stay for outbox_sweep. Returns the handoffs acknowledged. */
-size_t outbox_settle(const outbox_ctx *c, outbox_flight *f, outbox_ids *done);
+size_t outbox_settle(outbox_ctx *c, outbox_flight *f, outbox_ids *done);
 
 /* Reads one handoff from row of r, columns col.. col+5: event_id, domain_id, claim_id,
  * tenant_id ('' when none), domain, completed_at in ms. Returns 0, or -1 when out of memory. */
@@ -67,10 +69,13 @@ int outbox_delete_in(db_tx *tx, const outbox_ids *ids);
  * empties ids. */
 void outbox_delete(const outbox_ctx *c, outbox_ids *ids);
 
+/* Frees the flag arrays outbox_settle had to hold; call once the producer is destroyed. */
+void outbox_held_free(outbox_ctx *c);
+
 /* Publishes the events of outbox rows older than min_age_s left by a crash or a refused
  * delivery (at least once: an event may be published twice, with the same event id), rows in
  * age order until about limit events. Returns the backlog seen (events), or -1. */
-long outbox_sweep(const outbox_ctx *c, long min_age_s, long limit);
+long outbox_sweep(outbox_ctx *c, long min_age_s, long limit);
 
 /* Producer delivery callback; the producer's opaque is the outbox_ctx. A report of the
  * handoff topic sets its handoff's flag; any other is a dead letter's (kafka_dlq_report). */
