@@ -37,8 +37,7 @@ static int claimer_open(claimer_ctx *c)
     /* Behind a transaction-mode pooler NOTIFY never arrives: LISTEN on a direct connection
      * when one is configured (the fallback timer covers the rest). */
     if (s->listen_database_url) {
-        db_settings ds = {s->listen_database_url, c->h.app, (int)s->base.stmt_timeout_ms,
-                          (int)s->base.lock_timeout_ms, (int)s->base.idle_tx_timeout_ms, 10};
+        db_settings ds = service_db_settings(&s->base, s->listen_database_url, c->h.app);
         if (!(c->listen = db_connect(&ds, err, sizeof err))) {
             log_error("WF4_LISTEN_DATABASE_URL: cannot connect to PostgreSQL: %s", err);
             return -1;

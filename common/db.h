@@ -15,7 +15,11 @@ typedef struct db_settings {
     int statement_timeout_ms;  /* SET LOCAL in every transaction */
     int lock_timeout_ms;       /* SET LOCAL in every transaction */
     int idle_in_tx_timeout_ms; /* SET LOCAL idle_in_transaction_session_timeout */
-    int connect_timeout_s;
+    int connect_timeout_s;     /* deadline of a connection attempt (0: 5) */
+    int deadline_margin_ms;    /* a round trip unanswered for statement timeout + this is
+                                  cancelled and its connection dropped (0: 2000) */
+    int keepalive_s;           /* keepalives_idle and _interval (count 3) (0: 5) */
+    int tcp_user_timeout_ms;   /* tcp_user_timeout (0: 15000) */
 } db_settings;
 
 /* Connects (one attempt). Returns NULL with err (no password in it) on failure. Strings in
@@ -41,8 +45,12 @@ typedef int (*db_tx_fn)(db_tx *tx, void *arg);
 
 /* Begins, runs fn, commits if fn returned 0, rolls back otherwise. A transaction that takes
  * longer than budget_ms logs a warning with its duration and is counted in the metrics.
- * A lost connection is re-established with backoff and the whole transaction retried (up to
- * a few attempts). Returns 0 when committed, -1 when rolled back or failed (logged). */
+ * Every round trip has a deadline (statement timeout + margin): past it the statement is
+ * cancelled and the connection dropped (wf4_db_deadline_exceeded_total). A lost connection
+ * is re-established with backoff and the whole transaction retried (up to a few attempts).
+ * A COMMIT whose answer was lost is resolved by asking the server (pg_xact_status): when it
+ * committed, this returns 0 and fn's outputs from that attempt stand; otherwise the whole
+ * transaction is retried. Returns 0 when committed, -1 when rolled back or failed (logged). */
 int db_transaction(db *d, const char *name, int budget_ms, db_tx_fn fn, void *arg)
     __attribute__((warn_unused_result));
 
@@ -101,8 +109,10 @@ PGresult *db_query(db *d, const char *sql, int nparams, const char *const *value
 
 /* LISTEN on channel (re-issued after a reconnect). Returns 0 or -1. */
 int db_listen(db *d, const char *channel);
-/* Waits up to timeout_ms for a notification; drains all pending ones.
- * Returns the number received (0 on timeout), or -1 when the connection failed. */
+/* Waits up to timeout_ms for a notification; drains all pending ones. A connection silent
+ * for 5 s is probed by a round trip under the deadline; a lost one is reconnected (and
+ * LISTEN re-issued) at most every 5 s, the rest of the wait slept, so the caller's timer
+ * goes on. Returns the number received (0 on timeout), or -1 while the connection is down. */
 int db_wait_notify(db *d, int timeout_ms);
 
 /* Applies the .sql files of dir in name order, each once, recorded in schema_migrations, each in its

@@ -63,7 +63,7 @@ int64_t service_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-#define SERVICE_BASE_ENTRIES 11
+#define SERVICE_BASE_ENTRIES 15
 
 /* The shared entries, database ones only when the service uses PostgreSQL. */
 static size_t service_base_entries(cfg_entry *t, service_base *b, const service_spec *spec)
@@ -101,6 +101,22 @@ static size_t service_base_entries(cfg_entry *t, service_base *b, const service_
     t[n++] = (cfg_entry){.env = "WF4_DB_IDLE_TX_TIMEOUT_MS", .type = CFG_INT, .def = "5000",
                          .min = 1, .max = 3600000, .dst = &b->idle_tx_timeout_ms,
                          .help = "idle_in_transaction_session_timeout of every transaction"};
+    t[n++] = (cfg_entry){.env = "WF4_DB_DEADLINE_MARGIN_MS", .type = CFG_INT, .def = "2000",
+                         .min = 100, .max = 600000, .dst = &b->db_deadline_margin_ms,
+                         .help = "a round trip PostgreSQL leaves unanswered for the statement "
+                                 "timeout plus this is cancelled, its connection dropped and "
+                                 "the transaction retried on a new one"};
+    t[n++] = (cfg_entry){.env = "WF4_DB_CONNECT_TIMEOUT_S", .type = CFG_INT, .def = "5",
+                         .min = 1, .max = 600, .dst = &b->db_connect_timeout_s,
+                         .help = "deadline of a connection attempt"};
+    t[n++] = (cfg_entry){.env = "WF4_DB_KEEPALIVE_S", .type = CFG_INT, .def = "5", .min = 1,
+                         .max = 3600, .dst = &b->db_keepalive_s,
+                         .help = "TCP keepalives_idle and keepalives_interval (count 3) of "
+                                 "every connection"};
+    t[n++] = (cfg_entry){.env = "WF4_DB_TCP_USER_TIMEOUT_MS", .type = CFG_INT, .def = "15000",
+                         .min = 1000, .max = 3600000, .dst = &b->db_tcp_user_timeout_ms,
+                         .help = "tcp_user_timeout of every connection: unacknowledged data "
+                                 "fails it"};
     return n;
 }
 

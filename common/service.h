@@ -13,6 +13,7 @@
 typedef struct service_base {
     char *database_url, *kafka_brokers, *schema_dir, *registry_url, *instance_id, *log_level;
     long metrics_port, stmt_timeout_ms, lock_timeout_ms, idle_tx_timeout_ms;
+    long db_deadline_margin_ms, db_connect_timeout_s, db_keepalive_s, db_tcp_user_timeout_ms;
     char instance[128]; /* resolved: WF4_INSTANCE_ID or host-pid */
 } service_base;
 

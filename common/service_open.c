@@ -26,13 +26,20 @@ static int service_open_kafka(const service_base *b, const service_open_spec *o,
     return kafka_check_reachable(h->producer, b->kafka_brokers, 10000);
 }
 
+db_settings service_db_settings(const service_base *b, const char *url, const char *app)
+{
+    return (db_settings){url, app, (int)b->stmt_timeout_ms, (int)b->lock_timeout_ms,
+                         (int)b->idle_tx_timeout_ms, (int)b->db_connect_timeout_s,
+                         (int)b->db_deadline_margin_ms, (int)b->db_keepalive_s,
+                         (int)b->db_tcp_user_timeout_ms};
+}
+
 int service_open(const service_base *b, const service_open_spec *o, service_handles *h)
 {
     char err[512];
     memset(h, 0, sizeof *h);
     snprintf(h->app, sizeof h->app, "wf4-%s/%s", o->name, b->instance);
-    db_settings ds = {b->database_url, h->app, (int)b->stmt_timeout_ms, (int)b->lock_timeout_ms,
-                      (int)b->idle_tx_timeout_ms, 10};
+    db_settings ds = service_db_settings(b, b->database_url, h->app);
     if (!(h->d = db_connect(&ds, err, sizeof err))) {
         log_error("WF4_DATABASE_URL: cannot connect to PostgreSQL: %s", err);
         return -1;

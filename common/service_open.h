@@ -24,6 +24,9 @@ typedef struct service_handles {
     rd_kafka_t *producer;
 } service_handles;
 
+/* The connection settings of b (timeouts, deadline, keepalives) for url, as application app. */
+db_settings service_db_settings(const service_base *b, const char *url, const char *app);
+
 /* Connects to PostgreSQL, loads and registers the schema, creates the idempotent producer
  * and checks that Kafka answers; each failure is logged naming the setting to look at.
  * Returns 0, or -1 (what was opened is released by service_close). */

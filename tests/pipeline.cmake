@@ -2,7 +2,7 @@
 include(${WF4_TEST_DIR}/stack.cmake)
 
 add_executable(test_db_integration ${WF4_TEST_DIR}/integration/test_db.c)
-target_link_libraries(test_db_integration PRIVATE wf4db PkgConfig::CMOCKA)
+target_link_libraries(test_db_integration PRIVATE wf4db wf4netproxy PkgConfig::CMOCKA)
 add_test(NAME integration_db COMMAND bash -c ". \"$WF4_STACK_DIR/env\" && exec \"$0\""
   $<TARGET_FILE:test_db_integration>)
 set_tests_properties(integration_db PROPERTIES FIXTURES_REQUIRED stack LABELS integration

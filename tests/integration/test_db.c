@@ -9,9 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "netproxy.h"
 
 static db *test_db;
 
@@ -21,7 +29,9 @@ static int test_setup(void **state)
     (void)state;
     const char *url = getenv("WF4_DATABASE_URL");
     assert_non_null(url);
-    db_settings s = {url, "wf4-test-db/1", 3000, 1000, 2000, 5};
+    db_settings s = {.url = url, .app_name = "wf4-test-db/1", .statement_timeout_ms = 3000,
+                     .lock_timeout_ms = 1000, .idle_in_tx_timeout_ms = 2000,
+                     .connect_timeout_s = 5};
     test_db = db_connect(&s, err, sizeof err);
     if (!test_db)
         fprintf(stderr, "connect: %s\n", err);
@@ -322,6 +332,174 @@ static void test_array_rejects_bad_uuid(void **state)
     }
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double counter(const char *series)
+{
+    return metrics_value(metrics_counter(series, "x"));
+}
+
+/* A listening socket nobody accepts from: the kernel completes the handshake, then silence. */
+static void test_connect_deadline_silent_server(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    char url[128], err[512];
+    snprintf(url, sizeof url, "postgresql://wf4@127.0.0.1:%d/wf4", ntohs(a.sin_port));
+    db_settings s = {.url = url, .app_name = "wf4-test-silent", .connect_timeout_s = 1};
+    double t0 = now_s();
+    db *d = db_connect(&s, err, sizeof err);
+    double took = now_s() - t0;
+    close(fd);
+    print_message("connect to a silent server: NULL after %.2f s: %s\n", took, err);
+    assert_null(d);
+    assert_true(took >= 0.9 && took < 3.0);
+    assert_non_null(strstr(err, "connect timeout"));
+}
+
+typedef struct proxied {
+    np *p;
+    pthread_t t;
+    volatile int stop;
+    db *d;
+} proxied;
+
+static void *proxy_main(void *arg)
+{
+    proxied *x = arg;
+    np_serve(x->p, &x->stop);
+    return NULL;
+}
+
+/* A connection to the test database through a netproxy (statement timeout 1 s + 500 ms). */
+static void proxied_open(proxied *x)
+{
+    char err[512], url[1024], *host = NULL, *port = NULL;
+    PQconninfoOption *o = PQconninfoParse(getenv("WF4_DATABASE_URL"), NULL);
+    assert_non_null(o);
+    for (PQconninfoOption *i = o; i->keyword; i++) {
+        if (strcmp(i->keyword, "host") == 0)
+            host = i->val;
+        else if (strcmp(i->keyword, "port") == 0)
+            port = i->val;
+    }
+    x->p = np_new(0, host && host[0] != '/' ? host : "127.0.0.1", port ? atoi(port) : 5432, -1,
+                  err, sizeof err);
+    PQconninfoFree(o);
+    assert_non_null(x->p);
+    x->stop = 0;
+    assert_int_equal(pthread_create(&x->t, NULL, proxy_main, x), 0);
+    snprintf(url, sizeof url, "%s%shost=127.0.0.1&port=%d", getenv("WF4_DATABASE_URL"),
+             strchr(getenv("WF4_DATABASE_URL"), '?') ? "&" : "?", np_port(x->p));
+    db_settings s = {.url = url, .app_name = "wf4-test-proxied", .statement_timeout_ms = 1000,
+                     .lock_timeout_ms = 500, .idle_in_tx_timeout_ms = 1000,
+                     .connect_timeout_s = 2, .deadline_margin_ms = 500};
+    x->d = db_connect(&s, err, sizeof err);
+    if (!x->d)
+        fprintf(stderr, "proxied connect: %s\n", err);
+    assert_non_null(x->d);
+}
+
+static void proxied_close(proxied *x)
+{
+    db_close(x->d);
+    x->stop = 1;
+    pthread_join(x->t, NULL);
+    np_free(x->p);
+}
+
+static void proxy_cmd(proxied *x, const char *cmd)
+{
+    char out[256];
+    assert_int_equal(np_command(x->p, cmd, out, sizeof out), 0);
+}
+
+typedef struct bump_arg {
+    int calls;
+} bump_arg;
+
+static int bump(db_tx *tx, void *arg)
+{
+    bump_arg *b = arg;
+    b->calls++;
+    PGresult *r = db_exec(tx, "UPDATE domains SET attempts = attempts + 1 WHERE domain = "
+                              "'txtest.com'", 0, NULL);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+static long attempts_now(void)
+{
+    PGresult *r = db_query(test_db, "SELECT attempts FROM domains WHERE domain = 'txtest.com'",
+                           0, NULL);
+    assert_non_null(r);
+    long v = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+/* Live connection blackholed (no FIN, no RST): the round trip ends at its deadline, the
+ * connection is dropped and the whole transaction runs again on a new one. */
+static void test_deadline_blackholed_connection(void **state)
+{
+    (void)state;
+    proxied x;
+    proxied_open(&x);
+    bump_arg b = {0};
+    assert_int_equal(db_transaction(x.d, "warm", 1000, bump, &b), 0);
+    double dl0 = counter("wf4_db_deadline_exceeded_total");
+    long a0 = attempts_now();
+    proxy_cmd(&x, "blackhole");
+    b.calls = 0;
+    double t0 = now_s();
+    int rc = db_transaction(x.d, "blackholed", 1000, bump, &b);
+    double took = now_s() - t0;
+    print_message("blackholed: rc %d after %.2f s, %d calls, deadline count +%.0f\n", rc, took,
+                  b.calls, counter("wf4_db_deadline_exceeded_total") - dl0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(b.calls, 2);
+    assert_true(took >= 1.4 && took < 5.0);
+    assert_true(counter("wf4_db_deadline_exceeded_total") - dl0 == 1);
+    assert_int_equal(attempts_now(), a0 + 1);
+    proxied_close(&x);
+}
+
+/* The connection is cut right after COMMIT reached the server, before its answer: the
+ * server says the transaction committed, so it is not run again (applied once). */
+static void test_commit_answer_lost(void **state)
+{
+    (void)state;
+    proxied x;
+    proxied_open(&x);
+    bump_arg b = {0};
+    double c0 = counter("wf4_db_commit_unknown_total{outcome=\"committed\"}");
+    long a0 = attempts_now();
+    proxy_cmd(&x, "cut_after_commit");
+    int rc = db_transaction(x.d, "cut", 1000, bump, &b);
+    double c1 = counter("wf4_db_commit_unknown_total{outcome=\"committed\"}");
+    print_message("cut after COMMIT: rc %d, %d calls, attempts %ld -> %ld, resolved committed "
+                  "+%.0f\n",
+                  rc, b.calls, a0, attempts_now(), c1 - c0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(b.calls, 1);
+    assert_true(c1 - c0 == 1);
+    assert_int_equal(attempts_now(), a0 + 1);
+    proxied_close(&x);
+}
+
 int main(void)
 {
     log_init("test_db", NULL, LOG_WARN);
@@ -334,6 +512,9 @@ int main(void)
         cmocka_unit_test(test_reconnect_retries_whole),
         cmocka_unit_test(test_array_params),
         cmocka_unit_test(test_array_rejects_bad_uuid),
+        cmocka_unit_test(test_connect_deadline_silent_server),
+        cmocka_unit_test(test_deadline_blackholed_connection),
+        cmocka_unit_test(test_commit_answer_lost),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }
