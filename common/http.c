@@ -64,7 +64,8 @@ static enum MHD_Result http_metrics(struct MHD_Connection *conn)
 
 static enum MHD_Result http_readyz(struct MHD_Connection *conn)
 {
-    int ready = http_ready ? http_ready(http_ready_arg) : 1;
+    /* Not ready while a dependency is unreachable, whatever the service's own state says. */
+    int ready = (http_ready ? http_ready(http_ready_arg) : 1) && metrics_dependencies_up();
     if (ready)
         return http_reply(conn, MHD_HTTP_OK, "text/plain", "ready\n", 0);
     return http_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready\n", 0);

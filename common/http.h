@@ -2,7 +2,9 @@
 #ifndef WF4_HTTP_H
 #define WF4_HTTP_H
 
-/* Returns 1 when the service is ready (connected to Kafka and, where used, PostgreSQL). */
+/* Returns 1 when the service is ready by its own account; /readyz also requires every
+ * dependency of metrics_dependency_set (PostgreSQL, Kafka) to be up. /healthz is the
+ * process alone. */
 typedef int (*http_ready_fn)(void *arg);
 
 /* Starts the server on 0.0.0.0:port in its own thread (port 0: an ephemeral port).

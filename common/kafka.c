@@ -2,12 +2,14 @@
 #include "kafka.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 
 /* origin: the setting the value came from, named in the error. */
 static int kafka_set(rd_kafka_conf_t *conf, const char *origin, const char *name,
@@ -18,6 +20,89 @@ static int kafka_set(rd_kafka_conf_t *conf, const char *origin, const char *name
         snprintf(err, errlen, "%s: kafka property %s: %s", origin, name, e);
         return -1;
     }
+    return 0;
+}
+
+/* Sets name=value unless the operator passed it through already. */
+static int kafka_default(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                         size_t errlen)
+{
+    const char *const *names, *const *values;
+    size_t n = config_kafka_props(&names, &values);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return 0;
+    return kafka_set(conf, "built-in default", name, value, err, errlen);
+}
+
+#define KAFKA_CLIENTS_MAX 16
+
+/* Each client's last word on its brokers: wf4_dependency_up{dependency="kafka"} is 1 while
+ * every client of the process has a broker up. Callbacks run on the clients' threads. */
+static pthread_mutex_t kafka_health_lock = PTHREAD_MUTEX_INITIALIZER;
+static const rd_kafka_t *kafka_clients[KAFKA_CLIENTS_MAX];
+static int kafka_client_up[KAFKA_CLIENTS_MAX];
+
+static void kafka_health_set(const rd_kafka_t *rk, int up)
+{
+    int all = 1;
+    pthread_mutex_lock(&kafka_health_lock);
+    int i = 0;
+    while (i < KAFKA_CLIENTS_MAX && kafka_clients[i] && kafka_clients[i] != rk)
+        i++;
+    if (i < KAFKA_CLIENTS_MAX) {
+        kafka_clients[i] = rk;
+        kafka_client_up[i] = up;
+    }
+    for (i = 0; i < KAFKA_CLIENTS_MAX && kafka_clients[i]; i++)
+        all &= kafka_client_up[i];
+    pthread_mutex_unlock(&kafka_health_lock);
+    metrics_dependency_set("kafka", all);
+}
+
+/* Statistics every second: up while some broker connection (not a bootstrap one) is UP. */
+static int kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)opaque;
+    json_error_t e;
+    json_t *root = json_loadb(json, len, 0, &e), *brokers, *b;
+    const char *name;
+    int up = 0;
+    if (!root) {
+        log_warn("librdkafka statistics: %s", e.text);
+        return 0;
+    }
+    brokers = json_object_get(root, "brokers");
+    json_object_foreach(brokers, name, b)
+    {
+        const char *st = json_string_value(json_object_get(b, "state"));
+        up |= json_integer_value(json_object_get(b, "nodeid")) >= 0 && st &&
+              strcmp(st, "UP") == 0;
+    }
+    json_decref(root);
+    kafka_health_set(rk, up);
+    return 0;
+}
+
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        kafka_health_set(rk, 0);
+    log_warn("librdkafka: %s: %s", rd_kafka_err2str((rd_kafka_resp_err_t)err), reason);
+}
+
+/* Timeouts a dead network needs (README, Operating it): a request unanswered for 10 s ends
+ * its connection, and idle connections are probed. */
+static int kafka_net_defaults(rd_kafka_conf_t *conf, char *err, size_t errlen)
+{
+    if (kafka_default(conf, "socket.timeout.ms", "10000", err, errlen) != 0 ||
+        kafka_default(conf, "socket.keepalive.enable", "true", err, errlen) != 0 ||
+        kafka_default(conf, "socket.connection.setup.timeout.ms", "10000", err, errlen) != 0 ||
+        kafka_default(conf, "statistics.interval.ms", "1000", err, errlen) != 0)
+        return -1;
+    rd_kafka_conf_set_stats_cb(conf, kafka_stats_cb);
+    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
     return 0;
 }
 
@@ -33,22 +118,12 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id, char
     for (size_t i = 0; i < n; i++)
         if (kafka_set(conf, "WF4_KAFKA_PROPS (or -X)", names[i], values[i], err, errlen) != 0)
             goto fail;
+    if (kafka_net_defaults(conf, err, errlen) != 0)
+        goto fail;
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);
     return NULL;
-}
-
-/* Sets name=value unless the operator passed it through already. */
-static int kafka_default(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
-                         size_t errlen)
-{
-    const char *const *names, *const *values;
-    size_t n = config_kafka_props(&names, &values);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(names[i], name) == 0)
-            return 0;
-    return kafka_set(conf, "built-in default", name, value, err, errlen);
 }
 
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -65,6 +140,7 @@ rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *err, size_t errlen)
     if (kafka_default(conf, "enable.idempotence", "true", err, errlen) != 0 ||
         kafka_default(conf, "acks", "all", err, errlen) != 0 ||
         kafka_default(conf, "linger.ms", "5", err, errlen) != 0 ||
+        kafka_default(conf, "message.timeout.ms", "60000", err, errlen) != 0 ||
         kafka_default(conf, "compression.type", "lz4", err, errlen) != 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;

@@ -381,6 +381,39 @@ static void metrics_render_locked(metrics_buf *b)
     }
 }
 
+#define METRICS_DEPS_MAX 8
+
+static metric *metrics_deps[METRICS_DEPS_MAX];
+static size_t metrics_ndeps;
+static pthread_mutex_t metrics_deps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void metrics_dependency_set(const char *dependency, int up)
+{
+    char name[128];
+    snprintf(name, sizeof name, "wf4_dependency_up{dependency=\"%s\"}", dependency);
+    metric *m = metrics_gauge(name, "1 while the service can reach the dependency, else 0");
+    if (!m)
+        return;
+    pthread_mutex_lock(&metrics_deps_lock);
+    size_t i = 0;
+    while (i < metrics_ndeps && metrics_deps[i] != m)
+        i++;
+    if (i == metrics_ndeps && metrics_ndeps < METRICS_DEPS_MAX)
+        metrics_deps[metrics_ndeps++] = m;
+    pthread_mutex_unlock(&metrics_deps_lock);
+    metrics_set(m, up ? 1 : 0);
+}
+
+int metrics_dependencies_up(void)
+{
+    int up = 1;
+    pthread_mutex_lock(&metrics_deps_lock);
+    for (size_t i = 0; i < metrics_ndeps; i++)
+        up &= metrics_value(metrics_deps[i]) > 0.5;
+    pthread_mutex_unlock(&metrics_deps_lock);
+    return up;
+}
+
 char *metrics_render(void)
 {
     metrics_buf b = {.data = malloc(4096), .cap = 4096};

@@ -20,6 +20,12 @@ void metrics_set(metric *m, double v);     /* gauge = v */
 void metrics_observe(metric *m, double v); /* histogram */
 double metrics_value(const metric *m);     /* counter/gauge value; histogram sum */
 
+/* wf4_dependency_up{dependency="NAME"} (e.g. "postgresql", "kafka"): 1 reachable, 0 not.
+ * The first call registers the dependency; /readyz answers not ready while any is 0. */
+void metrics_dependency_set(const char *dependency, int up);
+/* 1 when every dependency registered through metrics_dependency_set is up (or none is). */
+int metrics_dependencies_up(void);
+
 /* Renders the text exposition format. Returns a malloc'ed string the caller frees, or NULL. */
 char *metrics_render(void);
 
