@@ -89,3 +89,19 @@ check_eq "$(psql_admin -c "SELECT string_agg(domain || '=' || status, ',' ORDER 
     "a.example=pending,b.example=pending,c.example=pending" "the expired claims are pending, due now"
 doctor
 check_eq "$rc" 0 "healthy after --fix"
+
+say "a stage without progress while work waits"
+psql_admin -c "UPDATE domains SET next_attempt_at = now() - interval '2 minutes',
+    claimed_at = now() - interval '3 minutes' WHERE domain = 'c.example'" >/dev/null
+doctor --stall 60
+check_eq "$rc" 1 "doctor exits 1 when domains wait with no claim for longer than --stall"
+check 'grep -q "^\[FAIL\] claimer progress: no claim for 1[0-9][0-9] s while 1 domain(s) wait" "$TEST_TMP/doctor.out"' \
+    "the claimer is named as making no progress"
+psql_admin -c "UPDATE domains SET status = 'processing', claim_id = gen_random_uuid(),
+    claimed_at = now() - interval '3 minutes', lease_expires_at = now() + interval '5 minutes'
+    WHERE domain = 'c.example'" >/dev/null
+doctor --stall 60
+check 'grep -q "^\[FAIL\] committer progress: no domain completed" "$TEST_TMP/doctor.out"' \
+    "the committer is named when claimed domains see no completion"
+doctor --stall 600
+check 'grep -q "^\[ OK \] committer progress" "$TEST_TMP/doctor.out"' "within --stall it is not a finding"

@@ -13,6 +13,7 @@ typedef struct doctor_opts {
     long idle_s;      /* idle in transaction longer than this is a finding */
     long long_tx_s;   /* a transaction open longer than this is a finding */
     long lock_wait_s; /* a lock wait longer than this is a finding */
+    long stall_s;     /* no claim or no completion for this long while work waits */
     int fix;
 } doctor_opts;
 
@@ -80,6 +81,21 @@ static const char doctor_release_sql[] =
     " UPDATE domains d SET status = 'pending', next_attempt_at = now(),"
     "  lease_expires_at = NULL, updated_at = now()"
     " FROM picked WHERE d.id = picked.id";
+
+/* Progress of each stage while work waits: the newest claim against domains due for longer
+ * than the stall (the
+ * claimer), the newest completion against the oldest claim still processing (the scraper
+ * and the committer: only the committer writes completions). */
+static const char doctor_progress_sql[] =
+    "SELECT count(*) FILTER (WHERE status = 'pending'"
+    "  AND next_attempt_at <= now() - make_interval(secs => $1::float8)),"
+    " count(*) FILTER (WHERE status = 'processing'),"
+    " coalesce(round(extract(epoch FROM now() - max(claimed_at))::numeric, 1), -1),"
+    " coalesce(round(extract(epoch FROM now() - max(updated_at) FILTER (WHERE status IN"
+    "  ('completed', 'error')))::numeric, 1), -1),"
+    " coalesce(round(extract(epoch FROM now() - min(claimed_at) FILTER (WHERE status ="
+    "  'processing'))::numeric, 1), -1)"
+    " FROM domains";
 
 static void doctor_verdict(int bad, const char *what, const char *detail)
 {
@@ -307,10 +323,47 @@ static int doctor_stuck(db *d, const doctor_opts *o)
     return 0; /* any not released were locked: a claimer is re-claiming them right now */
 }
 
+static int doctor_stalled(double since, long stall_s)
+{
+    return since < 0 || since > (double)stall_s;
+}
+
+static int doctor_progress(db *d, const doctor_opts *o)
+{
+    char detail[256];
+    PGresult *r = doctor_query(d, doctor_progress_sql, o->stall_s);
+    if (!r)
+        return 1;
+    long due = atol(PQgetvalue(r, 0, 0)), proc = atol(PQgetvalue(r, 0, 1));
+    double claim = atof(PQgetvalue(r, 0, 2)), done = atof(PQgetvalue(r, 0, 3)),
+           oldest = atof(PQgetvalue(r, 0, 4));
+    PQclear(r);
+    int claimer = due > 0 && doctor_stalled(claim, o->stall_s);
+    int committer = proc > 0 && oldest > (double)o->stall_s && doctor_stalled(done, o->stall_s);
+    snprintf(detail, sizeof detail, "no claim for %.0f s while %ld domain(s) wait, due for over "
+             "%ld s", claim, due, o->stall_s);
+    doctor_verdict(claimer, "claimer progress", claimer ? detail : "claiming, or nothing due");
+    if (claimer)
+        doctor_todo("the claimer makes no progress: check its /readyz, its log and "
+                    "wf4_dependency_up / wf4_db_deadline_exceeded_total (database or Kafka "
+                    "unreachable?); restart it if it hangs");
+    snprintf(detail, sizeof detail,
+             "no domain completed for %.0f s while %ld are processing (oldest claim %.0f s)",
+             done, proc, oldest);
+    doctor_verdict(committer, "committer progress",
+                   committer ? detail : "completing, or nothing processing");
+    if (committer)
+        doctor_todo("the committer (or the scrapers feeding it) makes no progress: check the "
+                    "committer's /readyz and log, then the scrapers' and the results topic's "
+                    "lag ('wf4ctl status')");
+    return claimer + committer;
+}
+
 static int doctor_usage(int rc)
 {
     fprintf(rc ? stderr : stdout,
-            "Usage: wf4ctl doctor [--idle-threshold S] [--long-tx S] [--lock-wait S] [--fix]\n"
+            "Usage: wf4ctl doctor [--idle-threshold S] [--long-tx S] [--lock-wait S]\n"
+            "                     [--stall S] [--fix]\n"
             "Runs the incident reports' detection queries against the current database:\n"
             "connections idle in transaction, domains stuck in processing past their lease,\n"
             "connection use against max_connections, long-running transactions and blocked\n"
@@ -319,6 +372,9 @@ static int doctor_usage(int rc)
             "                      WF4_IDLE_THRESHOLD_S)\n"
             "  --long-tx S         transactions open longer than S s (default 300)\n"
             "  --lock-wait S       lock waits longer than S s (default 5)\n"
+            "  --stall S           a stage without progress for S s while work waits: no\n"
+            "                      claim while domains are due (the claimer), no completion\n"
+            "                      while domains process (the committer) (default 60)\n"
             "  --fix               carry out the recovery: expired claims back to pending (in\n"
             "                      one transaction per batch), and this pipeline's own backends\n"
             "                      (application_name wf4-*) idle in transaction past the\n"
@@ -338,6 +394,8 @@ static long *doctor_secs_opt(const char *a, doctor_opts *o)
         return &o->long_tx_s;
     if (strcmp(a, "--lock-wait") == 0)
         return &o->lock_wait_s;
+    if (strcmp(a, "--stall") == 0)
+        return &o->stall_s;
     return NULL;
 }
 
@@ -365,7 +423,7 @@ static int doctor_parse(int argc, char **argv, doctor_opts *o)
 
 int ctl_doctor(const ctl_settings *s, int argc, char **argv)
 {
-    doctor_opts o = {s->idle_threshold_s, 300, 5, 0};
+    doctor_opts o = {s->idle_threshold_s, 300, 5, 60, 0};
     int rc = doctor_parse(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
@@ -378,6 +436,7 @@ int ctl_doctor(const ctl_settings *s, int argc, char **argv)
     bad += doctor_connections(d);
     bad += doctor_long_tx(d, &o);
     bad += doctor_locks(d, &o);
+    bad += doctor_progress(d, &o);
     db_close(d);
     printf("%s\n", bad ? "UNHEALTHY" : "HEALTHY");
     return bad ? 1 : 0;
