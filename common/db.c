@@ -742,6 +742,8 @@ int db_wait_notify(db *d, int timeout_ms)
     int n = db_drain_notifies(d);
     if (n == 0 && db_listen_ping(d) != 0)
         return -1;
+    if (n == 0)
+        n = db_drain_notifies(d); /* any that came with the probe's answer */
     if (n != 0)
         return n;
     int left = (int)((end - db_now()) * 1000.0);

@@ -64,7 +64,9 @@ WF4_KAFKA_JARS, SCRAPERAPI_URL, SCRAPERAPI_KEY, STANDIN_PORT, WF4_SCHEMA_REGISTR
 With --secure also: WF4_KAFKA_PROPS (the administrator's SASL_SSL properties, for wf4ctl
 and tools), WF4_KAFKA_PROPS_CLAIMER, _SCRAPER, _COMMITTER (each service's own), WF4_TLS_CA,
 WF4_KAFKA_KCAT (kcat options as the administrator); both database URLs carry
-sslmode=verify-full.
+sslmode=verify-full. Without --secure, each broker has a second listener for a fault-injecting
+proxy: node 1 listens on WF4_STACK_KAFKA_FAULT_PORT and advertises 127.0.0.1 at
+WF4_STACK_KAFKA_FAULT_ADVERTISED, where such a proxy must listen.
 EOF
 }
 
@@ -332,6 +334,8 @@ write_env() {
         printf 'export %s=%q\n' WF4_KAFKA_BROKERS "$(kafka_bootstrap)"
         [[ $KAFKA_SECURE != 1 ]] || secure_env
         printf 'export %s=%q\n' WF4_KAFKA_JARS "$WF4_KAFKA_JARS_DIR"
+        [[ $KAFKA_SECURE == 1 ]] || printf 'export %s=%q\n' WF4_STACK_KAFKA_FAULT_PORT "$(kafka_get KAFKA_FAULT_PORT 1)"
+        [[ $KAFKA_SECURE == 1 ]] || printf 'export %s=%q\n' WF4_STACK_KAFKA_FAULT_ADVERTISED "$(kafka_get KAFKA_FAULT_ADV 1)"
         printf 'export %s=%q\n' SCRAPERAPI_URL "http://127.0.0.1:$STANDIN_PORT_/"
         printf 'export %s=%q\n' SCRAPERAPI_KEY "$STANDIN_KEY"
         printf 'export %s=%q\n' STANDIN_PORT "$STANDIN_PORT_"

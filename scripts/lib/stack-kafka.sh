@@ -93,9 +93,9 @@ kafka_listeners_conf() {
     ctrl=$(kafka_get KAFKA_CTRL_PORT "$1")
     if [[ ${KAFKA_SECURE:-0} != 1 ]]; then
         cat <<EOF
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl,FAULT://127.0.0.1:$(kafka_get KAFKA_FAULT_PORT "$1")
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,FAULT://127.0.0.1:$(kafka_get KAFKA_FAULT_ADV "$1")
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,FAULT:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 EOF
         return 0
@@ -184,6 +184,10 @@ kafka_configure() {
     for ((i = 1; i <= n; i++)); do
         kafka_put KAFKA_PORT "$i" "$(free_port)"
         kafka_put KAFKA_CTRL_PORT "$i" "$(free_port)"
+        # A second listener advertising a port nobody binds but a fault-injecting proxy
+        # (tests/netfault_test.sh): clients reconnect to what the broker advertises.
+        kafka_put KAFKA_FAULT_PORT "$i" "$(free_port)"
+        kafka_put KAFKA_FAULT_ADV "$i" "$(free_port)"
     done
     rm -rf "$D"/kafka "$D"/kafka[0-9]*
     mkdir -p "$D/kafka"
@@ -277,7 +281,8 @@ kafka_start_node() {
     fi
     # The old listener may linger a moment after a kill.
     for ((j = 0; j < 50; j++)); do
-        port_listening "$(kafka_get KAFKA_PORT "$i")" || port_listening "$(kafka_get KAFKA_CTRL_PORT "$i")" || break
+        port_listening "$(kafka_get KAFKA_PORT "$i")" || port_listening "$(kafka_get KAFKA_CTRL_PORT "$i")" ||
+            port_listening "$(kafka_get KAFKA_FAULT_PORT "$i")" || break
         sleep 0.1
     done
     kafka_launch "$i"

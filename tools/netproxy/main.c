@@ -20,7 +20,7 @@ static void np_usage(FILE *f)
                "  Forwards 127.0.0.1:LISTEN_PORT to TARGET_HOST:TARGET_PORT (0: any free port)\n"
                "  and takes one command a connection on 127.0.0.1:CONTROL_PORT, e.g.\n"
                "  echo 'blackhole_all 20' >/dev/tcp/127.0.0.1/CONTROL_PORT. Commands:\n"
-               "  blackhole | blackhole_all S | reset | cut_after_commit | latency MS |\n"
+               "  blackhole | blackhole_all S | reset | cut_after_commit [WORD] | latency MS |\n"
                "  bandwidth BYTES_PER_S | clear | stats. Prints \"listening on port P control C\"\n"
                "  once ready; SIGTERM stops it.\n");
 }

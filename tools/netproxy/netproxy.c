@@ -40,6 +40,7 @@ typedef struct np_conn {
     np_dir dir[2];  /* dir[0] client to server, dir[1] server to client */
     int connecting; /* the server side's connect is under way */
     int dead;       /* blackholed for good: never read or written again */
+    int saw_word;   /* sent the armed cut's word: its next COMMIT is cut */
     int done;       /* to be closed */
 } np_conn;
 
@@ -52,6 +53,7 @@ struct np {
     double latency_s, stall_until;
     long bandwidth;
     int cut_armed;
+    char cut_word[64]; /* "": any COMMIT is cut; else only one after this word */
     unsigned long accepted, bytes, cuts, resets;
 };
 
@@ -183,6 +185,21 @@ static void np_accept(np *p)
     p->accepted++;
 }
 
+/* Marks k to end its connection once written when it holds a COMMIT (the 7 bytes include
+ * the NUL ending a simple query's text) and, with a word armed, the connection sent it. */
+static void np_arm_check(np *p, np_conn *c, np_chunk *k)
+{
+    char *word = p->cut_word[0] ? memmem(k->data, k->len, p->cut_word, strlen(p->cut_word))
+                                : NULL;
+    char *commit = memmem(k->data, k->len, "COMMIT", 7);
+    if (word)
+        c->saw_word = 1;
+    if (commit && (!p->cut_word[0] || (c->saw_word && (!word || word < commit)))) {
+        k->cut = 1;
+        p->cut_armed = 0;
+    }
+}
+
 /* Reads what fd[from] has into a chunk of dir[from]. */
 static void np_read(np *p, np_conn *c, int from)
 {
@@ -199,10 +216,8 @@ static void np_read(np *p, np_conn *c, int from)
     k->off = 0;
     k->release = np_now() + p->latency_s;
     k->cut = 0;
-    if (from == 0 && p->cut_armed && memmem(k->data, k->len, "COMMIT", 7) != NULL) {
-        k->cut = 1; /* the 7 bytes include the NUL ending a simple query's text */
-        p->cut_armed = 0;
-    }
+    if (from == 0 && p->cut_armed)
+        np_arm_check(p, c, k);
     np_dir *d = &c->dir[from];
     if (d->tail)
         d->tail->next = k;
@@ -399,9 +414,12 @@ static int np_command_locked(np *p, const char *line, char *out, size_t outlen)
             c->done = 3; /* closed by the serving thread: it may hold pointers to them */
         p->resets += (unsigned long)count;
         snprintf(out, outlen, "ok reset %d connections\n", count);
-    } else if (strcmp(line, "cut_after_commit") == 0) {
+    } else if (strncmp(line, "cut_after_commit", 16) == 0 && (!line[16] || line[16] == ' ')) {
+        snprintf(p->cut_word, sizeof p->cut_word, "%s", line[16] ? line + 17 : "");
+        for (np_conn *c = p->conns; c; c = c->next)
+            c->saw_word = 0;
         p->cut_armed = 1;
-        snprintf(out, outlen, "ok armed\n");
+        snprintf(out, outlen, "ok armed%s%s\n", p->cut_word[0] ? " after " : "", p->cut_word);
     } else if (sscanf(line, "latency %ld", &v) == 1 && v >= 0) {
         p->latency_s = (double)v / 1000.0;
         snprintf(out, outlen, "ok latency %ld ms\n", v);

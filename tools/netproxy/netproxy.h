@@ -18,7 +18,8 @@ int np_ctl_port(const np *p);
  *   blackhole          live connections stop forwarding (no FIN, no RST); new ones work
  *   blackhole_all S    every connection, new ones included, stops forwarding for S seconds
  *   reset              every live connection is reset (RST both ways)
- *   cut_after_commit   the next client packet holding a COMMIT is forwarded, then the
+ *   cut_after_commit [WORD]  the next client packet holding a COMMIT (with WORD: on a
+ *                      connection that sent WORD since) is forwarded, then the
  *                      connection is closed before any answer goes back
  *   latency MS         MS of added delay each way (0: none)
  *   bandwidth B        at most B bytes/s each way per connection (0: unlimited)
