@@ -160,6 +160,8 @@ fault() {
         readyz_watch "${!mp}" "${rf[$s]}" &
         rw[$s]=$!
     done
+    local c0
+    c0=$(stage_count claimer)
     t0=$SECONDS
     ctl "$px" "$f"
     # Detection: each service's first log line naming the fault.
@@ -172,6 +174,10 @@ fault() {
         ((left)) || break
         sleep 0.5
     done
+    # A client with nothing to send cannot see a dead broker connection: the claimer at its
+    # in-flight cap claims nothing and so sends nothing, and only its next produce would notice.
+    local idle=''
+    [[ $px == kafka && ${detect[claimer]:-} == - && $(stage_count claimer) == "$c0" ]] && idle=claimer
     while ((SECONDS < t0 + dur)); do sleep 0.5; done
     case $f in latency* | bandwidth*) ctl "$px" clear ;; esac
     # Recovery: the stage behind the service moves again after the fault's end.
@@ -193,7 +199,9 @@ fault() {
     for s in $svcs; do
         kill "${rw[$s]}" 2>/dev/null || true
         wait "${rw[$s]}" 2>/dev/null || true
-        fault_row "$px" "$s" "$f" "$t0" "${detect[$s]}" "$recover" "$affected" "${rf[$s]}" "$bound" "$expect"
+        local e=$expect d=${detect[$s]}
+        [[ $s == "$idle" ]] && e=0 d=idle
+        fault_row "$px" "$s" "$f" "$t0" "$d" "$recover" "$affected" "${rf[$s]}" "$bound" "$e"
         log_since "$s" "${mark[$s]}" "$pattern" | head -2 | cut -c1-260 | sed 's/^/    /'
     done
 }
@@ -205,7 +213,7 @@ fault_row() {
     ready=$(awk -v u="${unready:-x}" 'u != "x" && $1 > u && $2 == 200 {print $1; exit}' "$8")
     [[ -n $unready ]] && rz="unready +$((unready - t0))s, ready +$((${ready:-$SECONDS} - t0))s"
     [[ -n $unready && -z $ready ]] && rz="unready +$((unready - t0))s, never ready again"
-    ROWS+=("$(printf '%-17s %-6s %-10s %-7s %-8s %-9s %s' "${f%% [a-z]*}" "$px" "$svc" "${detect}s" "${recover}s" "$affected" "$rz")")
+    ROWS+=("$(printf '%-17s %-6s %-10s %-7s %-8s %-9s %s' "${f%% [a-z]*}" "$px" "$svc" "${detect/%[0-9]/&s}" "${recover}s" "$affected" "$rz")")
     say "fault $f on $px ($svc): detected ${detect}s (bound ${9}s), recovered ${recover}s after its end, $affected processing when it struck; readyz: $rz"
     if ((${10})); then
         check "[ '$detect' != - ] && [ '$detect' -le $9 ]" "$svc noticed $f on $px within ${9}s (${detect}s)"
@@ -254,7 +262,8 @@ for r in "${ROWS[@]}"; do echo "  $r"; done
 echo "  (detect: from the fault to the service's first log line about it (- : latency and bandwidth"
 echo "   are not failures); recover: from the fault's end to the next claim (claimer) or the next"
 echo "   finished domain (others); affected: domains processing when it struck; a Kafka fault"
-echo "   strikes the three services at once: the broker advertises one address)"
+echo "   strikes the three services at once: the broker advertises one address; idle: the"
+echo "   claimer had nothing to send during the fault, so nothing could notice it)"
 echo
 
 read -r done err proc <<<"$(psql_admin -F' ' -c "SELECT count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'error'), count(*) FILTER (WHERE status NOT IN ('completed', 'error')) FROM domains")"
