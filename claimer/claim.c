@@ -16,13 +16,13 @@
  * the CTE let the planner hash the whole table for every batch. */
 static const char claim_sql[] =
     "WITH expired AS ("
-    "  SELECT id FROM domains WHERE status = 'processing' AND lease_expires_at < now()"
+    "  SELECT id, claim_id FROM domains WHERE status = 'processing' AND lease_expires_at < now()"
     "  ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
     " due AS ("
     "  SELECT id FROM domains WHERE status = 'pending' AND next_attempt_at <= now()"
     "  ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED),"
-    " picked AS (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $1)"
-    " UPDATE domains d SET"
+    " picked AS (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $1),"
+    " upd AS (UPDATE domains d SET"
     "  status = CASE WHEN d.attempts >= $3 THEN 'error'::domain_status"
     "           ELSE 'processing'::domain_status END,"
     "  error_message = CASE WHEN d.attempts >= $3 THEN format("
@@ -36,10 +36,21 @@ static const char claim_sql[] =
     "  attempts = CASE WHEN d.attempts >= $3 THEN d.attempts ELSE d.attempts + 1 END,"
     "  updated_at = now()"
     " WHERE d.id = ANY(ARRAY(SELECT id FROM picked))"
-    " RETURNING d.id, d.claim_id, d.domain, coalesce(d.tenant_id::text, ''), d.attempts,"
-    "  d.status = 'processing',"
-    "  (extract(epoch FROM d.claimed_at) * 1000)::bigint,"
-    "  coalesce((extract(epoch FROM d.lease_expires_at) * 1000)::bigint, 0)";
+    " RETURNING d.id, d.claim_id, d.domain, d.tenant_id, d.attempts, d.status,"
+    "  d.claimed_at, d.lease_expires_at),"
+    /* Attempt history (schemas/sql/006_domain_attempts.sql): a new claim's row, and the
+     * expired claim it replaces marked as such (its result may still come: superseded). */
+    " att AS (INSERT INTO domain_attempts (claim_id, domain_id, attempt, claimer_instance,"
+    "  claimed_at, lease_expires_at)"
+    "  SELECT claim_id, id, attempts, $5, claimed_at, lease_expires_at FROM upd"
+    "  WHERE status = 'processing'),"
+    " att_expired AS (UPDATE domain_attempts a SET outcome = 'expired',"
+    "  reason = 'lease expired without a result', applied_at = now()"
+    "  FROM expired e WHERE a.claim_id = e.claim_id AND a.outcome IS NULL)"
+    " SELECT id, claim_id, domain, coalesce(tenant_id::text, ''), attempts,"
+    "  status = 'processing', (extract(epoch FROM claimed_at) * 1000)::bigint,"
+    "  coalesce((extract(epoch FROM lease_expires_at) * 1000)::bigint, 0)"
+    " FROM upd";
 
 static metric *claim_m_claimed, *claim_m_gave_up, *claim_m_published, *claim_m_failed,
     *claim_m_in_flight;
@@ -141,8 +152,8 @@ static int claim_tx(db_tx *tx, void *arg)
     snprintf(lease, sizeof lease, "%ld", a->o->lease_s);
     snprintf(cap, sizeof cap, "%ld", a->o->max_attempts);
     snprintf(due_lim, sizeof due_lim, "%ld", due);
-    const char *p[] = {lim, lease, cap, due_lim};
-    PGresult *r = db_exec(tx, claim_sql, 4, p);
+    const char *p[] = {lim, lease, cap, due_lim, a->o->instance ? a->o->instance : ""};
+    PGresult *r = db_exec(tx, claim_sql, 5, p);
     if (!r)
         return -1;
     int rc = 0;
@@ -174,6 +185,26 @@ int claim_batch(db *d, const claim_opts *o, claim_inflight *inflight, claim_set 
     metrics_add(claim_m_gave_up, (double)out->gave_up);
     metrics_set(claim_m_in_flight, (double)(out->in_flight + (long)out->n));
     return 0;
+}
+
+long claim_prune_attempts(db *d, long retention_days, long limit)
+{
+    char days[24], lim[24];
+    snprintf(days, sizeof days, "%ld", retention_days);
+    snprintf(lim, sizeof lim, "%ld", limit);
+    const char *p[] = {days, lim};
+    /* A bounded batch through the BRIN index: pruning never holds many row locks at once. */
+    PGresult *r = db_query(d,
+                           "DELETE FROM domain_attempts WHERE ctid = ANY(ARRAY("
+                           " SELECT ctid FROM domain_attempts"
+                           " WHERE claimed_at < now() - make_interval(days => $1::int)"
+                           " LIMIT $2))",
+                           2, p);
+    if (!r)
+        return -1;
+    long n = atol(PQcmdTuples(r));
+    PQclear(r);
+    return n;
 }
 
 /* Claims handed to the producer and their delivery reports, since start. The callback runs

@@ -15,6 +15,7 @@ typedef struct claim_opts {
     long max_attempts;  /* past this, an expired claim becomes error */
     long max_in_flight; /* claim nothing while this many domains are processing */
     long budget_ms;     /* transaction budget */
+    const char *instance; /* this claimer's WF4_INSTANCE_ID, recorded in domain_attempts */
 } claim_opts;
 
 /* The outcome of one claim transaction. Owns the claims (msg_claim_free each). */
@@ -54,6 +55,10 @@ size_t claim_publish_wait(rd_kafka_t *producer, size_t max_waiting, int timeout_
 void claim_publish_counts(size_t *acked, size_t *failed);
 
 void claim_set_clear(claim_set *s);
+
+/* Deletes up to limit domain_attempts rows claimed more than retention_days ago, in a
+ * statement of its own. Returns the number deleted, or -1 (logged by db). */
+long claim_prune_attempts(db *d, long retention_days, long limit);
 
 /* Delivery report callback to install on the producer's conf (counts acks per batch). */
 void claim_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque);

@@ -75,6 +75,7 @@ static int claimer_drain_due(claimer_ctx *c)
         claim_set set;
         claim_opts o = s->claim;
         o.batch = c->limit;
+        o.instance = s->base.instance;
         if (claim_batch(c->h.d, &o, &c->inflight, &set) != 0) {
             rc = -1;
             break;
@@ -108,6 +109,22 @@ static int claimer_drain_due(claimer_ctx *c)
     return rc;
 }
 
+/* Attempt history is pruned in batches of CLAIMER_PRUNE_BATCH, again at once while a batch
+ * comes back full, else every CLAIMER_PRUNE_EVERY_MS. */
+#define CLAIMER_PRUNE_BATCH 1000
+#define CLAIMER_PRUNE_EVERY_MS 60000
+
+static void claimer_prune(claimer_ctx *c, int64_t *next_ms)
+{
+    if (service_mono_ms() < *next_ms)
+        return;
+    long n = claim_prune_attempts(c->h.d, c->s->attempts_retention_days, CLAIMER_PRUNE_BATCH);
+    if (n > 0)
+        log_info("pruned %ld attempt records older than %ld days", n,
+                 c->s->attempts_retention_days);
+    *next_ms = service_mono_ms() + (n == CLAIMER_PRUNE_BATCH ? 0 : CLAIMER_PRUNE_EVERY_MS);
+}
+
 int claimer_run(const claimer_settings *s)
 {
     /* The first batches are small: the pace is unknown until a full batch was timed. */
@@ -120,8 +137,10 @@ int claimer_run(const claimer_settings *s)
              s->claim.batch, s->claim.lease_s, s->claim.max_in_flight, s->claim.max_attempts,
              s->claims_topic);
     int backoff_ms = 0;
+    int64_t next_prune_ms = 0;
     while (service_running) {
         int ok = claimer_drain_due(&c) == 0;
+        claimer_prune(&c, &next_prune_ms);
         atomic_store(&claimer_ready, ok && db_ok(c.h.d));
         backoff_ms = ok ? 0 : (backoff_ms ? (backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2) : 100);
         /* Wait for a NOTIFY (a selection) or the fallback timer (leases, retries due). */

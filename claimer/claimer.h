@@ -12,6 +12,7 @@ typedef struct claimer_settings {
     long interval_ms, publish_timeout_ms;
     long tx_target_ms; /* claim batches shrink while transactions take longer than this */
     long fault_publish_delay_ms; /* fault injection for tests: pause between commit and publish */
+    long attempts_retention_days; /* domain_attempts rows older than this are pruned */
     claim_opts claim;
 } claimer_settings;
 

@@ -16,6 +16,7 @@
 #include "outbox.h"
 #include "service.h"
 #include "service_open.h"
+#include "trace.h"
 
 typedef struct committer_ctx {
     const committer_settings *s;
@@ -174,6 +175,7 @@ static void committer_take(committer_ctx *c, rd_kafka_message_t *rkm)
     }
     batch_track(b, rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset);
     if (msg_result_decode(c->h.w, rkm->payload, rkm->len, &b->v[b->n], err, sizeof err) == 0) {
+        trace_result_headers(rkm, &b->v[b->n]);
         b->n++;
         return;
     }

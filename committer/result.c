@@ -1,6 +1,7 @@
 /* Applying results: one short, set-based, fenced transaction per batch. */
 #include "result.h"
 
+#include <endian.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,24 @@
     " WHERE d.id = r.domain_id" \
     "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END = r.claim_id"
 
+/* Attempt history (schemas/sql/006_domain_attempts.sql), CTEs of both statements: what
+ * the scraper said ($k.. the RESULT_ATT_COLS arrays, r.scraper .. r.scraped_ms), recorded
+ * on the applied result's attempt (from upd, by its primary key) and, as superseded, on the
+ * attempt of a result the fence turned away (evaluated on the statement's snapshot, like
+ * the fence itself; a replay of an applied result finds its attempt done and changes
+ * nothing). */
+#define RESULT_ATT_SET(src) \
+    " scraper_instance = " src ".scraper, api_status = " src ".api_status," \
+    " retries = " src ".retries, api_ms = " src ".api_ms," \
+    " scraped_at = to_timestamp(" src ".scraped_ms / 1000.0), applied_at = now()"
+#define RESULT_ATT_RETURNING ", r.scraper, r.api_status, r.retries, r.api_ms, r.scraped_ms"
+#define RESULT_ATT_STALE \
+    " att_stale AS (UPDATE domain_attempts a SET" RESULT_ATT_SET("r") "," \
+    "  outcome = 'superseded', reason = 'superseded: stale claim'" \
+    "  FROM r LEFT JOIN domains d ON d.id = r.domain_id" \
+    "  WHERE a.claim_id = r.claim_id AND (a.outcome IS NULL OR a.outcome = 'expired')" \
+    "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END IS DISTINCT FROM r.claim_id)"
+
 /* Successes: fenced on (processing, claim_id); the batch's handoff events go into one outbox
  * row (schemas/sql/004_outbox_batches.sql), whose batch_id comes back with every row.
  * The batch travels as one binary array per column (db_array): the server parses no text;
@@ -26,7 +45,13 @@
  * field in its order, then the acknowledged outbox rows. The arrays are unnested in the
  * select list, in step (they have the same length), not in FROM, which would materialize
  * every column first (bench/README.md, "Statement shapes in committer/result.c"). */
-enum { RESULT_KEY_COLS = 3, RESULT_SQL_MAX = 4096 };
+enum { RESULT_KEY_COLS = 3, RESULT_SQL_MAX = 6144, RESULT_OID_INT8 = 20 };
+
+/* %d: the first of the RESULT_ATT_COLS parameters. */
+static const char result_att_unnest[] =
+    ", unnest($%d::text[]) AS scraper, unnest($%d::int4[]) AS api_status,"
+    " unnest($%d::int4[]) AS retries, unnest($%d::int8[]) AS api_ms,"
+    " unnest($%d::int8[]) AS scraped_ms";
 
 static const char result_success_head[] =
     "WITH r AS (SELECT unnest($1::int4[]) AS idx, unnest($2::uuid[]) AS domain_id,"
@@ -40,7 +65,7 @@ static const char result_success_tail[] =
     "  lease_expires_at = NULL, next_attempt_at = NULL, updated_at = now()"
     "  FROM r" RESULT_FENCE
     "  RETURNING r.idx, d.id, d.claim_id, d.tenant_id, d.domain, d.handoff_event_id,"
-    "  d.completed_at),"
+    "  d.completed_at" RESULT_ATT_RETURNING "),"
     /* A data-modifying CTE always runs to completion: no join back to it is needed
      * (joining made the batch quadratic). */
     " ins AS (INSERT INTO wf5_outbox (event_ids, domain_ids, claim_ids, tenant_ids, domains,"
@@ -49,7 +74,10 @@ static const char result_success_tail[] =
     "  array_agg(tenant_id), array_agg(domain), min(completed_at) FROM upd HAVING count(*) > 0"
     "  RETURNING batch_id),"
     /* The outbox rows whose events Kafka acknowledged since: one round trip less. */
-    " del AS (DELETE FROM wf5_outbox WHERE batch_id = ANY($%d::uuid[]))"
+    " del AS (DELETE FROM wf5_outbox WHERE batch_id = ANY($%d::uuid[])),"
+    " att_ok AS (UPDATE domain_attempts a SET" RESULT_ATT_SET("upd") ","
+    "  outcome = 'completed', reason = NULL, handoff_event_id = upd.handoff_event_id"
+    "  FROM upd WHERE a.claim_id = upd.claim_id)," RESULT_ATT_STALE
     " SELECT upd.handoff_event_id, upd.id, upd.claim_id, coalesce(upd.tenant_id::text, ''),"
     "  upd.domain, (extract(epoch FROM upd.completed_at) * 1000)::bigint, upd.idx,"
     "  (SELECT batch_id FROM ins)"
@@ -90,6 +118,9 @@ static void result_success_build(void)
         n += (size_t)snprintf(b + n, cap - n, ", unnest($%d::%s[]) AS %s",
                               RESULT_KEY_COLS + 1 + i, result_kind_of(meta_fields[i].kind).elem,
                               meta_fields[i].column);
+    int k = RESULT_KEY_COLS + META_NFIELDS + 1;
+    if (n < cap)
+        n += (size_t)snprintf(b + n, cap - n, result_att_unnest, k, k + 1, k + 2, k + 3, k + 4);
     if (n < cap)
         n += (size_t)snprintf(b + n, cap - n, "),%s", result_success_set);
     for (int i = 0; i < META_NFIELDS && n < cap; i++)
@@ -111,24 +142,36 @@ const char *result_success_statement(void)
 static const char result_failure_sql[] =
     "WITH r AS (SELECT unnest($1::int4[]) AS idx, unnest($2::uuid[]) AS domain_id,"
     "  unnest($3::uuid[]) AS claim_id, unnest($4::text[]) AS error,"
-    "  unnest($5::bool[]) AS retryable)"
-    " UPDATE domains d SET"
-    "  status = CASE WHEN r.retryable AND d.attempts < $6 THEN 'pending'::domain_status"
+    "  unnest($5::bool[]) AS retryable, unnest($6::text[]) AS scraper,"
+    "  unnest($7::int4[]) AS api_status, unnest($8::int4[]) AS retries,"
+    "  unnest($9::int8[]) AS api_ms, unnest($10::int8[]) AS scraped_ms),"
+    " upd AS (UPDATE domains d SET"
+    "  status = CASE WHEN r.retryable AND d.attempts < $11 THEN 'pending'::domain_status"
     "           ELSE 'error'::domain_status END,"
-    "  error_message = CASE WHEN r.retryable AND d.attempts < $6 THEN r.error"
+    "  error_message = CASE WHEN r.retryable AND d.attempts < $11 THEN r.error"
     "           WHEN r.retryable THEN format('claimed %s times, giving up; last failure: %s',"
     "                                         d.attempts, r.error)"
     "           ELSE r.error END,"
-    "  next_attempt_at = CASE WHEN r.retryable AND d.attempts < $6 THEN now() +"
-    "     make_interval(secs => least($7::float8 * power(2, greatest(d.attempts - 1, 0)),"
-    "     $8::float8) * (0.5 + random() / 2)) END,"
+    "  next_attempt_at = CASE WHEN r.retryable AND d.attempts < $11 THEN now() +"
+    "     make_interval(secs => least($12::float8 * power(2, greatest(d.attempts - 1, 0)),"
+    "     $13::float8) * (0.5 + random() / 2)) END,"
     "  lease_expires_at = NULL, updated_at = now()"
     " FROM r" RESULT_FENCE
-    " RETURNING d.id, d.claim_id, d.status = 'pending', r.idx";
+    " RETURNING d.id, d.claim_id, d.status = 'pending' AS retry, r.idx, d.error_message"
+    RESULT_ATT_RETURNING "),"
+    " att_ok AS (UPDATE domain_attempts a SET" RESULT_ATT_SET("upd") ","
+    "  outcome = CASE WHEN upd.retry THEN 'retry' ELSE 'error' END, reason = upd.error_message"
+    "  FROM upd WHERE a.claim_id = upd.claim_id)," RESULT_ATT_STALE
+    " SELECT id, claim_id, retry, idx FROM upd";
 
 /* The failure statement's element types, in its parameter order. */
 static const uint32_t result_failure_oids[RESULT_FAILURE_COLS] = {
-    DB_OID_INT4, DB_OID_UUID, DB_OID_UUID, DB_OID_TEXT, DB_OID_BOOL};
+    DB_OID_INT4, DB_OID_UUID, DB_OID_UUID, DB_OID_TEXT, DB_OID_BOOL,
+    DB_OID_TEXT, DB_OID_INT4, DB_OID_INT4, RESULT_OID_INT8, RESULT_OID_INT8};
+
+/* The attempt columns' element types (both statements end their arrays with them). */
+static const uint32_t result_att_oids[RESULT_ATT_COLS] = {DB_OID_TEXT, DB_OID_INT4, DB_OID_INT4,
+                                                         RESULT_OID_INT8, RESULT_OID_INT8};
 
 /* The success statement's element types, in its parameter order. */
 static uint32_t result_success_oid(int col)
@@ -136,6 +179,8 @@ static uint32_t result_success_oid(int col)
     static const uint32_t key[RESULT_KEY_COLS] = {DB_OID_INT4, DB_OID_UUID, DB_OID_UUID};
     if (col < RESULT_KEY_COLS)
         return key[col];
+    if (col >= RESULT_KEY_COLS + META_NFIELDS)
+        return result_att_oids[col - RESULT_KEY_COLS - META_NFIELDS];
     return result_kind_of(meta_fields[col - RESULT_KEY_COLS].kind).oid;
 }
 
@@ -159,14 +204,38 @@ static void result_add_list(db_array *a, const strlist *l)
     free(s);
 }
 
+static void result_add_int8(db_array *a, int64_t v)
+{
+    uint64_t be = htobe64((uint64_t)v);
+    db_array_add(a, &be, sizeof be);
+}
+
+/* The RESULT_ATT_COLS columns from c on: scraper instance, API status, retries (NULL when
+ * unknown), API time, scraped at. */
+static void result_add_att(db_array *c, const msg_result *r)
+{
+    db_array_add_text(&c[0], r->scraper_instance[0] ? r->scraper_instance : NULL);
+    if (r->http_status > 0)
+        db_array_add_int4(&c[1], r->http_status);
+    else
+        db_array_add(&c[1], NULL, 0);
+    if (r->retries >= 0)
+        db_array_add_int4(&c[2], r->retries);
+    else
+        db_array_add(&c[2], NULL, 0);
+    result_add_int8(&c[3], r->api_ms);
+    result_add_int8(&c[4], r->scraped_at_ms);
+}
+
 static void result_add_success(db_array *c, const msg_result *r, size_t idx)
 {
     const meta_page *m = r->has_meta ? &r->meta : NULL;
     db_array_add_int4(&c[0], (int32_t)idx);
     db_array_add_uuid(&c[1], r->domain_id);
     db_array_add_uuid(&c[2], r->claim_id);
+    result_add_att(&c[RESULT_KEY_COLS + META_NFIELDS], r);
     if (!m) { /* no metadata: every column NULL */
-        for (int i = RESULT_KEY_COLS; i < RESULT_SUCCESS_COLS; i++)
+        for (int i = RESULT_KEY_COLS; i < RESULT_KEY_COLS + META_NFIELDS; i++)
             db_array_add(&c[i], NULL, 0);
         return;
     }
@@ -185,6 +254,7 @@ static void result_add_failure(db_array *c, const msg_result *r, size_t idx)
     db_array_add_uuid(&c[2], r->claim_id);
     db_array_add_text(&c[3], r->error ? r->error : "unknown failure");
     db_array_add_bool(&c[4], r->retryable);
+    result_add_att(&c[5], r);
 }
 
 typedef struct result_tx_arg {

@@ -26,8 +26,14 @@ typedef struct result_stats {
     size_t napplied;
 } result_stats;
 
-/* The success columns: batch index, domain_id, claim_id, then one per META_FIELDS entry. */
-enum { RESULT_SUCCESS_COLS = 3 + META_NFIELDS, RESULT_FAILURE_COLS = 5 };
+/* The success columns: batch index, domain_id, claim_id, one per META_FIELDS entry, then the
+ * attempt history's (scraper instance, API status, retries, API time, scraped at); the
+ * failure columns: batch index, domain_id, claim_id, error, retryable, then the same. */
+enum {
+    RESULT_ATT_COLS = 5,
+    RESULT_SUCCESS_COLS = 3 + META_NFIELDS + RESULT_ATT_COLS,
+    RESULT_FAILURE_COLS = 5 + RESULT_ATT_COLS
+};
 
 /* A batch serialized for its transaction, so that the serializing can happen outside it
  * (and elsewhere than the thread that waits for the transaction). */

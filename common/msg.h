@@ -10,6 +10,7 @@
 #include "wire.h"
 
 #define MSG_UUID_LEN 37 /* 36 chars + NUL */
+#define MSG_TRACEPARENT_LEN 56 /* "00-" 32 hex "-" 16 hex "-01" + NUL */
 
 /* wf4.domain.claims, key = domain_id. schemas/avro/claim.avsc */
 typedef struct msg_claim {
@@ -19,6 +20,7 @@ typedef struct msg_claim {
     char *domain;                 /* owned */
     int32_t attempt;
     int64_t claimed_at_ms, lease_expires_at_ms; /* Unix epoch milliseconds */
+    char traceparent[MSG_TRACEPARENT_LEN]; /* Kafka header, not Avro ("" = none) */
 } msg_claim;
 
 typedef enum { RESULT_SUCCESS = 0, RESULT_FAILURE = 1 } result_outcome;
@@ -37,6 +39,9 @@ typedef struct msg_result {
     int64_t api_ms; /* total time spent in ScraperAPI calls for this claim */
     bool has_meta;  /* success: meta is set */
     meta_page meta;
+    /* Kafka headers, not Avro (trace.h): "" / -1 when absent. */
+    char scraper_instance[128];
+    int32_t retries;
 } msg_result;
 
 /* wf5.domain.handoffs, key = domain_id. schemas/avro/handoff.avsc */

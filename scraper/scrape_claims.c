@@ -8,6 +8,7 @@
 #include "log.h"
 #include "scrape_internal.h"
 #include "service.h"
+#include "trace.h"
 
 #define SCRAPE_INTAKE_BATCH 256
 
@@ -60,10 +61,21 @@ static int scrape_publish(scrape *s, scrape_job *job)
         if (kafka_dlq_send(s->producer, job->dlq_rkm, s->dlq_consumer, job->dlq_reason, job) != 0)
             return -1;
     } else {
+        /* The claim's trace goes on: a child span of the claim's traceparent (or, from a
+         * claimer that sent none, the claim's own trace). */
+        char tp[MSG_TRACEPARENT_LEN], retries[16];
+        trace_child(job->claim.traceparent, tp);
+        if (!tp[0])
+            trace_from_claim(job->claim.claim_id, tp);
+        snprintf(retries, sizeof retries, "%d", job->retries);
+        const char *inst = s->cfg->base.instance;
         rd_kafka_resp_err_t e = rd_kafka_producev(
             s->producer, RD_KAFKA_V_TOPIC(s->cfg->results_topic),
             RD_KAFKA_V_KEY(job->claim.domain_id, strlen(job->claim.domain_id)),
             RD_KAFKA_V_VALUE(job->payload, job->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADER(TRACE_HEADER, tp, (ssize_t)strlen(tp)),
+            RD_KAFKA_V_HEADER(TRACE_HEADER_SCRAPER, inst, (ssize_t)strlen(inst)),
+            RD_KAFKA_V_HEADER(TRACE_HEADER_RETRIES, retries, (ssize_t)strlen(retries)),
             RD_KAFKA_V_OPAQUE(job), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -157,6 +169,7 @@ void scrape_fetched(void *opaque, const fetch_result *fr, void *arg)
         scrape_job_free(s, job); /* not done: its offset stays uncommitted, replayed later */
         return;
     }
+    job->retries = fr->attempts > 1 ? fr->attempts - 1 : 0;
     if (fr->status == FETCH_FAILED) {
         scrape_fail(s, job, fr->reason, fr->retryable, fr->http_status, fr->api_ms);
         return;
@@ -249,6 +262,8 @@ static void scrape_on_message(scrape *s, rd_kafka_message_t *rkm)
         scrape_dead_letter(s, job, rkm, err);
         return;
     }
+    (void)trace_header_get(rkm, TRACE_HEADER, job->claim.traceparent,
+                           sizeof job->claim.traceparent);
     rd_kafka_message_destroy(rkm);
     scrape_start(s, job);
     return;

@@ -31,6 +31,7 @@ typedef struct scrape_job {
     void *payload; /* encoded result, kept until acknowledged to publish again on failure */
     size_t len;
     result_outcome outcome;
+    int retries; /* ScraperAPI calls beyond the first (the result's wf4-retries header) */
     scrape_job_state state;
     int orphan; /* its partition was revoked: free on delivery report, touch no offsets */
 } scrape_job;
