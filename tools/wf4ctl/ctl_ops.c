@@ -1,4 +1,4 @@
-/* wf4ctl operations subcommands (status, doctor, select, requeue, exporter): table and shared helpers. */
+/* wf4ctl operations subcommands (status, doctor, select, requeue, exporter, trace): table and shared helpers. */
 #include "ctl_ops.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@ const ctl_command ctl_ops_commands[] = {
     {"status", ctl_status, "pipeline counts, oldest claim, consumer lag, outbox, DLQs [--json]"},
     {"doctor", ctl_doctor, "incident checks (idle in transaction, stuck claims...) [--fix]"},
     {"select", ctl_select, "select domains for metadata extraction [--file F | NAME...]"},
+    {"trace", ctl_trace, "one domain's timeline: claims, scrapes, outcome, handoff [--json]"},
     {"requeue", ctl_requeue, "re-drive error domains (--errors) or a DLQ topic (--dlq T)"},
     {"exporter", ctl_exporter, "serve the detection signals as Prometheus gauges [--port N]"},
     {NULL, NULL, NULL},

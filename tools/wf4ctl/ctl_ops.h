@@ -13,6 +13,7 @@ int ctl_status(const ctl_settings *s, int argc, char **argv);
 int ctl_doctor(const ctl_settings *s, int argc, char **argv);
 int ctl_select(const ctl_settings *s, int argc, char **argv);
 int ctl_requeue(const ctl_settings *s, int argc, char **argv);
+int ctl_trace(const ctl_settings *s, int argc, char **argv);
 int ctl_exporter(const ctl_settings *s, int argc, char **argv);
 
 /* Consumer lag of the pipeline's groups and the size of every *.dlq topic, appended to
