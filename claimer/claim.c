@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "service.h"
+#include "trace.h"
 
 /* Expired leases first, then due pending domains, oldest first, each through its partial
  * index; rows other claimers hold are skipped. Past the attempts cap a row becomes error.
@@ -236,7 +237,10 @@ static int claim_produce(rd_kafka_t *producer, wire *w, const char *topic, const
         log_write(LOG_ERROR, c->domain_id, c->claim_id, "cannot encode claim: %s", err);
         return -1;
     }
-    rd_kafka_resp_err_t e = kafka_produce(producer, topic, c->domain_id, buf, len, NULL);
+    char tp[MSG_TRACEPARENT_LEN]; /* each claim starts a trace: trace.h */
+    trace_from_claim(c->claim_id, tp);
+    rd_kafka_resp_err_t e =
+        kafka_produce_header(producer, topic, c->domain_id, buf, len, NULL, TRACE_HEADER, tp);
     if (e) {
         log_write(LOG_ERROR, c->domain_id, c->claim_id, "cannot publish claim: %s",
                   rd_kafka_err2str(e));

@@ -8,6 +8,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "trace.h"
 
 static metric *outbox_m_published, *outbox_m_backlog;
 
@@ -46,7 +47,11 @@ static int outbox_produce(const outbox_ctx *c, const msg_handoff *h, unsigned ch
         log_write(LOG_ERROR, h->domain_id, h->claim_id, "cannot encode handoff: %s", err);
         return -1;
     }
-    rd_kafka_resp_err_t e = kafka_produce(c->producer, c->topic, h->domain_id, buf, len, flag);
+    /* The claim's trace (its id is the claim_id's) goes on to WF5 in a span of ours. */
+    char tp[MSG_TRACEPARENT_LEN];
+    trace_from_claim(h->claim_id, tp);
+    rd_kafka_resp_err_t e = kafka_produce_header(c->producer, c->topic, h->domain_id, buf, len,
+                                                 flag, TRACE_HEADER, tp);
     if (e) {
         log_write(LOG_ERROR, h->domain_id, h->claim_id, "cannot publish handoff: %s",
                   rd_kafka_err2str(e));

@@ -306,6 +306,28 @@ rd_kafka_resp_err_t kafka_produce(rd_kafka_t *producer, const char *topic, const
     return e;
 }
 
+rd_kafka_resp_err_t kafka_produce_header(rd_kafka_t *producer, const char *topic,
+                                         const char *key, void *buf, size_t len, void *opaque,
+                                         const char *hname, const char *hvalue)
+{
+    rd_kafka_resp_err_t e;
+    for (;;) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+        rd_kafka_header_add(h, hname, -1, hvalue, -1);
+        e = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                              RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                              RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+        if (e)
+            rd_kafka_headers_destroy(h); /* on success the message owns them */
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(producer, 50); /* delivery reports make room */
+    }
+    if (e)
+        free(buf);
+    return e;
+}
+
 /* Takes (assign 1) or gives up (assign 0) parts, incrementally when cooperative. */
 static void kafka_assign(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int assign,
                          int cooperative)

@@ -63,6 +63,11 @@ void kafka_dlq_report(const rd_kafka_message_t *rkm);
 rd_kafka_resp_err_t kafka_produce(rd_kafka_t *producer, const char *topic, const char *key,
                                   void *buf, size_t len, void *opaque);
 
+/* kafka_produce with one header (hname: hvalue, NUL-terminated), e.g. the traceparent. */
+rd_kafka_resp_err_t kafka_produce_header(rd_kafka_t *producer, const char *topic,
+                                         const char *key, void *buf, size_t len, void *opaque,
+                                         const char *hname, const char *hvalue);
+
 /* A consumer's part in a rebalance, set as the consumer conf's opaque with
  * kafka_rebalance_cb as its rebalance callback: assigned runs once new partitions are
  * assigned, revoked before partitions are taken away (lost: the group already gave them to

@@ -1,6 +1,8 @@
 /* JSON logger: one object a line on stderr, secrets redacted. */
 #include "log.h"
 
+#include "trace.h"
+
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -114,8 +116,15 @@ void log_vwrite(log_level level, const char *domain_id, const char *claim_id,
         json_object_set_new(o, "msg", m ? m : json_string("(message not valid UTF-8)"));
         if (domain_id && *domain_id)
             json_object_set_new(o, "domain_id", json_string(domain_id));
-        if (claim_id && *claim_id)
+        if (claim_id && *claim_id) {
+            char trace_id[33];
             json_object_set_new(o, "claim_id", json_string(claim_id));
+            /* A claim's trace id is its claim_id's hex digits (trace.h): any line about a
+             * claim joins the W3C trace its Kafka messages carry. */
+            trace_id_of_claim(claim_id, trace_id);
+            if (trace_id[0])
+                json_object_set_new(o, "trace_id", json_string(trace_id));
+        }
         char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (line) {
             fputs(line, stderr);

@@ -18,7 +18,8 @@ int log_level_parse(const char *s);
  * with "***". Copied; empty strings are ignored. Up to 8 secrets. */
 void log_add_secret(const char *secret);
 
-/* Writes one line {"ts","level","service","instance","msg"[,"domain_id","claim_id"]}.
+/* Writes one line {"ts","level","service","instance","msg"[,"domain_id","claim_id",
+ * "trace_id"]}; trace_id (trace.h) comes with a claim_id.
  * domain_id/claim_id may be NULL. Thread-safe. */
 void log_write(log_level level, const char *domain_id, const char *claim_id,
                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
