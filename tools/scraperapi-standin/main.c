@@ -148,7 +148,8 @@ int main(int argc, char **argv)
                          "\nHosts named notfound-*, error500-*, hang-*, reset-*, slow-*, huge-*, "
                          "nonhtml-*, malformed-* always get that behaviour; wall-KIND-TIER-* "
                          "(e.g. wall-captcha-premium-x.test) show a bot wall below TIER; "
-                         "costly-* cost 25 times the list price.");
+                         "costly-* cost 25 times the list price; flaky-* gets a 500 the first "
+                         "time, then pages.");
     if (rc != 0) {
         status = rc > 0 ? EXIT_SUCCESS : 2;
         goto done;

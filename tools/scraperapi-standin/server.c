@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,9 +372,35 @@ static enum MHD_Result standin_serve(struct MHD_Connection *conn, standin_req *r
     }
 }
 
+/* flaky-* hosts: the first request for a host answers 500, every later one a page (a
+ * retry that succeeds). Hosts are remembered by a 64-bit FNV-1a hash, up to
+ * STANDIN_FLAKY_MAX of them (then the oldest is forgotten). */
+#define STANDIN_FLAKY_MAX 1024
+static uint64_t standin_flaky_seen[STANDIN_FLAKY_MAX];
+static size_t standin_flaky_next;
+static pthread_mutex_t standin_flaky_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static standin_outcome standin_flaky(const char *host)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = host; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    standin_outcome o = OUT_500;
+    pthread_mutex_lock(&standin_flaky_lock);
+    for (size_t i = 0; i < STANDIN_FLAKY_MAX && o == OUT_500; i++)
+        if (standin_flaky_seen[i] == h)
+            o = OUT_OK;
+    if (o == OUT_500)
+        standin_flaky_seen[standin_flaky_next++ % STANDIN_FLAKY_MAX] = h;
+    pthread_mutex_unlock(&standin_flaky_lock);
+    return o;
+}
+
 /* Host-name hooks first (deterministic, for tests), then the configured rates. */
 static standin_outcome standin_choose(const char *host, uint64_t rnd)
 {
+    if (strncmp(host, "flaky-", 6) == 0)
+        return standin_flaky(host);
     static const struct {
         const char *prefix;
         standin_outcome o;

@@ -9,6 +9,7 @@ typedef struct ctl_settings {
     char *kafka_brokers;
     char *schema_dir;
     char *registry_url;
+    char *claims_topic, *results_topic, *handoff_topic; /* as the services name them */
     long lease_seconds;
     long idle_threshold_s;
 } ctl_settings;

@@ -29,9 +29,6 @@ static const char trace_attempts_sql[] =
     " outcome, reason, " TRACE_MS("applied_at") ", handoff_event_id"
     " FROM domain_attempts WHERE domain_id = $1 ORDER BY claimed_at, attempt";
 
-static const char *const trace_topics[3] = {"wf4.domain.claims", "wf4.domain.results",
-                                            "wf5.domain.handoffs"};
-
 static json_t *trace_col_int(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? json_null()
@@ -190,9 +187,10 @@ static void trace_scan_all(const ctl_settings *s, json_t *root, const char *id,
     int64_t from, to;
     trace_window(root, att, &from, &to);
     json_t *errs = json_array();
+    const char *topics[3] = {s->claims_topic, s->results_topic, s->handoff_topic};
     for (int k = 0; k < 3; k++)
-        if (trace_kafka_scan(s, trace_topics[k], (trace_topic_kind)k, id, from, to, m) != 0)
-            json_array_append_new(errs, json_string(trace_topics[k]));
+        if (trace_kafka_scan(s, topics[k], (trace_topic_kind)k, id, from, to, m) != 0)
+            json_array_append_new(errs, json_string(topics[k]));
     json_object_set_new(root, "kafka_unreadable", errs);
 }
 
@@ -257,10 +255,13 @@ static void trace_fmt_detail(json_t *st, char *buf, size_t n)
                  (long long)json_integer_value(json_object_get(st, "api_ms")));
     else if (strcmp(name, "handoff") == 0)
         snprintf(buf, n, "attempt %lld  event %s", (long long)att, TRACE_S("event_id"));
+    else if (!json_is_string(json_object_get(st, "reason")))
+        snprintf(buf, n, "attempt %lld  %s", (long long)att, TRACE_S("outcome"));
+    else if (strncmp(TRACE_S("reason"), TRACE_S("outcome"), strlen(TRACE_S("outcome"))) == 0)
+        snprintf(buf, n, "attempt %lld  %s", (long long)att, TRACE_S("reason"));
     else
-        snprintf(buf, n, "attempt %lld  %s%s%s", (long long)att, TRACE_S("outcome"),
-                 json_is_string(json_object_get(st, "reason")) ? ": " : "",
-                 json_is_string(json_object_get(st, "reason")) ? TRACE_S("reason") : "");
+        snprintf(buf, n, "attempt %lld  %s: %s", (long long)att, TRACE_S("outcome"),
+                 TRACE_S("reason"));
 #undef TRACE_S
 }
 
@@ -274,7 +275,7 @@ static void trace_print_text(json_t *root)
                ? json_string_value(json_object_get(root, "status"))
                : "none");
     json_array_foreach(steps, i, st) {
-        char at[40], since[24] = "", detail[512];
+        char at[40], since[24] = "-", detail[512];
         json_t *d = json_object_get(st, "since_prev_ms");
         if (json_is_integer(d))
             snprintf(since, sizeof since, "+%.3fs", (double)json_integer_value(d) / 1000.0);
