@@ -180,14 +180,18 @@ static void test_statement_numbering(void **state)
     for (size_t i = 0; i < META_NFIELDS; i++) {
         snprintf(want, sizeof want, "unnest($%zu::%s[]) AS %s,", i + 4,
                  meta_fields[i].kind == META_BOOL ? "bool" : "text", meta_fields[i].column);
-        if (i + 1 == META_NFIELDS)
-            want[strlen(want) - 1] = ')';
         if (!strstr(sql, want))
             fail_msg("statement lacks \"%s\"", want);
         snprintf(want, sizeof want, ", %s = ", meta_fields[i].column);
         if (!strstr(sql, want))
             fail_msg("statement does not set %s", meta_fields[i].column);
     }
+    /* the attempt history's columns follow the fields, then the arrays end */
+    snprintf(want, sizeof want, "unnest($%d::text[]) AS scraper,",
+             RESULT_SUCCESS_COLS - RESULT_ATT_COLS + 1);
+    assert_non_null(strstr(sql, want));
+    snprintf(want, sizeof want, "unnest($%d::int8[]) AS scraped_ms)", RESULT_SUCCESS_COLS);
+    assert_non_null(strstr(sql, want));
     snprintf(want, sizeof want, "batch_id = ANY($%d::uuid[])", RESULT_SUCCESS_COLS + 1);
     assert_non_null(strstr(sql, want));
     snprintf(want, sizeof want, "$%d", RESULT_SUCCESS_COLS + 2);
