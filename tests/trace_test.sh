@@ -55,6 +55,9 @@ t_settled=$SECONDS
 row=$(psql_admin -c "SELECT status || ' ' || sitemap_analysis_status FROM domains WHERE id = '$id'")
 check_eq "$row" "completed queued" "domain completed and handed to WF5"
 
+sleep 1 # statistics reach pg_stat_user_tables within a second of the transaction
+say "domain_attempts since the stack started (all tests): $(psql_admin -c "SELECT n_tup_ins || ' inserted, ' || n_tup_upd || ' updated, of which ' || n_tup_hot_upd || ' HOT' FROM pg_stat_user_tables WHERE relname = 'domain_attempts'")"
+
 echo "--- 3. wf4ctl trace --json, step by step"
 # The handoff is published after the commit: wait for it on the topic before tracing.
 handoff_out() { kcat -b "$WF4_KAFKA_BROKERS" -C -t "$HANDOFFS" -o beginning -e -q -f '%k\n' | grep -q "^$id$"; }
