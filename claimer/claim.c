@@ -163,7 +163,7 @@ static int claim_tx(db_tx *tx, void *arg)
             rc = claim_push(a->out, r, i);
         else {
             a->out->gave_up++;
-            log_write(LOG_WARN, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+            log_write(LOG_LEVEL_WARN, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
                       "domain %s failed: attempts cap of %ld reached", PQgetvalue(r, i, 2),
                       a->o->max_attempts);
         }
@@ -234,7 +234,7 @@ static int claim_produce(rd_kafka_t *producer, wire *w, const char *topic, const
     size_t len = 0;
     char err[256];
     if (msg_claim_encode(w, c, &buf, &len, err, sizeof err) != 0) {
-        log_write(LOG_ERROR, c->domain_id, c->claim_id, "cannot encode claim: %s", err);
+        log_write(LOG_LEVEL_ERROR, c->domain_id, c->claim_id, "cannot encode claim: %s", err);
         return -1;
     }
     char tp[MSG_TRACEPARENT_LEN]; /* each claim starts a trace: trace.h */
@@ -242,7 +242,7 @@ static int claim_produce(rd_kafka_t *producer, wire *w, const char *topic, const
     rd_kafka_resp_err_t e =
         kafka_produce_header(producer, topic, c->domain_id, buf, len, NULL, TRACE_HEADER, tp);
     if (e) {
-        log_write(LOG_ERROR, c->domain_id, c->claim_id, "cannot publish claim: %s",
+        log_write(LOG_LEVEL_ERROR, c->domain_id, c->claim_id, "cannot publish claim: %s",
                   rd_kafka_err2str(e));
         return -1;
     }

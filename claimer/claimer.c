@@ -101,7 +101,7 @@ static int claimer_drain_due(claimer_ctx *c)
     claim_publish_wait(c->h.producer, 0, (int)s->publish_timeout_ms);
     claim_publish_counts(&acked, &failed);
     if (claimed > 0)
-        log_write(failed > failed0 ? LOG_WARN : LOG_INFO, NULL, NULL,
+        log_write(failed > failed0 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, NULL, NULL,
                   "claimed %zu domains in %d transactions over %lld ms; %zu claims "
                   "acknowledged by Kafka, %zu failed",
                   claimed, txs, (long long)(service_mono_ms() - t0), acked - acked0,

@@ -87,7 +87,7 @@ static void committer_applied(void *env, const batch *b)
         return;
     for (size_t i = 0; i < b->n; i++)
         if (!st->applied || !st->applied[i])
-            log_write(LOG_INFO, b->v[i].domain_id, b->v[i].claim_id,
+            log_write(LOG_LEVEL_INFO, b->v[i].domain_id, b->v[i].claim_id,
                       "superseded result for %s ignored: the row is no longer processing "
                       "under this claim",
                       b->v[i].domain);

@@ -44,7 +44,7 @@ static int outbox_produce(const outbox_ctx *c, const msg_handoff *h, unsigned ch
     size_t len = 0;
     char err[256];
     if (msg_handoff_encode(c->w, h, &buf, &len, err, sizeof err) != 0) {
-        log_write(LOG_ERROR, h->domain_id, h->claim_id, "cannot encode handoff: %s", err);
+        log_write(LOG_LEVEL_ERROR, h->domain_id, h->claim_id, "cannot encode handoff: %s", err);
         return -1;
     }
     /* The claim's trace (its id is the claim_id's) goes on to WF5 in a span of ours. */
@@ -53,7 +53,7 @@ static int outbox_produce(const outbox_ctx *c, const msg_handoff *h, unsigned ch
     rd_kafka_resp_err_t e = kafka_produce_header(c->producer, c->topic, h->domain_id, buf, len,
                                                  flag, TRACE_HEADER, tp);
     if (e) {
-        log_write(LOG_ERROR, h->domain_id, h->claim_id, "cannot publish handoff: %s",
+        log_write(LOG_LEVEL_ERROR, h->domain_id, h->claim_id, "cannot publish handoff: %s",
                   rd_kafka_err2str(e));
         return -1;
     }

@@ -129,8 +129,8 @@ fail:
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    log_level l = level <= 3 ? LOG_ERROR : level <= 4 ? LOG_WARN : level <= 6 ? LOG_INFO
-                                                                               : LOG_DEBUG;
+    log_level l = level <= 3 ? LOG_LEVEL_ERROR : level <= 4 ? LOG_LEVEL_WARN : level <= 6 ? LOG_LEVEL_INFO
+                                                                               : LOG_LEVEL_DEBUG;
     log_write(l, NULL, NULL, "librdkafka %s: %s", fac, buf);
 }
 

@@ -15,7 +15,7 @@
 
 static char log_service[64] = "wf4";
 static char log_instance[128] = "";
-static log_level log_min = LOG_INFO;
+static log_level log_min = LOG_LEVEL_INFO;
 static char *log_secrets[LOG_MAX_SECRETS];
 static size_t log_nsecrets;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -31,7 +31,7 @@ void log_init(const char *service, const char *instance, log_level min_level)
 
 int log_level_parse(const char *s)
 {
-    for (int i = 0; i <= LOG_ERROR; i++)
+    for (int i = 0; i <= LOG_LEVEL_ERROR; i++)
         if (s && strcmp(s, log_names[i]) == 0)
             return i;
     return -1;

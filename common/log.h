@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
+typedef enum { LOG_LEVEL_DEBUG = 0, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR } log_level;
 
 /* Sets the service name and instance id written on every line and the minimum level.
  * Strings are copied. Call once at start-up, before threads start. */
@@ -29,9 +29,9 @@ void log_vwrite(log_level level, const char *domain_id, const char *claim_id,
 /* Copies s into out (size n) with every registered secret replaced by "***". */
 void log_redact(const char *s, char *out, size_t n);
 
-#define log_debug(...) log_write(LOG_DEBUG, NULL, NULL, __VA_ARGS__)
-#define log_info(...) log_write(LOG_INFO, NULL, NULL, __VA_ARGS__)
-#define log_warn(...) log_write(LOG_WARN, NULL, NULL, __VA_ARGS__)
-#define log_error(...) log_write(LOG_ERROR, NULL, NULL, __VA_ARGS__)
+#define log_debug(...) log_write(LOG_LEVEL_DEBUG, NULL, NULL, __VA_ARGS__)
+#define log_info(...) log_write(LOG_LEVEL_INFO, NULL, NULL, __VA_ARGS__)
+#define log_warn(...) log_write(LOG_LEVEL_WARN, NULL, NULL, __VA_ARGS__)
+#define log_error(...) log_write(LOG_LEVEL_ERROR, NULL, NULL, __VA_ARGS__)
 
 #endif

@@ -79,7 +79,7 @@ static int scrape_publish(scrape *s, scrape_job *job)
             RD_KAFKA_V_OPAQUE(job), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                log_write(LOG_ERROR, job->claim.domain_id, job->claim.claim_id,
+                log_write(LOG_LEVEL_ERROR, job->claim.domain_id, job->claim.claim_id,
                           "cannot publish result to %s: %s", s->cfg->results_topic,
                           rd_kafka_err2str(e));
             return -1;
@@ -111,7 +111,7 @@ static int scrape_encode(scrape *s, scrape_job *job, msg_result *r)
     char err[256];
     if (msg_result_encode(s->w, r, &job->payload, &job->len, err, sizeof err) == 0)
         return 0;
-    log_write(LOG_ERROR, r->domain_id, r->claim_id, "cannot encode result: %s", err);
+    log_write(LOG_LEVEL_ERROR, r->domain_id, r->claim_id, "cannot encode result: %s", err);
     meta_page_free(&r->meta);
     r->has_meta = false;
     r->outcome = RESULT_FAILURE;
@@ -120,7 +120,7 @@ static int scrape_encode(scrape *s, scrape_job *job, msg_result *r)
     r->error = strdup("scraper could not encode the result");
     if (r->error && msg_result_encode(s->w, r, &job->payload, &job->len, err, sizeof err) == 0)
         return 0;
-    log_write(LOG_ERROR, r->domain_id, r->claim_id,
+    log_write(LOG_LEVEL_ERROR, r->domain_id, r->claim_id,
               "cannot encode failure result either: %s; partition stalls here", err);
     return -1;
 }
@@ -137,10 +137,10 @@ static void scrape_emit(scrape *s, scrape_job *job, msg_result *r)
     int rc = r->domain ? scrape_encode(s, job, r) : -1;
     job->outcome = r->outcome;
     if (r->outcome == RESULT_SUCCESS)
-        log_write(LOG_DEBUG, c->domain_id, c->claim_id, "scraped %s (HTTP %d, %lld ms)",
+        log_write(LOG_LEVEL_DEBUG, c->domain_id, c->claim_id, "scraped %s (HTTP %d, %lld ms)",
                   c->domain, r->http_status, (long long)r->api_ms);
     else
-        log_write(LOG_INFO, c->domain_id, c->claim_id, "failed %s: %s (HTTP %d, %s)",
+        log_write(LOG_LEVEL_INFO, c->domain_id, c->claim_id, "failed %s: %s (HTTP %d, %s)",
                   c->domain, r->error ? r->error : "?", r->http_status,
                   r->retryable ? "retryable" : "final");
     msg_result_free(r);
@@ -188,7 +188,7 @@ void scrape_fetched(void *opaque, const fetch_result *fr, void *arg)
     r.http_status = (int32_t)fr->http_status;
     r.api_ms = fr->api_ms;
     if (fr->truncated)
-        log_write(LOG_INFO, job->claim.domain_id, job->claim.claim_id,
+        log_write(LOG_LEVEL_INFO, job->claim.domain_id, job->claim.claim_id,
                   "page of %s longer than %ld bytes: parsed the first part", job->claim.domain,
                   s->cfg->max_body);
     scrape_emit(s, job, &r);
@@ -214,7 +214,7 @@ static void scrape_start(scrape *s, scrape_job *job)
         return;
     }
     if (fetch_submit(s->f, ascii, job) != 0) {
-        log_write(LOG_ERROR, c->domain_id, c->claim_id, "out of memory queueing a fetch");
+        log_write(LOG_LEVEL_ERROR, c->domain_id, c->claim_id, "out of memory queueing a fetch");
         s->fatal = 1;
         scrape_job_free(s, job);
     }
@@ -313,7 +313,7 @@ void scrape_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         return;
     }
     if (m->err) {
-        log_write(LOG_WARN, job->claim.domain_id, job->claim.claim_id,
+        log_write(LOG_LEVEL_WARN, job->claim.domain_id, job->claim.claim_id,
                   "delivery to %s failed: %s%s", rd_kafka_topic_name(m->rkt),
                   rd_kafka_err2str(m->err),
                   job->orphan || s->stopping > 1 ? "; dropped, it will be replayed"

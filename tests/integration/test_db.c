@@ -502,7 +502,7 @@ static void test_commit_answer_lost(void **state)
 
 int main(void)
 {
-    log_init("test_db", NULL, LOG_WARN);
+    log_init("test_db", NULL, LOG_LEVEL_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit_and_rollback),
         cmocka_unit_test(test_callback_cannot_commit),

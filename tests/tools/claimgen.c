@@ -150,7 +150,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? claimgen_usage() : (claimgen_usage(), 2);
     const char *brokers = getenv("WF4_KAFKA_BROKERS"), *dir = getenv("WF4_SCHEMA_DIR");
-    log_init("claimgen", NULL, LOG_WARN);
+    log_init("claimgen", NULL, LOG_LEVEL_WARN);
     if (!brokers) {
         fprintf(stderr, "wf4-claimgen: WF4_KAFKA_BROKERS is not set\n");
         return 2;

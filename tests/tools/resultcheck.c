@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     }
     rc_state st = {.secret = argc > 4 ? argv[4] : NULL};
     const char *brokers = getenv("WF4_KAFKA_BROKERS"), *dir = getenv("WF4_SCHEMA_DIR");
-    log_init("resultcheck", NULL, LOG_WARN);
+    log_init("resultcheck", NULL, LOG_LEVEL_WARN);
     if (!brokers || rc_load(argv[2], &st) != 0) {
         fprintf(stderr, "wf4-resultcheck: need WF4_KAFKA_BROKERS and a readable %s\n", argv[2]);
         return 2;

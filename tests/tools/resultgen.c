@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     char err[512], line[1024];
     const char *brokers = getenv("WF4_KAFKA_BROKERS"), *dir = getenv("WF4_SCHEMA_DIR");
     const char *topic = argc > 1 ? argv[1] : "wf4.domain.results";
-    log_init("resultgen", NULL, LOG_WARN);
+    log_init("resultgen", NULL, LOG_LEVEL_WARN);
     if (argc > 1 && strcmp(argv[1], "--help") == 0) {
         printf("usage: wf4-resultgen [TOPIC] < lines 'DOMAIN_ID CLAIM_ID DOMAIN "
                "success|fail|retry [COPIES]'\n");

@@ -266,7 +266,7 @@ int main(int argc, char **argv)
         config_free(table, n);
         return rc < 0 ? 2 : 0;
     }
-    log_init("wf4-inspect", "cli", LOG_WARN);
+    log_init("wf4-inspect", "cli", LOG_LEVEL_WARN);
     if (!o.topic) {
         fprintf(stderr, "wf4-inspect: no topic given (try --help)\n");
         config_free(table, n);

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
          .help = "idle-in-transaction age that doctor reports and --fix terminates"},
     };
     size_t n = sizeof table / sizeof *table;
-    log_init("wf4ctl", NULL, LOG_INFO);
+    log_init("wf4ctl", NULL, LOG_LEVEL_INFO);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         ctl_usage();
         return argc < 2 ? 2 : 0;
