@@ -239,8 +239,8 @@ static int claim_produce(rd_kafka_t *producer, wire *w, const char *topic, const
     }
     char tp[MSG_TRACEPARENT_LEN]; /* each claim starts a trace: trace.h */
     trace_from_claim(c->claim_id, tp);
-    rd_kafka_resp_err_t e =
-        kafka_produce_header(producer, topic, c->domain_id, buf, len, NULL, TRACE_HEADER, tp);
+    rd_kafka_resp_err_t e = kafka_produce_header(producer, topic, c->domain_id, buf, len, NULL,
+                                                 TRACE_HEADER, tp);
     if (e) {
         log_write(LOG_LEVEL_ERROR, c->domain_id, c->claim_id, "cannot publish claim: %s",
                   rd_kafka_err2str(e));
@@ -249,8 +249,7 @@ static int claim_produce(rd_kafka_t *producer, wire *w, const char *topic, const
     return 0;
 }
 
-size_t claim_publish_start(rd_kafka_t *producer, wire *w, const char *topic,
-                           const claim_set *set)
+size_t claim_publish_start(rd_kafka_t *producer, wire *w, const char *topic, const claim_set *set)
 {
     size_t queued = 0;
     for (size_t i = 0; i < set->n; i++)

@@ -10,11 +10,11 @@
 #include "wire.h"
 
 typedef struct claim_opts {
-    long batch;         /* claims per transaction */
-    long lease_s;       /* lease granted to a claim */
-    long max_attempts;  /* past this, an expired claim becomes error */
-    long max_in_flight; /* claim nothing while this many domains are processing */
-    long budget_ms;     /* transaction budget */
+    long batch;           /* claims per transaction */
+    long lease_s;         /* lease granted to a claim */
+    long max_attempts;    /* past this, an expired claim becomes error */
+    long max_in_flight;   /* claim nothing while this many domains are processing */
+    long budget_ms;       /* transaction budget */
     const char *instance; /* this claimer's WF4_INSTANCE_ID, recorded in domain_attempts */
 } claim_opts;
 
@@ -44,8 +44,7 @@ int claim_batch(db *d, const claim_opts *o, claim_inflight *inflight, claim_set 
 
 /* Queues every claim of set (key = domain id) in the producer without waiting for Kafka.
  * Returns the number queued (a claim not queued is left to its lease). */
-size_t claim_publish_start(rd_kafka_t *producer, wire *w, const char *topic,
-                           const claim_set *set);
+size_t claim_publish_start(rd_kafka_t *producer, wire *w, const char *topic, const claim_set *set);
 
 /* Serves delivery reports until at most max_waiting queued claims await theirs, or
  * timeout_ms passed (the rest are left to lease expiry). Returns the number still waiting. */

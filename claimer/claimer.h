@@ -10,7 +10,7 @@ typedef struct claimer_settings {
     char *claims_topic;
     char *listen_database_url; /* optional direct connection for LISTEN (behind a pooler) */
     long interval_ms, publish_timeout_ms;
-    long tx_target_ms; /* claim batches shrink while transactions take longer than this */
+    long tx_target_ms;           /* claim batches shrink while transactions take longer than this */
     long fault_publish_delay_ms; /* fault injection for tests: pause between commit and publish */
     long attempts_retention_days; /* domain_attempts rows older than this are pruned */
     claim_opts claim;

@@ -27,12 +27,12 @@ typedef struct batch {
     size_t n;
     rd_kafka_topic_partition_list_t *next;  /* per partition: offset to commit */
     rd_kafka_topic_partition_list_t *first; /* per partition: first offset of the batch */
-    int64_t started_ms;    /* FILLING: first step with a message; PUBLISHED: handoffs queued */
-    result_prepared prep;  /* serialized in the loop thread before it is handed */
-    result_stats st;       /* the transaction's outcome: counts, handoffs */
-    long tx_ms;            /* how long the transaction took */
-    outbox_flight flight;  /* PUBLISHED: its handoffs in the producer */
-    kafka_dlq dlq;         /* its dead letters */
+    int64_t started_ms;   /* FILLING: first step with a message; PUBLISHED: handoffs queued */
+    result_prepared prep; /* serialized in the loop thread before it is handed */
+    result_stats st;      /* the transaction's outcome: counts, handoffs */
+    long tx_ms;           /* how long the transaction took */
+    outbox_flight flight; /* PUBLISHED: its handoffs in the producer */
+    kafka_dlq dlq;        /* its dead letters */
 } batch;
 
 /* The world a batch moves through; env is the ops' first argument. A fake of it drives the
@@ -68,9 +68,9 @@ typedef struct batch_line {
     applier *ap;
     const batch_ops *ops;
     void *env;
-    long cap, limit;        /* results per batch: at most, and now (less while slow) */
+    long cap, limit; /* results per batch: at most, and now (less while slow) */
     long linger_ms, target_ms;
-    int64_t now, quiet_ms;  /* the loop's clock; when the last handoffs were queued */
+    int64_t now, quiet_ms; /* the loop's clock; when the last handoffs were queued */
 } batch_line;
 
 /* Starts the applier thread. Returns 0, or -1 (logged). */

@@ -159,8 +159,8 @@ static void committer_delete_done(void *env, outbox_ids *done)
 }
 
 static const batch_ops committer_ops = {
-    committer_apply,  committer_applied, committer_publish,     committer_settle,
-    committer_dlq_settle, committer_commit, committer_rewind, committer_delete_done,
+    committer_apply,      committer_applied, committer_publish, committer_settle,
+    committer_dlq_settle, committer_commit,  committer_rewind,  committer_delete_done,
 };
 
 /* One consumed message into the filling batch: a result, or a dead letter. */
@@ -231,11 +231,13 @@ static int committer_open(committer_ctx *c)
                                  &c->ob};
     if (service_open(&s->base, &o, &c->h) != 0)
         return -1;
-    c->ob = (outbox_ctx){.d = c->h.d, .producer = c->h.producer, .w = c->h.w,
-                         .topic = s->handoff_topic, .timeout_ms = (int)s->publish_timeout_ms,
+    c->ob = (outbox_ctx){.d = c->h.d,
+                         .producer = c->h.producer,
+                         .w = c->h.w,
+                         .topic = s->handoff_topic,
+                         .timeout_ms = (int)s->publish_timeout_ms,
                          .budget_ms = s->result.budget_ms};
-    if (batch_line_init(&c->line, &committer_ops, c, s->batch, s->linger_ms, s->tx_target_ms) !=
-        0)
+    if (batch_line_init(&c->line, &committer_ops, c, s->batch, s->linger_ms, s->tx_target_ms) != 0)
         return -1;
     c->line_ready = 1;
     return committer_open_consumer(c);
@@ -297,8 +299,8 @@ int committer_run(const committer_settings *s)
     if (committer_open(&c) != 0 || service_endpoint_start(&s->base, committer_ready_fn, NULL) != 0)
         goto out;
     atomic_store(&committer_ready, 1);
-    log_info("committer started: batch %ld, linger %ld ms, group %s, topic %s -> %s",
-             s->batch, s->linger_ms, s->group, s->results_topic, s->handoff_topic);
+    log_info("committer started: batch %ld, linger %ld ms, group %s, topic %s -> %s", s->batch,
+             s->linger_ms, s->group, s->results_topic, s->handoff_topic);
     committer_loop(&c);
     log_info("committer stopping: applying the batches in hand");
     batch_drain(&c.line);

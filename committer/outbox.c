@@ -124,8 +124,8 @@ int outbox_delete_in(db_tx *tx, const outbox_ids *ids)
         return -1;
     const char *p[] = {a.buf};
     int len[] = {(int)a.len}, fmt[] = {1};
-    PGresult *r = db_exec_params(tx, "DELETE FROM wf5_outbox WHERE batch_id = ANY($1::uuid[])",
-                                 1, p, len, fmt);
+    PGresult *r = db_exec_params(tx, "DELETE FROM wf5_outbox WHERE batch_id = ANY($1::uuid[])", 1,
+                                 p, len, fmt);
     db_array_free(&a);
     if (!r)
         return -1;
@@ -140,8 +140,8 @@ static int outbox_delete_tx(db_tx *tx, void *arg)
 
 void outbox_delete(const outbox_ctx *c, outbox_ids *ids)
 {
-    if (ids->n && db_transaction(c->d, "outbox_delete", (int)c->budget_ms, outbox_delete_tx,
-                                 ids) != 0)
+    if (ids->n &&
+        db_transaction(c->d, "outbox_delete", (int)c->budget_ms, outbox_delete_tx, ids) != 0)
         log_warn("could not delete published outbox rows; the sweep will publish them again "
                  "(same event ids)");
     outbox_ids_clear(ids);
@@ -300,8 +300,8 @@ long outbox_sweep(outbox_ctx *c, long min_age_s, long limit)
             outbox_queue(c, &f);
             ok = outbox_settle(c, &f, &ids);
             outbox_delete(c, &ids);
-            log_info("outbox sweep: %zu of %d leftover handoffs (%zu outbox rows) published", ok,
-                     n, rows);
+            log_info("outbox sweep: %zu of %d leftover handoffs (%zu outbox rows) published", ok, n,
+                     rows);
         }
     }
     PQclear(r);

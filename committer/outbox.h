@@ -42,7 +42,7 @@ int outbox_ids_array(const outbox_ids *l, db_array *a);
 typedef struct outbox_flight {
     msg_handoff *v;
     size_t n;
-    unsigned char *acked; /* per handoff: 0 waiting, 1 acknowledged, 2 failed */
+    unsigned char *acked;          /* per handoff: 0 waiting, 1 acknowledged, 2 failed */
     char (*batches)[MSG_UUID_LEN]; /* the outbox rows (batch_id) the handoffs come from */
     size_t nbatches;
     size_t *batch_of; /* per handoff: its row in batches */

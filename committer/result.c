@@ -15,7 +15,8 @@
  * are stale exactly when it matters (a quadratic nested loop: bench/README.md, "The fence
  * and stale statistics, again"); a row that is not processing gives NULL, which equals
  * nothing. Both statements join on it: RESULT_FENCE. */
-#define RESULT_FENCE \
+/* clang-format off: the SQL reads as SQL */
+#define RESULT_FENCE            \
     " WHERE d.id = r.domain_id" \
     "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END = r.claim_id"
 
@@ -25,17 +26,19 @@
  * attempt of a result the fence turned away (evaluated on the statement's snapshot, like
  * the fence itself; a replay of an applied result finds its attempt done and changes
  * nothing). */
-#define RESULT_ATT_SET(src) \
+#define RESULT_ATT_SET(src)                                                 \
     " scraper_instance = " src ".scraper, api_status = " src ".api_status," \
-    " retries = " src ".retries, api_ms = " src ".api_ms," \
+    " retries = " src ".retries, api_ms = " src ".api_ms,"                  \
     " scraped_at = to_timestamp(" src ".scraped_ms / 1000.0), applied_at = now()"
 #define RESULT_ATT_RETURNING ", r.scraper, r.api_status, r.retries, r.api_ms, r.scraped_ms"
-#define RESULT_ATT_STALE \
-    " att_stale AS (UPDATE domain_attempts a SET" RESULT_ATT_SET("r") "," \
-    "  outcome = 'superseded', reason = 'superseded: stale claim'" \
-    "  FROM r LEFT JOIN domains d ON d.id = r.domain_id" \
-    "  WHERE a.claim_id = r.claim_id AND (a.outcome IS NULL OR a.outcome = 'expired')" \
-    "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END IS DISTINCT FROM r.claim_id)"
+#define RESULT_ATT_STALE                                                                        \
+    " att_stale AS (UPDATE domain_attempts a SET" RESULT_ATT_SET(                               \
+        "r") ","                                                                                \
+             "  outcome = 'superseded', reason = 'superseded: stale claim'"                     \
+             "  FROM r LEFT JOIN domains d ON d.id = r.domain_id"                               \
+             "  WHERE a.claim_id = r.claim_id AND (a.outcome IS NULL OR a.outcome = 'expired')" \
+             "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END IS DISTINCT FROM "    \
+             "r.claim_id)"
 
 /* Successes: fenced on (processing, claim_id); the batch's handoff events go into one outbox
  * row (schemas/sql/004_outbox_batches.sql), whose batch_id comes back with every row.
@@ -75,13 +78,16 @@ static const char result_success_tail[] =
     "  RETURNING batch_id),"
     /* The outbox rows whose events Kafka acknowledged since: one round trip less. */
     " del AS (DELETE FROM wf5_outbox WHERE batch_id = ANY($%d::uuid[])),"
-    " att_ok AS (UPDATE domain_attempts a SET" RESULT_ATT_SET("upd") ","
-    "  outcome = 'completed', reason = NULL, handoff_event_id = upd.handoff_event_id"
-    "  FROM upd WHERE a.claim_id = upd.claim_id)," RESULT_ATT_STALE
-    " SELECT upd.handoff_event_id, upd.id, upd.claim_id, coalesce(upd.tenant_id::text, ''),"
-    "  upd.domain, (extract(epoch FROM upd.completed_at) * 1000)::bigint, upd.idx,"
-    "  (SELECT batch_id FROM ins)"
-    " FROM upd";
+    " att_ok AS (UPDATE domain_attempts a SET" RESULT_ATT_SET(
+        "upd") ","
+               "  outcome = 'completed', reason = NULL, handoff_event_id = upd.handoff_event_id"
+               "  FROM upd WHERE a.claim_id = upd.claim_id)," RESULT_ATT_STALE
+               " SELECT upd.handoff_event_id, upd.id, upd.claim_id, coalesce(upd.tenant_id::text, "
+               "''),"
+               "  upd.domain, (extract(epoch FROM upd.completed_at) * 1000)::bigint, upd.idx,"
+               "  (SELECT batch_id FROM ins)"
+               " FROM upd";
+/* clang-format on */
 
 static char result_success_sql[RESULT_SQL_MAX];
 static pthread_once_t result_success_once = PTHREAD_ONCE_INIT;
@@ -97,14 +103,10 @@ typedef struct result_kind {
 static result_kind result_kind_of(meta_kind k)
 {
     switch (k) {
-    case META_TEXT:
-        break; /* below, also for a value outside the enum */
-    case META_BOOL:
-        return (result_kind){"bool", DB_OID_BOOL, ", %s = r.%s"};
-    case META_LIST:
-        return (result_kind){"text", DB_OID_TEXT, ", %s = r.%s::text[]"};
-    case META_JSON_LIST:
-        return (result_kind){"text", DB_OID_TEXT, ", %s = to_jsonb(r.%s::text[])"};
+    case META_TEXT: break; /* below, also for a value outside the enum */
+    case META_BOOL: return (result_kind){"bool", DB_OID_BOOL, ", %s = r.%s"};
+    case META_LIST: return (result_kind){"text", DB_OID_TEXT, ", %s = r.%s::text[]"};
+    case META_JSON_LIST: return (result_kind){"text", DB_OID_TEXT, ", %s = to_jsonb(r.%s::text[])"};
     }
     return (result_kind){"text", DB_OID_TEXT, ", %s = r.%s"};
 }
@@ -115,9 +117,8 @@ static void result_success_build(void)
     size_t cap = sizeof result_success_sql, n = 0;
     n += (size_t)snprintf(b + n, cap - n, "%s", result_success_head);
     for (int i = 0; i < META_NFIELDS && n < cap; i++)
-        n += (size_t)snprintf(b + n, cap - n, ", unnest($%d::%s[]) AS %s",
-                              RESULT_KEY_COLS + 1 + i, result_kind_of(meta_fields[i].kind).elem,
-                              meta_fields[i].column);
+        n += (size_t)snprintf(b + n, cap - n, ", unnest($%d::%s[]) AS %s", RESULT_KEY_COLS + 1 + i,
+                              result_kind_of(meta_fields[i].kind).elem, meta_fields[i].column);
     int k = RESULT_KEY_COLS + META_NFIELDS + 1;
     if (n < cap)
         n += (size_t)snprintf(b + n, cap - n, result_att_unnest, k, k + 1, k + 2, k + 3, k + 4);
@@ -139,6 +140,7 @@ const char *result_success_statement(void)
 }
 
 /* Failures: back to pending with a jittered exponential backoff, or error with the reason. */
+/* clang-format off */
 static const char result_failure_sql[] =
     "WITH r AS (SELECT unnest($1::int4[]) AS idx, unnest($2::uuid[]) AS domain_id,"
     "  unnest($3::uuid[]) AS claim_id, unnest($4::text[]) AS error,"
@@ -163,15 +165,16 @@ static const char result_failure_sql[] =
     "  outcome = CASE WHEN upd.retry THEN 'retry' ELSE 'error' END, reason = upd.error_message"
     "  FROM upd WHERE a.claim_id = upd.claim_id)," RESULT_ATT_STALE
     " SELECT id, claim_id, retry, idx FROM upd";
+/* clang-format on */
 
 /* The failure statement's element types, in its parameter order. */
 static const uint32_t result_failure_oids[RESULT_FAILURE_COLS] = {
-    DB_OID_INT4, DB_OID_UUID, DB_OID_UUID, DB_OID_TEXT, DB_OID_BOOL,
+    DB_OID_INT4, DB_OID_UUID, DB_OID_UUID, DB_OID_TEXT,     DB_OID_BOOL,
     DB_OID_TEXT, DB_OID_INT4, DB_OID_INT4, RESULT_OID_INT8, RESULT_OID_INT8};
 
 /* The attempt columns' element types (both statements end their arrays with them). */
 static const uint32_t result_att_oids[RESULT_ATT_COLS] = {DB_OID_TEXT, DB_OID_INT4, DB_OID_INT4,
-                                                         RESULT_OID_INT8, RESULT_OID_INT8};
+                                                          RESULT_OID_INT8, RESULT_OID_INT8};
 
 /* The success statement's element types, in its parameter order. */
 static uint32_t result_success_oid(int col)
@@ -240,7 +243,7 @@ static void result_add_success(db_array *c, const msg_result *r, size_t idx)
         return;
     }
     db_array *f = &c[RESULT_KEY_COLS];
-#define RESULT_ADD(member, kind, avro, column)                                             \
+#define RESULT_ADD(member, kind, avro, column) \
     _Generic(&m->member, char *const *: result_add_text, const bool *: result_add_bool,    \
              const strlist *: result_add_list)(f++, &m->member);
     META_FIELDS(RESULT_ADD)

@@ -9,8 +9,8 @@
 #include "outbox.h"
 
 typedef struct result_opts {
-    long max_attempts;   /* a retryable failure at or past this many attempts becomes error */
-    long retry_base_s;   /* backoff of a retryable failure: base * 2^(attempts-1), jittered */
+    long max_attempts; /* a retryable failure at or past this many attempts becomes error */
+    long retry_base_s; /* backoff of a retryable failure: base * 2^(attempts-1), jittered */
     long retry_cap_s;
     long budget_ms;
 } result_opts;
@@ -22,7 +22,7 @@ typedef struct result_stats {
                             * after commit */
     size_t nhandoffs;
     char outbox_batch[MSG_UUID_LEN]; /* that outbox row's batch_id ("" when none) */
-    unsigned char *applied; /* applied[i] = 1 when result i changed its row */
+    unsigned char *applied;          /* applied[i] = 1 when result i changed its row */
     size_t napplied;
 } result_stats;
 

@@ -16,8 +16,7 @@ static char *config_prop_names[CONFIG_MAX_PROPS];
 static char *config_prop_values[CONFIG_MAX_PROPS];
 static size_t config_nprops;
 
-static const char *const config_type_names[] = {"string", "secret", "integer", "boolean",
-                                                "number"};
+static const char *const config_type_names[] = {"string", "secret", "integer", "boolean", "number"};
 
 static void config_usage(const cfg_entry *t, size_t n, const char *prog, const char *summary)
 {
@@ -40,8 +39,8 @@ static void config_usage(const cfg_entry *t, size_t n, const char *prog, const c
 /* A Kafka property whose value must never be shown (passwords, keys, secrets). */
 static int config_prop_is_secret(const char *name)
 {
-    return strstr(name, "password") || strstr(name, "secret") ||
-           strcmp(name, "ssl.key.pem") == 0 || strcmp(name, "sasl.oauthbearer.config") == 0;
+    return strstr(name, "password") || strstr(name, "secret") || strcmp(name, "ssl.key.pem") == 0 ||
+           strcmp(name, "sasl.oauthbearer.config") == 0;
 }
 
 static int config_add_prop(const char *spec, const char *origin)
@@ -208,8 +207,7 @@ static int config_set(const cfg_entry *e, const char *v)
     }
     case CFG_BOOL:
         if (config_parse_bool(v, e->dst) != 0) {
-            fprintf(stderr, "%s: \"%s\" is not a boolean (true/false, 1/0, yes/no)\n", e->env,
-                    v);
+            fprintf(stderr, "%s: \"%s\" is not a boolean (true/false, 1/0, yes/no)\n", e->env, v);
             return -1;
         }
         return 0;
@@ -222,21 +220,13 @@ static void config_print(const cfg_entry *t, size_t n)
     for (size_t i = 0; i < n; i++) {
         const cfg_entry *e = &t[i];
         switch (e->type) {
-        case CFG_STR:
-            printf("%s=%s\n", e->env, *(char **)e->dst ? *(char **)e->dst : "");
-            break;
+        case CFG_STR: printf("%s=%s\n", e->env, *(char **)e->dst ? *(char **)e->dst : ""); break;
         case CFG_SECRET:
             printf("%s=%s\n", e->env, *(char **)e->dst && **(char **)e->dst ? "***" : "");
             break;
-        case CFG_INT:
-            printf("%s=%ld\n", e->env, *(long *)e->dst);
-            break;
-        case CFG_DOUBLE:
-            printf("%s=%g\n", e->env, *(double *)e->dst);
-            break;
-        case CFG_BOOL:
-            printf("%s=%s\n", e->env, *(int *)e->dst ? "true" : "false");
-            break;
+        case CFG_INT: printf("%s=%ld\n", e->env, *(long *)e->dst); break;
+        case CFG_DOUBLE: printf("%s=%g\n", e->env, *(double *)e->dst); break;
+        case CFG_BOOL: printf("%s=%s\n", e->env, *(int *)e->dst ? "true" : "false"); break;
         }
     }
     for (size_t i = 0; i < config_nprops; i++)
@@ -276,8 +266,8 @@ static int config_fill(const cfg_entry *t, size_t n)
 
 /* The command line: 1 after --help, -1 on a bad option, else 0 (*print set by
  * --print-config). */
-static int config_args(const cfg_entry *table, size_t n, int argc, char **argv,
-                       const char *prog, const char *summary, int *print)
+static int config_args(const cfg_entry *table, size_t n, int argc, char **argv, const char *prog,
+                       const char *summary, int *print)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -14,7 +14,7 @@ typedef enum {
 } cfg_type;
 
 typedef struct cfg_entry {
-    const char *env;  /* environment variable, e.g. "WF4_DATABASE_URL" */
+    const char *env; /* environment variable, e.g. "WF4_DATABASE_URL" */
     cfg_type type;
     const char *def;  /* default as text; NULL = no default */
     int required;     /* 1: missing or empty is a start-up error */
@@ -30,8 +30,8 @@ typedef struct cfg_entry {
  * variable) is printed to stderr as one line naming the variable, and returns -1.
  * Returns 0 when the program should run. Also reads WF4_KAFKA_PROPS="a=b,c=d".
  * On any return but 0 everything it allocated is already freed (config_free is harmless). */
-int config_load(const cfg_entry *table, size_t n, int argc, char **argv,
-                const char *prog, const char *summary);
+int config_load(const cfg_entry *table, size_t n, int argc, char **argv, const char *prog,
+                const char *summary);
 
 /* librdkafka pass-through properties collected by config_load (-X and WF4_KAFKA_PROPS).
  * Returns the count; names and values point to internal arrays valid until config_free. */

@@ -32,8 +32,8 @@ struct db {
     const char *what; /* the transaction or query in progress, named in the logs */
     char listen_channel[64];
     char sqlstate[6];
-    char xid[24]; /* the open transaction's id: what a lost COMMIT is resolved by */
-    int up;       /* 0: counted in db_down */
+    char xid[24];    /* the open transaction's id: what a lost COMMIT is resolved by */
+    int up;          /* 0: counted in db_down */
     long last_tx_ms; /* duration of the last committed transaction */
     double last_io, listen_retry_at;
 };
@@ -65,10 +65,11 @@ static void db_metrics_init(void)
                                     "Round trips PostgreSQL did not answer within the deadline "
                                     "(the connection was dropped)");
     const char *h = "COMMITs whose answer was lost, by what the server said became of them";
-    db_m_commit_committed = metrics_counter("wf4_db_commit_unknown_total{outcome=\"committed\"}", h);
+    db_m_commit_committed = metrics_counter("wf4_db_commit_unknown_total{outcome=\"committed\"}",
+                                            h);
     db_m_commit_aborted = metrics_counter("wf4_db_commit_unknown_total{outcome=\"aborted\"}", h);
-    db_m_commit_unresolved =
-        metrics_counter("wf4_db_commit_unknown_total{outcome=\"unresolved\"}", h);
+    db_m_commit_unresolved = metrics_counter("wf4_db_commit_unknown_total{outcome=\"unresolved\"}",
+                                             h);
 }
 
 static double db_now(void)
@@ -159,8 +160,8 @@ static void db_drop(db *d, int why, double waited)
         char msg[512];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(d->conn));
         msg[strcspn(msg, "\n")] = '\0';
-        log_error("%s: connection to PostgreSQL lost after %.1f s: %s",
-                  d->what ? d->what : "query", waited, msg);
+        log_error("%s: connection to PostgreSQL lost after %.1f s: %s", d->what ? d->what : "query",
+                  waited, msg);
     }
     snprintf(d->sqlstate, sizeof d->sqlstate, "08006");
     PQfinish(d->conn);
@@ -234,9 +235,9 @@ static int db_open_conn(db *d, char *err, size_t errlen)
     snprintf(timeout, sizeof timeout, "%d", d->connect_timeout_s);
     snprintf(ka, sizeof ka, "%d", d->keepalive_s);
     snprintf(utmo, sizeof utmo, "%d", d->tcp_user_timeout_ms);
-    const char *keys[] = {"keepalives",       "keepalives_idle", "keepalives_interval",
+    const char *keys[] = {"keepalives",       "keepalives_idle",  "keepalives_interval",
                           "keepalives_count", "tcp_user_timeout", "dbname",
-                          "application_name", "connect_timeout", NULL};
+                          "application_name", "connect_timeout",  NULL};
     const char *vals[] = {"1", ka, ka, "3", utmo, d->url, d->app_name, timeout, NULL};
     PGconn *c = PQconnectStartParams(keys, vals, 1);
     int rc = !c || PQstatus(c) == CONNECTION_BAD
@@ -352,14 +353,13 @@ static void db_note_failure(db *d, PGresult *r, const char *what)
 /* Control statements the callbacks may not issue: they belong to db_transaction alone. */
 static int db_is_tx_control(const char *sql)
 {
-    static const char *const words[] = {"BEGIN", "COMMIT", "ROLLBACK", "END", "START",
-                                        "SAVEPOINT", "RELEASE", "ABORT", "PREPARE"};
+    static const char *const words[] = {"BEGIN",     "COMMIT",  "ROLLBACK", "END",    "START",
+                                        "SAVEPOINT", "RELEASE", "ABORT",    "PREPARE"};
     while (isspace((unsigned char)*sql))
         sql++;
     for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
         size_t n = strlen(words[i]);
-        if (strncasecmp(sql, words[i], n) == 0 && !isalnum((unsigned char)sql[n]) &&
-            sql[n] != '_')
+        if (strncasecmp(sql, words[i], n) == 0 && !isalnum((unsigned char)sql[n]) && sql[n] != '_')
             return 1;
     }
     return 0;
@@ -608,16 +608,21 @@ static int db_commit_resolve(db *d, const char *name)
     char xid[sizeof d->xid];
     snprintf(xid, sizeof xid, "%s", d->xid);
     double t0 = db_now(), until = t0 + (d->idle_in_tx_timeout_ms + d->statement_timeout_ms +
-                                        2 * d->deadline_margin_ms) / 1000.0;
+                                        2 * d->deadline_margin_ms) /
+                                           1000.0;
     int st;
     while ((st = xid[0] ? db_xact_status(d, xid) : 0) < 0 && db_now() < until)
         db_sleep_ms(500);
-    metrics_add(st == 1 ? db_m_commit_committed : st == 0 ? db_m_commit_aborted
-                                                          : db_m_commit_unresolved, 1);
+    metrics_add(st == 1   ? db_m_commit_committed
+                : st == 0 ? db_m_commit_aborted
+                          : db_m_commit_unresolved,
+                1);
     log_warn("transaction %s (xid %s): the answer to COMMIT was lost; the server says it %s "
              "(asked for %.1f s)",
-             name, xid[0] ? xid : "none", st == 1 ? "committed" : st == 0 ? "did not commit"
-                                                                      : "is still unresolved",
+             name, xid[0] ? xid : "none",
+             st == 1   ? "committed"
+             : st == 0 ? "did not commit"
+                       : "is still unresolved",
              db_now() - t0);
     return st == 1 ? 0 : -1;
 }
@@ -653,8 +658,8 @@ int db_transaction(db *d, const char *name, int budget_ms, db_tx_fn fn, void *ar
         metrics_observe(db_m_tx_seconds, secs);
         if (secs * 1000.0 > budget_ms) {
             metrics_add(db_m_over_budget, 1);
-            log_warn("transaction %s took %.1f ms, over its budget of %d ms", name,
-                     secs * 1000.0, budget_ms);
+            log_warn("transaction %s took %.1f ms, over its budget of %d ms", name, secs * 1000.0,
+                     budget_ms);
         }
         if (rc == 0) {
             d->last_tx_ms = (long)(secs * 1000.0);

@@ -115,8 +115,8 @@ int db_listen(db *d, const char *channel);
  * goes on. Returns the number received (0 on timeout), or -1 while the connection is down. */
 int db_wait_notify(db *d, int timeout_ms);
 
-/* Applies the .sql files of dir in name order, each once, recorded in schema_migrations, each in its
- * own transaction. Returns the number applied, or -1 with err. */
+/* Applies the .sql files of dir in name order, each once, recorded in schema_migrations, each in
+ * its own transaction. Returns the number applied, or -1 with err. */
 int db_migrate(db *d, const char *dir, char *err, size_t errlen);
 
 /* SQLSTATE of the last failed statement on this connection ("" when none). */

@@ -28,8 +28,8 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* Queues a response; `body` is static text or, with `owned`, a malloc'ed buffer MHD frees. */
-static enum MHD_Result http_reply(struct MHD_Connection *conn, unsigned status,
-                                  const char *type, char *body, int owned)
+static enum MHD_Result http_reply(struct MHD_Connection *conn, unsigned status, const char *type,
+                                  char *body, int owned)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         strlen(body), body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -72,9 +72,8 @@ static enum MHD_Result http_readyz(struct MHD_Connection *conn)
 }
 
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **req_cls)
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **req_cls)
 {
     (void)cls, (void)version, (void)upload_data, (void)upload_data_size;
     /* First call only announces the headers: answer on the second, as MHD recommends. */
@@ -87,8 +86,8 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const
     if (!known)
         return http_reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 0);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return http_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-                          "method not allowed\n", 0);
+        return http_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n",
+                          0);
     if (strcmp(url, "/metrics") == 0)
         return http_metrics(conn);
     if (strcmp(url, "/healthz") == 0)
@@ -109,16 +108,15 @@ int http_start(int port, http_ready_fn ready, void *arg)
     http_ready = ready;
     http_ready_arg = arg;
     http_daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, (uint16_t)port,
-        NULL, NULL, http_handle, NULL, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+        NULL, http_handle, NULL, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
     if (!http_daemon) {
         log_error("http: MHD_start_daemon failed on port %d", port);
         return -1;
     }
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(http_daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(http_daemon, MHD_DAEMON_INFO_BIND_PORT);
     if (!info || info->port == 0) {
         log_error("http: MHD_get_daemon_info(MHD_DAEMON_INFO_BIND_PORT) failed");
         http_stop();

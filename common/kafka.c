@@ -12,8 +12,8 @@
 #include "metrics.h"
 
 /* origin: the setting the value came from, named in the error. */
-static int kafka_set(rd_kafka_conf_t *conf, const char *origin, const char *name,
-                     const char *value, char *err, size_t errlen)
+static int kafka_set(rd_kafka_conf_t *conf, const char *origin, const char *name, const char *value,
+                     char *err, size_t errlen)
 {
     char e[256];
     if (rd_kafka_conf_set(conf, name, value, e, sizeof e) != RD_KAFKA_CONF_OK) {
@@ -76,8 +76,7 @@ static int kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     json_object_foreach(brokers, name, b)
     {
         const char *st = json_string_value(json_object_get(b, "state"));
-        up |= json_integer_value(json_object_get(b, "nodeid")) >= 0 && st &&
-              strcmp(st, "UP") == 0;
+        up |= json_integer_value(json_object_get(b, "nodeid")) >= 0 && st && strcmp(st, "UP") == 0;
     }
     json_decref(root);
     kafka_health_set(rk, up);
@@ -129,8 +128,10 @@ fail:
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    log_level l = level <= 3 ? LOG_LEVEL_ERROR : level <= 4 ? LOG_LEVEL_WARN : level <= 6 ? LOG_LEVEL_INFO
-                                                                               : LOG_LEVEL_DEBUG;
+    log_level l = level <= 3   ? LOG_LEVEL_ERROR
+                  : level <= 4 ? LOG_LEVEL_WARN
+                  : level <= 6 ? LOG_LEVEL_INFO
+                               : LOG_LEVEL_DEBUG;
     log_write(l, NULL, NULL, "librdkafka %s: %s", fac, buf);
 }
 
@@ -159,8 +160,8 @@ rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group_id, char
 {
     char e[512];
     if (kafka_set(conf, "consumer group", "group.id", group_id, err, errlen) != 0 ||
-        kafka_default(conf, "partition.assignment.strategy", "cooperative-sticky", err,
-                      errlen) != 0 ||
+        kafka_default(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) !=
+            0 ||
         kafka_default(conf, "enable.auto.commit", "false", err, errlen) != 0 ||
         kafka_default(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
         kafka_default(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
@@ -183,8 +184,7 @@ int kafka_drain(rd_kafka_t *rk, int timeout_ms)
 {
     rd_kafka_resp_err_t e = rd_kafka_flush(rk, timeout_ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-        log_warn("Kafka flush: %s (%d messages left)", rd_kafka_err2str(e),
-                 rd_kafka_outq_len(rk));
+        log_warn("Kafka flush: %s (%d messages left)", rd_kafka_err2str(e), rd_kafka_outq_len(rk));
     return rd_kafka_outq_len(rk);
 }
 
@@ -205,11 +205,10 @@ static rd_kafka_resp_err_t kafka_dlq_produce(rd_kafka_t *producer, const char *t
                                              const rd_kafka_message_t *rkm, size_t len,
                                              rd_kafka_headers_t *h, void *opaque)
 {
-    return rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
-                             RD_KAFKA_V_KEY(rkm->key, rkm->key_len),
-                             RD_KAFKA_V_VALUE(rkm->payload, len),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-                             RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    return rd_kafka_producev(
+        producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(rkm->key, rkm->key_len),
+        RD_KAFKA_V_VALUE(rkm->payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 }
 
 int kafka_dlq_send(rd_kafka_t *producer, const rd_kafka_message_t *rkm, const char *consumer,
@@ -258,8 +257,7 @@ int kafka_check_reachable(rd_kafka_t *rk, const char *brokers, int timeout_ms)
     const struct rd_kafka_metadata *md;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
     if (e) {
-        log_error("WF4_KAFKA_BROKERS: cannot reach Kafka at %s: %s", brokers,
-                  rd_kafka_err2str(e));
+        log_error("WF4_KAFKA_BROKERS: cannot reach Kafka at %s: %s", brokers, rd_kafka_err2str(e));
         return -1;
     }
     rd_kafka_metadata_destroy(md);
@@ -295,20 +293,19 @@ rd_kafka_resp_err_t kafka_produce(rd_kafka_t *producer, const char *topic, const
                                   void *buf, size_t len, void *opaque)
 {
     rd_kafka_resp_err_t e;
-    while ((e = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
-                                  RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                                  RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+    while ((e = rd_kafka_producev(
+                producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(producer, 50); /* delivery reports make room */
     if (e)
         free(buf);
     return e;
 }
 
-rd_kafka_resp_err_t kafka_produce_header(rd_kafka_t *producer, const char *topic,
-                                         const char *key, void *buf, size_t len, void *opaque,
-                                         const char *hname, const char *hvalue)
+rd_kafka_resp_err_t kafka_produce_header(rd_kafka_t *producer, const char *topic, const char *key,
+                                         void *buf, size_t len, void *opaque, const char *hname,
+                                         const char *hvalue)
 {
     rd_kafka_resp_err_t e;
     for (;;) {

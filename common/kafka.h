@@ -24,8 +24,8 @@ rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group_id, char
 /* Creates the topics of <schema_dir>/topics.json (TOPIC_ALREADY_EXISTS is success) with the
  * catalogue's replication_factor and min_insync_replicas, each lowered to the number of
  * brokers the cluster reports (a warning says so). Returns 0 or -1 with err. */
-int kafka_topics_create(const char *brokers, const char *schema_dir, int timeout_ms,
-                        char *err, size_t errlen);
+int kafka_topics_create(const char *brokers, const char *schema_dir, int timeout_ms, char *err,
+                        size_t errlen);
 
 /* Creates the ACLs the catalogue implies: a topic's producer (a service name such as
  * "scraper") may Write and Describe it, each consuming service Read and Describe it and Read
@@ -64,9 +64,9 @@ rd_kafka_resp_err_t kafka_produce(rd_kafka_t *producer, const char *topic, const
                                   void *buf, size_t len, void *opaque);
 
 /* kafka_produce with one header (hname: hvalue, NUL-terminated), e.g. the traceparent. */
-rd_kafka_resp_err_t kafka_produce_header(rd_kafka_t *producer, const char *topic,
-                                         const char *key, void *buf, size_t len, void *opaque,
-                                         const char *hname, const char *hvalue);
+rd_kafka_resp_err_t kafka_produce_header(rd_kafka_t *producer, const char *topic, const char *key,
+                                         void *buf, size_t len, void *opaque, const char *hname,
+                                         const char *hvalue);
 
 /* A consumer's part in a rebalance, set as the consumer conf's opaque with
  * kafka_rebalance_cb as its rebalance callback: assigned runs once new partitions are

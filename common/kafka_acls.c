@@ -27,8 +27,7 @@ static int kafka_acl_is_service(const char *s)
 }
 
 static int kafka_acl_add(kafka_acl_set *set, rd_kafka_ResourceType_t type, const char *name,
-                         const char *service, rd_kafka_AclOperation_t op, char *err,
-                         size_t errlen)
+                         const char *service, rd_kafka_AclOperation_t op, char *err, size_t errlen)
 {
     char principal[128], e[256];
     if (set->n >= KAFKA_ACLS_MAX) {
@@ -37,8 +36,8 @@ static int kafka_acl_add(kafka_acl_set *set, rd_kafka_ResourceType_t type, const
     }
     snprintf(principal, sizeof principal, "User:%s", service);
     set->b[set->n] = rd_kafka_AclBinding_new(type, name, RD_KAFKA_RESOURCE_PATTERN_LITERAL,
-                                             principal, "*", op,
-                                             RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, e, sizeof e);
+                                             principal, "*", op, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW,
+                                             e, sizeof e);
     if (!set->b[set->n]) {
         snprintf(err, errlen, "ACL for %s on %s: %s", principal, name, e);
         return -1;
@@ -60,18 +59,23 @@ static int kafka_acls_topic(kafka_acl_set *set, json_t *t, char *err, size_t err
         snprintf(err, errlen, "topic catalogue: entry without a name");
         return -1;
     }
-    if (kafka_acl_is_service(prod) &&
-        (kafka_acl_add(set, RD_KAFKA_RESOURCE_TOPIC, name, prod, RD_KAFKA_ACL_OPERATION_WRITE, err, errlen) ||
-         kafka_acl_add(set, RD_KAFKA_RESOURCE_TOPIC, name, prod, RD_KAFKA_ACL_OPERATION_DESCRIBE, err, errlen)))
+    if (kafka_acl_is_service(prod) && (kafka_acl_add(set, RD_KAFKA_RESOURCE_TOPIC, name, prod,
+                                                     RD_KAFKA_ACL_OPERATION_WRITE, err, errlen) ||
+                                       kafka_acl_add(set, RD_KAFKA_RESOURCE_TOPIC, name, prod,
+                                                     RD_KAFKA_ACL_OPERATION_DESCRIBE, err, errlen)))
         return -1;
-    json_array_foreach(cons, i, c) {
+    json_array_foreach(cons, i, c)
+    {
         const char *svc = json_string_value(c);
         if (!kafka_acl_is_service(svc))
             continue;
         snprintf(group, sizeof group, "wf4-%s", svc);
-        if (kafka_acl_add(set, RD_KAFKA_RESOURCE_TOPIC, name, svc, RD_KAFKA_ACL_OPERATION_READ, err, errlen) ||
-            kafka_acl_add(set, RD_KAFKA_RESOURCE_TOPIC, name, svc, RD_KAFKA_ACL_OPERATION_DESCRIBE, err, errlen) ||
-            kafka_acl_add(set, RD_KAFKA_RESOURCE_GROUP, group, svc, RD_KAFKA_ACL_OPERATION_READ, err, errlen))
+        if (kafka_acl_add(set, RD_KAFKA_RESOURCE_TOPIC, name, svc, RD_KAFKA_ACL_OPERATION_READ, err,
+                          errlen) ||
+            kafka_acl_add(set, RD_KAFKA_RESOURCE_TOPIC, name, svc, RD_KAFKA_ACL_OPERATION_DESCRIBE,
+                          err, errlen) ||
+            kafka_acl_add(set, RD_KAFKA_RESOURCE_GROUP, group, svc, RD_KAFKA_ACL_OPERATION_READ,
+                          err, errlen))
             return -1;
     }
     return 0;
@@ -90,7 +94,8 @@ static int kafka_acls_load(const char *schema_dir, kafka_acl_set *set, char *err
         snprintf(err, errlen, "%s: %s", path, root ? "no \"topics\" array" : je.text);
         rc = -1;
     }
-    json_array_foreach(arr, i, t) {
+    json_array_foreach(arr, i, t)
+    {
         if (rc == 0 && kafka_acls_topic(set, t, err, errlen) != 0)
             rc = -1;
     }

@@ -26,14 +26,16 @@ static int kafka_topic_int(json_t *t, const char *field, int max)
 
 /* The catalogue's replication factor and min.insync.replicas, lowered to what a cluster of
  * `brokers` holds (said in a warning): a topic a cluster cannot place is no topic at all. */
-static int kafka_topic_replication(json_t *t, const char *name, int brokers, int *rf,
-                                   int *misr, char *err, size_t errlen)
+static int kafka_topic_replication(json_t *t, const char *name, int brokers, int *rf, int *misr,
+                                   char *err, size_t errlen)
 {
     int want_rf = kafka_topic_int(t, "replication_factor", 32767);
     int want_misr = kafka_topic_int(t, "min_insync_replicas", 32767);
     if (want_rf < 0 || want_misr < 0 || want_misr > want_rf) {
-        snprintf(err, errlen, "topic %s: replication_factor and min_insync_replicas must be "
-                 "integers with 1 <= min_insync_replicas <= replication_factor", name);
+        snprintf(err, errlen,
+                 "topic %s: replication_factor and min_insync_replicas must be "
+                 "integers with 1 <= min_insync_replicas <= replication_factor",
+                 name);
         return -1;
     }
     *rf = want_rf < brokers ? want_rf : brokers;
@@ -126,7 +128,8 @@ static int kafka_topics_result(rd_kafka_event_t *ev, const rd_kafka_metadata_t *
             log_info("topic %s created", name);
         else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && have > 0 && have < want)
             log_warn("topic %s already exists with %d replica(s), fewer than the %d it would "
-                     "get now (kafka-reassign-partitions raises it)", name, have, want);
+                     "get now (kafka-reassign-partitions raises it)",
+                     name, have, want);
         else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
             log_info("topic %s already exists", name);
         else {
@@ -154,8 +157,7 @@ static rd_kafka_t *kafka_topics_admin(const char *brokers, char *err, size_t err
 
 /* The cluster's metadata (its brokers and every topic); NULL with err. */
 static const rd_kafka_metadata_t *kafka_topics_metadata(rd_kafka_t *rk, const char *brokers,
-                                                        int timeout_ms, char *err,
-                                                        size_t errlen)
+                                                        int timeout_ms, char *err, size_t errlen)
 {
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);

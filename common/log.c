@@ -93,8 +93,8 @@ static void log_timestamp(char *buf, size_t n)
     snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000L);
 }
 
-void log_vwrite(log_level level, const char *domain_id, const char *claim_id,
-                const char *fmt, va_list ap)
+void log_vwrite(log_level level, const char *domain_id, const char *claim_id, const char *fmt,
+                va_list ap)
 {
     char raw[LOG_LINE_MAX], msg[LOG_LINE_MAX], ts[40];
     if (level < log_min)
@@ -136,8 +136,7 @@ void log_vwrite(log_level level, const char *domain_id, const char *claim_id,
     pthread_mutex_unlock(&log_lock);
 }
 
-void log_write(log_level level, const char *domain_id, const char *claim_id, const char *fmt,
-               ...)
+void log_write(log_level level, const char *domain_id, const char *claim_id, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

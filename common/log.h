@@ -21,10 +21,10 @@ void log_add_secret(const char *secret);
 /* Writes one line {"ts","level","service","instance","msg"[,"domain_id","claim_id",
  * "trace_id"]}; trace_id (trace.h) comes with a claim_id.
  * domain_id/claim_id may be NULL. Thread-safe. */
-void log_write(log_level level, const char *domain_id, const char *claim_id,
-               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void log_vwrite(log_level level, const char *domain_id, const char *claim_id,
-                const char *fmt, va_list ap);
+void log_write(log_level level, const char *domain_id, const char *claim_id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void log_vwrite(log_level level, const char *domain_id, const char *claim_id, const char *fmt,
+                va_list ap);
 
 /* Copies s into out (size n) with every registered secret replaced by "***". */
 void log_redact(const char *s, char *out, size_t n);

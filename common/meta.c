@@ -46,7 +46,7 @@ static void meta_free_bool(bool *b)
 
 void meta_page_free(meta_page *m)
 {
-#define META_FREE(member, kind, avro, column)                                              \
+#define META_FREE(member, kind, avro, column) \
     _Generic(&m->member, char **: meta_free_text, bool *: meta_free_bool,                  \
              strlist *: strlist_free)(&m->member);
     META_FIELDS(META_FREE)

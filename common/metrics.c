@@ -34,11 +34,10 @@ static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
 static metric **metrics_list;
 static size_t metrics_len, metrics_cap;
 
-const double metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                          0.1,   0.25,   0.5,   1,    2.5,   5,
-                                          10,    30,     60,    120};
-const size_t metrics_latency_nbuckets =
-    sizeof metrics_latency_buckets / sizeof metrics_latency_buckets[0];
+const double metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                          0.5,   1,      2.5,   5,    10,    30,   60,  120};
+const size_t metrics_latency_nbuckets = sizeof metrics_latency_buckets /
+                                        sizeof metrics_latency_buckets[0];
 
 static const char *const metrics_type_names[] = {"counter", "gauge", "histogram"};
 
@@ -345,8 +344,7 @@ static void metrics_print_histogram(metrics_buf *b, const metric *m)
     metrics_format(m->value, num, sizeof num);
     if (m->labels[0]) {
         metrics_printf(b, "%s_sum{%s} %s\n", m->base, m->labels, num);
-        metrics_printf(b, "%s_count{%s} %llu\n", m->base, m->labels,
-                       (unsigned long long)m->count);
+        metrics_printf(b, "%s_count{%s} %llu\n", m->base, m->labels, (unsigned long long)m->count);
     } else {
         metrics_printf(b, "%s_sum %s\n", m->base, num);
         metrics_printf(b, "%s_count %llu\n", m->base, (unsigned long long)m->count);

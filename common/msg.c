@@ -29,8 +29,7 @@ static int msg_bad(char *err, size_t errlen, const char *field, const char *why)
 
 /* ---- encoding helpers: each sets one field of record rec ---- */
 
-static int enc_field(avro_value_t *rec, const char *name, avro_value_t *f, char *err,
-                     size_t errlen)
+static int enc_field(avro_value_t *rec, const char *name, avro_value_t *f, char *err, size_t errlen)
 {
     if (avro_value_get_by_name(rec, name, f, NULL) != 0)
         return msg_bad(err, errlen, name, avro_strerror());
@@ -57,8 +56,8 @@ static int enc_uuid(avro_value_t *rec, const char *name, const char *s, char *er
 }
 
 /* ["null", T] union: branch 1 when present. Returns the branch in *b. */
-static int enc_branch(avro_value_t *rec, const char *name, int present, avro_value_t *b,
-                      char *err, size_t errlen)
+static int enc_branch(avro_value_t *rec, const char *name, int present, avro_value_t *b, char *err,
+                      size_t errlen)
 {
     avro_value_t f;
     if (enc_field(rec, name, &f, err, errlen) != 0 ||
@@ -69,8 +68,7 @@ static int enc_branch(avro_value_t *rec, const char *name, int present, avro_val
     return 0;
 }
 
-static int enc_opt_str(avro_value_t *rec, const char *name, const char *s, char *err,
-                       size_t errlen)
+static int enc_opt_str(avro_value_t *rec, const char *name, const char *s, char *err, size_t errlen)
 {
     avro_value_t b;
     if (s && !wire_utf8_valid((const uint8_t *)s, strlen(s)))
@@ -114,8 +112,7 @@ static int enc_bool(avro_value_t *rec, const char *name, bool v, char *err, size
     return 0;
 }
 
-static int enc_list(avro_value_t *rec, const char *name, const strlist *l, char *err,
-                    size_t errlen)
+static int enc_list(avro_value_t *rec, const char *name, const strlist *l, char *err, size_t errlen)
 {
     avro_value_t f, e;
     if (enc_field(rec, name, &f, err, errlen) != 0)
@@ -139,20 +136,21 @@ static int enc_finish(wire *w, wire_schema s, wire_decoded *d, int rc, void **bu
     return rc;
 }
 
-int msg_claim_encode(wire *w, const msg_claim *c, void **buf, size_t *len, char *err,
-                     size_t errlen)
+int msg_claim_encode(wire *w, const msg_claim *c, void **buf, size_t *len, char *err, size_t errlen)
 {
     wire_decoded d;
     if (wire_value_new(w, WIRE_CLAIM, &d, err, errlen) != 0)
         return -1;
     avro_value_t *r = &d.value;
     int rc = enc_uuid(r, "domain_id", c->domain_id, err, errlen) ||
-             enc_uuid(r, "claim_id", c->claim_id, err, errlen) ||
-             enc_opt_uuid(r, "tenant_id", c->tenant_id, err, errlen) ||
-             enc_str(r, "domain", c->domain, err, errlen) ||
-             enc_int(r, "attempt", c->attempt, err, errlen) ||
-             enc_long(r, "claimed_at", c->claimed_at_ms, err, errlen) ||
-             enc_long(r, "lease_expires_at", c->lease_expires_at_ms, err, errlen) ? -1 : 0;
+                     enc_uuid(r, "claim_id", c->claim_id, err, errlen) ||
+                     enc_opt_uuid(r, "tenant_id", c->tenant_id, err, errlen) ||
+                     enc_str(r, "domain", c->domain, err, errlen) ||
+                     enc_int(r, "attempt", c->attempt, err, errlen) ||
+                     enc_long(r, "claimed_at", c->claimed_at_ms, err, errlen) ||
+                     enc_long(r, "lease_expires_at", c->lease_expires_at_ms, err, errlen)
+                 ? -1
+                 : 0;
     return enc_finish(w, WIRE_CLAIM, &d, rc, buf, len, err, errlen);
 }
 
@@ -164,11 +162,13 @@ int msg_handoff_encode(wire *w, const msg_handoff *h, void **buf, size_t *len, c
         return -1;
     avro_value_t *r = &d.value;
     int rc = enc_uuid(r, "event_id", h->event_id, err, errlen) ||
-             enc_uuid(r, "domain_id", h->domain_id, err, errlen) ||
-             enc_uuid(r, "claim_id", h->claim_id, err, errlen) ||
-             enc_opt_uuid(r, "tenant_id", h->tenant_id, err, errlen) ||
-             enc_str(r, "domain", h->domain, err, errlen) ||
-             enc_long(r, "completed_at", h->completed_at_ms, err, errlen) ? -1 : 0;
+                     enc_uuid(r, "domain_id", h->domain_id, err, errlen) ||
+                     enc_uuid(r, "claim_id", h->claim_id, err, errlen) ||
+                     enc_opt_uuid(r, "tenant_id", h->tenant_id, err, errlen) ||
+                     enc_str(r, "domain", h->domain, err, errlen) ||
+                     enc_long(r, "completed_at", h->completed_at_ms, err, errlen)
+                 ? -1
+                 : 0;
     return enc_finish(w, WIRE_HANDOFF, &d, rc, buf, len, err, errlen);
 }
 
@@ -178,8 +178,7 @@ static int enc_meta_text(avro_value_t *m, const char *name, char *const *v, char
     return enc_opt_str(m, name, *v, err, errlen);
 }
 
-static int enc_meta_bool(avro_value_t *m, const char *name, const bool *v, char *err,
-                         size_t errlen)
+static int enc_meta_bool(avro_value_t *m, const char *name, const bool *v, char *err, size_t errlen)
 {
     return enc_bool(m, name, *v, err, errlen);
 }
@@ -193,9 +192,9 @@ static int enc_meta(avro_value_t *res, const msg_result *r, char *err, size_t er
         return -1;
     if (!r->has_meta)
         return 0;
-#define ENC_META(member, kind, avro, column)                                               \
+#define ENC_META(member, kind, avro, column)                                                 \
     if (_Generic(&p->member, char *const *: enc_meta_text, const bool *: enc_meta_bool,    \
-                 const strlist *: enc_list)(&m, avro, &p->member, err, errlen) != 0)       \
+                 const strlist *: enc_list)(&m, avro, &p->member, err, errlen) != 0) \
         return -1;
     META_FIELDS(ENC_META)
 #undef ENC_META
@@ -230,16 +229,18 @@ int msg_result_encode(wire *w, const msg_result *res, void **buf, size_t *len, c
         return -1;
     avro_value_t *r = &d.value;
     int rc = enc_uuid(r, "domain_id", res->domain_id, err, errlen) ||
-             enc_uuid(r, "claim_id", res->claim_id, err, errlen) ||
-             enc_str(r, "domain", res->domain, err, errlen) ||
-             enc_int(r, "attempt", res->attempt, err, errlen) ||
-             enc_outcome(r, res->outcome, err, errlen) ||
-             enc_opt_str(r, "error", res->error, err, errlen) ||
-             enc_bool(r, "retryable", res->retryable, err, errlen) ||
-             enc_status(r, res->http_status, err, errlen) ||
-             enc_long(r, "scraped_at", res->scraped_at_ms, err, errlen) ||
-             enc_long(r, "api_ms", res->api_ms, err, errlen) ||
-             enc_meta(r, res, err, errlen) ? -1 : 0;
+                     enc_uuid(r, "claim_id", res->claim_id, err, errlen) ||
+                     enc_str(r, "domain", res->domain, err, errlen) ||
+                     enc_int(r, "attempt", res->attempt, err, errlen) ||
+                     enc_outcome(r, res->outcome, err, errlen) ||
+                     enc_opt_str(r, "error", res->error, err, errlen) ||
+                     enc_bool(r, "retryable", res->retryable, err, errlen) ||
+                     enc_status(r, res->http_status, err, errlen) ||
+                     enc_long(r, "scraped_at", res->scraped_at_ms, err, errlen) ||
+                     enc_long(r, "api_ms", res->api_ms, err, errlen) ||
+                     enc_meta(r, res, err, errlen)
+                 ? -1
+                 : 0;
     return enc_finish(w, WIRE_RESULT, &d, rc, buf, len, err, errlen);
 }
 
@@ -343,8 +344,7 @@ static int dec_domain(avro_value_t *rec, char **out, char *err, size_t errlen)
     return **out ? 0 : msg_bad(err, errlen, "domain", "empty");
 }
 
-int msg_claim_decode(wire *w, const void *buf, size_t len, msg_claim *out, char *err,
-                     size_t errlen)
+int msg_claim_decode(wire *w, const void *buf, size_t len, msg_claim *out, char *err, size_t errlen)
 {
     wire_decoded d;
     memset(out, 0, sizeof *out);
@@ -352,13 +352,15 @@ int msg_claim_decode(wire *w, const void *buf, size_t len, msg_claim *out, char 
         return -1;
     avro_value_t *r = &d.value;
     int rc = dec_uuid(r, "domain_id", 1, out->domain_id, err, errlen) ||
-             dec_uuid(r, "claim_id", 1, out->claim_id, err, errlen) ||
-             dec_uuid(r, "tenant_id", 0, out->tenant_id, err, errlen) ||
-             dec_domain(r, &out->domain, err, errlen) ||
-             dec_num(r, "attempt", AVRO_INT32, &out->attempt, err, errlen) ||
-             dec_num(r, "claimed_at", AVRO_INT64, &out->claimed_at_ms, err, errlen) ||
-             dec_num(r, "lease_expires_at", AVRO_INT64, &out->lease_expires_at_ms, err,
-                     errlen) ? -1 : 0;
+                     dec_uuid(r, "claim_id", 1, out->claim_id, err, errlen) ||
+                     dec_uuid(r, "tenant_id", 0, out->tenant_id, err, errlen) ||
+                     dec_domain(r, &out->domain, err, errlen) ||
+                     dec_num(r, "attempt", AVRO_INT32, &out->attempt, err, errlen) ||
+                     dec_num(r, "claimed_at", AVRO_INT64, &out->claimed_at_ms, err, errlen) ||
+                     dec_num(r, "lease_expires_at", AVRO_INT64, &out->lease_expires_at_ms, err,
+                             errlen)
+                 ? -1
+                 : 0;
     wire_decoded_free(&d);
     if (rc != 0)
         msg_claim_free(out);
@@ -374,19 +376,20 @@ int msg_handoff_decode(wire *w, const void *buf, size_t len, msg_handoff *out, c
         return -1;
     avro_value_t *r = &d.value;
     int rc = dec_uuid(r, "event_id", 1, out->event_id, err, errlen) ||
-             dec_uuid(r, "domain_id", 1, out->domain_id, err, errlen) ||
-             dec_uuid(r, "claim_id", 1, out->claim_id, err, errlen) ||
-             dec_uuid(r, "tenant_id", 0, out->tenant_id, err, errlen) ||
-             dec_domain(r, &out->domain, err, errlen) ||
-             dec_num(r, "completed_at", AVRO_INT64, &out->completed_at_ms, err, errlen) ? -1 : 0;
+                     dec_uuid(r, "domain_id", 1, out->domain_id, err, errlen) ||
+                     dec_uuid(r, "claim_id", 1, out->claim_id, err, errlen) ||
+                     dec_uuid(r, "tenant_id", 0, out->tenant_id, err, errlen) ||
+                     dec_domain(r, &out->domain, err, errlen) ||
+                     dec_num(r, "completed_at", AVRO_INT64, &out->completed_at_ms, err, errlen)
+                 ? -1
+                 : 0;
     wire_decoded_free(&d);
     if (rc != 0)
         msg_handoff_free(out);
     return rc;
 }
 
-static int dec_meta_text(avro_value_t *m, const char *name, char **out, char *err,
-                         size_t errlen)
+static int dec_meta_text(avro_value_t *m, const char *name, char **out, char *err, size_t errlen)
 {
     return dec_str(m, name, 0, out, err, errlen);
 }
@@ -406,9 +409,9 @@ static int dec_meta(avro_value_t *res, msg_result *out, char *err, size_t errlen
     if (avro_value_get_type(&m) != AVRO_RECORD)
         return msg_bad(err, errlen, "metadata", "not a record");
     out->has_meta = true;
-#define DEC_META(member, kind, avro, column)                                               \
+#define DEC_META(member, kind, avro, column)                                                 \
     if (_Generic(&p->member, char **: dec_meta_text, bool *: dec_meta_bool,                \
-                 strlist *: dec_list)(&m, avro, &p->member, err, errlen) != 0)             \
+                 strlist *: dec_list)(&m, avro, &p->member, err, errlen) != 0) \
         return -1;
     META_FIELDS(DEC_META)
 #undef DEC_META
@@ -425,16 +428,18 @@ int msg_result_decode(wire *w, const void *buf, size_t len, msg_result *out, cha
         return -1;
     avro_value_t *r = &d.value;
     int rc = dec_uuid(r, "domain_id", 1, out->domain_id, err, errlen) ||
-             dec_uuid(r, "claim_id", 1, out->claim_id, err, errlen) ||
-             dec_domain(r, &out->domain, err, errlen) ||
-             dec_num(r, "attempt", AVRO_INT32, &out->attempt, err, errlen) ||
-             dec_num(r, "outcome", AVRO_ENUM, &outcome, err, errlen) ||
-             dec_str(r, "error", 0, &out->error, err, errlen) ||
-             dec_num(r, "retryable", AVRO_BOOLEAN, &out->retryable, err, errlen) ||
-             dec_num(r, "http_status", AVRO_INT32, &out->http_status, err, errlen) ||
-             dec_num(r, "scraped_at", AVRO_INT64, &out->scraped_at_ms, err, errlen) ||
-             dec_num(r, "api_ms", AVRO_INT64, &out->api_ms, err, errlen) ||
-             dec_meta(r, out, err, errlen) ? -1 : 0;
+                     dec_uuid(r, "claim_id", 1, out->claim_id, err, errlen) ||
+                     dec_domain(r, &out->domain, err, errlen) ||
+                     dec_num(r, "attempt", AVRO_INT32, &out->attempt, err, errlen) ||
+                     dec_num(r, "outcome", AVRO_ENUM, &outcome, err, errlen) ||
+                     dec_str(r, "error", 0, &out->error, err, errlen) ||
+                     dec_num(r, "retryable", AVRO_BOOLEAN, &out->retryable, err, errlen) ||
+                     dec_num(r, "http_status", AVRO_INT32, &out->http_status, err, errlen) ||
+                     dec_num(r, "scraped_at", AVRO_INT64, &out->scraped_at_ms, err, errlen) ||
+                     dec_num(r, "api_ms", AVRO_INT64, &out->api_ms, err, errlen) ||
+                     dec_meta(r, out, err, errlen)
+                 ? -1
+                 : 0;
     if (rc == 0 && outcome != RESULT_SUCCESS && outcome != RESULT_FAILURE)
         rc = msg_bad(err, errlen, "outcome", "missing or unknown");
     out->outcome = outcome == RESULT_FAILURE ? RESULT_FAILURE : RESULT_SUCCESS;

@@ -9,7 +9,7 @@
 #include "meta.h"
 #include "wire.h"
 
-#define MSG_UUID_LEN 37 /* 36 chars + NUL */
+#define MSG_UUID_LEN 37        /* 36 chars + NUL */
 #define MSG_TRACEPARENT_LEN 56 /* "00-" 32 hex "-" 16 hex "-01" + NUL */
 
 /* wf4.domain.claims, key = domain_id. schemas/avro/claim.avsc */
@@ -20,7 +20,7 @@ typedef struct msg_claim {
     char *domain;                 /* owned */
     int32_t attempt;
     int64_t claimed_at_ms, lease_expires_at_ms; /* Unix epoch milliseconds */
-    char traceparent[MSG_TRACEPARENT_LEN]; /* Kafka header, not Avro ("" = none) */
+    char traceparent[MSG_TRACEPARENT_LEN];      /* Kafka header, not Avro ("" = none) */
 } msg_claim;
 
 typedef enum { RESULT_SUCCESS = 0, RESULT_FAILURE = 1 } result_outcome;
@@ -55,8 +55,8 @@ typedef struct msg_handoff {
 } msg_handoff;
 
 /* Encoders: *buf is malloc'ed (caller frees), framed per wire.h. Return 0 or -1 with err. */
-int msg_claim_encode(wire *w, const msg_claim *c, void **buf, size_t *len, char *err,
-                     size_t errlen) __attribute__((warn_unused_result));
+int msg_claim_encode(wire *w, const msg_claim *c, void **buf, size_t *len, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 int msg_result_encode(wire *w, const msg_result *r, void **buf, size_t *len, char *err,
                       size_t errlen) __attribute__((warn_unused_result));
 int msg_handoff_encode(wire *w, const msg_handoff *h, void **buf, size_t *len, char *err,
@@ -65,8 +65,8 @@ int msg_handoff_encode(wire *w, const msg_handoff *h, void **buf, size_t *len, c
 /* Decoders: accept both framings and any compatible writer schema; treat bytes as hostile.
  * On success fill *out (free with msg_*_free) and return 0; on failure return -1 with a
  * reason in err (for the DLQ header) and leave *out zeroed. */
-int msg_claim_decode(wire *w, const void *buf, size_t len, msg_claim *out, char *err,
-                     size_t errlen) __attribute__((warn_unused_result));
+int msg_claim_decode(wire *w, const void *buf, size_t len, msg_claim *out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 int msg_result_decode(wire *w, const void *buf, size_t len, msg_result *out, char *err,
                       size_t errlen) __attribute__((warn_unused_result));
 int msg_handoff_decode(wire *w, const void *buf, size_t len, msg_handoff *out, char *err,

@@ -70,51 +70,97 @@ static size_t service_base_entries(cfg_entry *t, service_base *b, const service_
 {
     size_t n = 0;
     if (spec->with_db)
-        t[n++] = (cfg_entry){.env = "WF4_DATABASE_URL", .type = CFG_SECRET, .required = 1,
-                             .dst = &b->database_url, .help = "PostgreSQL URL (libpq), e.g. "
-                             "postgresql://wf4:PASSWORD@db:5432/wf4"};
-    t[n++] = (cfg_entry){.env = "WF4_KAFKA_BROKERS", .type = CFG_STR, .required = 1,
+        t[n++] = (cfg_entry){.env = "WF4_DATABASE_URL",
+                             .type = CFG_SECRET,
+                             .required = 1,
+                             .dst = &b->database_url,
+                             .help = "PostgreSQL URL (libpq), e.g. "
+                                     "postgresql://wf4:PASSWORD@db:5432/wf4"};
+    t[n++] = (cfg_entry){.env = "WF4_KAFKA_BROKERS",
+                         .type = CFG_STR,
+                         .required = 1,
                          .dst = &b->kafka_brokers,
                          .help = "Kafka bootstrap servers, e.g. kafka:9092"};
-    t[n++] = (cfg_entry){.env = "WF4_SCHEMA_DIR", .type = CFG_STR, .def = WF4_SCHEMA_DIR_DEFAULT,
+    t[n++] = (cfg_entry){.env = "WF4_SCHEMA_DIR",
+                         .type = CFG_STR,
+                         .def = WF4_SCHEMA_DIR_DEFAULT,
                          .dst = &b->schema_dir,
                          .help = "directory of the Avro schemas and topic catalogue"};
-    t[n++] = (cfg_entry){.env = "WF4_SCHEMA_REGISTRY_URL", .type = CFG_STR, .dst = &b->registry_url,
+    t[n++] = (cfg_entry){.env = "WF4_SCHEMA_REGISTRY_URL",
+                         .type = CFG_STR,
+                         .dst = &b->registry_url,
                          .help = "schema registry (Confluent API); empty = Avro single-object "
-                         "encoding"};
-    t[n++] = (cfg_entry){.env = "WF4_METRICS_PORT", .type = CFG_INT, .def = spec->metrics_port,
-                         .min = 0, .max = 65535, .dst = &b->metrics_port,
+                                 "encoding"};
+    t[n++] = (cfg_entry){.env = "WF4_METRICS_PORT",
+                         .type = CFG_INT,
+                         .def = spec->metrics_port,
+                         .min = 0,
+                         .max = 65535,
+                         .dst = &b->metrics_port,
                          .help = "port of /metrics, /healthz, /readyz (0 = any free)"};
-    t[n++] = (cfg_entry){.env = "WF4_INSTANCE_ID", .type = CFG_STR, .dst = &b->instance_id,
+    t[n++] = (cfg_entry){.env = "WF4_INSTANCE_ID",
+                         .type = CFG_STR,
+                         .dst = &b->instance_id,
                          .help = "instance name in logs, client.id, application_name (default "
-                         "host-pid)"};
-    t[n++] = (cfg_entry){.env = "WF4_LOG_LEVEL", .type = CFG_STR, .def = "info",
-                         .dst = &b->log_level, .help = "debug, info, warn, error"};
+                                 "host-pid)"};
+    t[n++] = (cfg_entry){.env = "WF4_LOG_LEVEL",
+                         .type = CFG_STR,
+                         .def = "info",
+                         .dst = &b->log_level,
+                         .help = "debug, info, warn, error"};
     if (!spec->with_db)
         return n;
-    t[n++] = (cfg_entry){.env = "WF4_DB_STATEMENT_TIMEOUT_MS", .type = CFG_INT, .def = "10000",
-                         .min = 1, .max = 3600000, .dst = &b->stmt_timeout_ms,
+    t[n++] = (cfg_entry){.env = "WF4_DB_STATEMENT_TIMEOUT_MS",
+                         .type = CFG_INT,
+                         .def = "10000",
+                         .min = 1,
+                         .max = 3600000,
+                         .dst = &b->stmt_timeout_ms,
                          .help = "statement_timeout of every transaction"};
-    t[n++] = (cfg_entry){.env = "WF4_DB_LOCK_TIMEOUT_MS", .type = CFG_INT, .def = "2000", .min = 1,
-                         .max = 3600000, .dst = &b->lock_timeout_ms,
+    t[n++] = (cfg_entry){.env = "WF4_DB_LOCK_TIMEOUT_MS",
+                         .type = CFG_INT,
+                         .def = "2000",
+                         .min = 1,
+                         .max = 3600000,
+                         .dst = &b->lock_timeout_ms,
                          .help = "lock_timeout of every transaction"};
-    t[n++] = (cfg_entry){.env = "WF4_DB_IDLE_TX_TIMEOUT_MS", .type = CFG_INT, .def = "5000",
-                         .min = 1, .max = 3600000, .dst = &b->idle_tx_timeout_ms,
+    t[n++] = (cfg_entry){.env = "WF4_DB_IDLE_TX_TIMEOUT_MS",
+                         .type = CFG_INT,
+                         .def = "5000",
+                         .min = 1,
+                         .max = 3600000,
+                         .dst = &b->idle_tx_timeout_ms,
                          .help = "idle_in_transaction_session_timeout of every transaction"};
-    t[n++] = (cfg_entry){.env = "WF4_DB_DEADLINE_MARGIN_MS", .type = CFG_INT, .def = "2000",
-                         .min = 100, .max = 600000, .dst = &b->db_deadline_margin_ms,
+    t[n++] = (cfg_entry){.env = "WF4_DB_DEADLINE_MARGIN_MS",
+                         .type = CFG_INT,
+                         .def = "2000",
+                         .min = 100,
+                         .max = 600000,
+                         .dst = &b->db_deadline_margin_ms,
                          .help = "a round trip PostgreSQL leaves unanswered for the statement "
                                  "timeout plus this is cancelled, its connection dropped and "
                                  "the transaction retried on a new one"};
-    t[n++] = (cfg_entry){.env = "WF4_DB_CONNECT_TIMEOUT_S", .type = CFG_INT, .def = "5",
-                         .min = 1, .max = 600, .dst = &b->db_connect_timeout_s,
+    t[n++] = (cfg_entry){.env = "WF4_DB_CONNECT_TIMEOUT_S",
+                         .type = CFG_INT,
+                         .def = "5",
+                         .min = 1,
+                         .max = 600,
+                         .dst = &b->db_connect_timeout_s,
                          .help = "deadline of a connection attempt"};
-    t[n++] = (cfg_entry){.env = "WF4_DB_KEEPALIVE_S", .type = CFG_INT, .def = "5", .min = 1,
-                         .max = 3600, .dst = &b->db_keepalive_s,
+    t[n++] = (cfg_entry){.env = "WF4_DB_KEEPALIVE_S",
+                         .type = CFG_INT,
+                         .def = "5",
+                         .min = 1,
+                         .max = 3600,
+                         .dst = &b->db_keepalive_s,
                          .help = "TCP keepalives_idle and keepalives_interval (count 3) of "
                                  "every connection"};
-    t[n++] = (cfg_entry){.env = "WF4_DB_TCP_USER_TIMEOUT_MS", .type = CFG_INT, .def = "15000",
-                         .min = 1000, .max = 3600000, .dst = &b->db_tcp_user_timeout_ms,
+    t[n++] = (cfg_entry){.env = "WF4_DB_TCP_USER_TIMEOUT_MS",
+                         .type = CFG_INT,
+                         .def = "15000",
+                         .min = 1000,
+                         .max = 3600000,
+                         .dst = &b->db_tcp_user_timeout_ms,
                          .help = "tcp_user_timeout of every connection: unacknowledged data "
                                  "fails it"};
     return n;

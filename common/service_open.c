@@ -7,8 +7,7 @@
 #include "kafka.h"
 #include "log.h"
 
-static int service_open_kafka(const service_base *b, const service_open_spec *o,
-                              service_handles *h)
+static int service_open_kafka(const service_base *b, const service_open_spec *o, service_handles *h)
 {
     char err[512];
     rd_kafka_conf_t *conf = kafka_conf_new(b->kafka_brokers, h->app, err, sizeof err);
@@ -28,9 +27,14 @@ static int service_open_kafka(const service_base *b, const service_open_spec *o,
 
 db_settings service_db_settings(const service_base *b, const char *url, const char *app)
 {
-    return (db_settings){url, app, (int)b->stmt_timeout_ms, (int)b->lock_timeout_ms,
-                         (int)b->idle_tx_timeout_ms, (int)b->db_connect_timeout_s,
-                         (int)b->db_deadline_margin_ms, (int)b->db_keepalive_s,
+    return (db_settings){url,
+                         app,
+                         (int)b->stmt_timeout_ms,
+                         (int)b->lock_timeout_ms,
+                         (int)b->idle_tx_timeout_ms,
+                         (int)b->db_connect_timeout_s,
+                         (int)b->db_deadline_margin_ms,
+                         (int)b->db_keepalive_s,
                          (int)b->db_tcp_user_timeout_ms};
 }
 
@@ -49,8 +53,7 @@ int service_open(const service_base *b, const service_open_spec *o, service_hand
         return -1;
     }
     if (wire_register(h->w, o->schema, o->topic, err, sizeof err) != 0) {
-        log_error("WF4_SCHEMA_REGISTRY_URL: cannot register the schema of %s: %s", o->topic,
-                  err);
+        log_error("WF4_SCHEMA_REGISTRY_URL: cannot register the schema of %s: %s", o->topic, err);
         return -1;
     }
     return service_open_kafka(b, o, h);

@@ -9,7 +9,7 @@
 #include "wire.h"
 
 typedef struct service_open_spec {
-    const char *name;  /* "claimer": application_name and client.id wf4-<name>/<instance> */
+    const char *name;   /* "claimer": application_name and client.id wf4-<name>/<instance> */
     wire_schema schema; /* what the service produces, registered under topic */
     const char *topic;
     void (*dr_cb)(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque);

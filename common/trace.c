@@ -87,8 +87,7 @@ int trace_header_get(const rd_kafka_message_t *rkm, const char *name, char *out,
     size_t len = 0;
     out[0] = '\0';
     if (rd_kafka_message_headers(rkm, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        rd_kafka_header_get_last(h, name, &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR || !v ||
-        len >= n)
+        rd_kafka_header_get_last(h, name, &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR || !v || len >= n)
         return -1;
     memcpy(out, v, len);
     out[len] = '\0';

@@ -154,8 +154,7 @@ static int wire_load_own(wire *w, const char *schema_dir, char *err, size_t errl
         if (!(w->own[s] = wire_load_file(w, path, err, errlen)))
             return -1;
         if (!(w->own_iface[s] = avro_generic_class_from_schema(w->own[s]->schema))) {
-            snprintf(err, errlen, "%s: avro_generic_class_from_schema: %s", path,
-                     avro_strerror());
+            snprintf(err, errlen, "%s: avro_generic_class_from_schema: %s", path, avro_strerror());
             return -1;
         }
         w->own_id[s] = -1;
@@ -348,8 +347,8 @@ static size_t wire_header(wire *w, wire_schema s, uint8_t *h)
     return 10;
 }
 
-int wire_encode_value(wire *w, wire_schema s, avro_value_t *v, void **buf, size_t *len,
-                      char *err, size_t errlen)
+int wire_encode_value(wire *w, wire_schema s, avro_value_t *v, void **buf, size_t *len, char *err,
+                      size_t errlen)
 {
     uint8_t h[10];
     size_t size = 0;
@@ -383,8 +382,8 @@ int wire_encode_value(wire *w, wire_schema s, avro_value_t *v, void **buf, size_
     return 0;
 }
 
-int wire_locate(wire *w, const void *buf, size_t len, wire_writer **wr, size_t *hdr,
-                char *err, size_t errlen)
+int wire_locate(wire *w, const void *buf, size_t len, wire_writer **wr, size_t *hdr, char *err,
+                size_t errlen)
 {
     const uint8_t *b = buf;
     if (!buf && len > 0) {

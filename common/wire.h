@@ -26,8 +26,8 @@ int wire_register(wire *w, wire_schema s, const char *topic, char *err, size_t e
 
 /* Decodes any message written with a known schema (by fingerprint or registry id) to one
  * JSON value (malloc'ed, caller frees). For the inspection tool. */
-int wire_decode_json(wire *w, const void *buf, size_t len, char **json, char *err,
-                     size_t errlen) __attribute__((warn_unused_result));
+int wire_decode_json(wire *w, const void *buf, size_t len, char **json, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* CRC-64-AVRO (Rabin) fingerprint of a schema's Parsing Canonical Form; the canonical form
  * is written to *canonical (malloc'ed, caller frees) when canonical is not NULL.

@@ -22,8 +22,7 @@ typedef struct canon {
 
 static int canon_fail(canon *c, const char *msg, const char *arg)
 {
-    snprintf(c->err, c->errlen, "canonical form: %s%s%s", msg, arg ? ": " : "",
-             arg ? arg : "");
+    snprintf(c->err, c->errlen, "canonical form: %s%s%s", msg, arg ? ": " : "", arg ? arg : "");
     return -1;
 }
 
@@ -67,8 +66,8 @@ static int canon_str(canon *c, const char *s)
 
 static int canon_is_primitive(const char *t)
 {
-    static const char *const prims[] = {"null", "boolean", "int", "long", "float",
-                                        "double", "bytes", "string"};
+    static const char *const prims[] = {"null",  "boolean", "int",   "long",
+                                        "float", "double",  "bytes", "string"};
     for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
         if (strcmp(t, prims[i]) == 0)
             return 1;
@@ -117,7 +116,8 @@ static int canon_union(canon *c, json_t *s, const char *ns, int depth)
     json_t *v;
     if (canon_puts(c, "[") != 0)
         return -1;
-    json_array_foreach(s, i, v) {
+    json_array_foreach(s, i, v)
+    {
         if ((i > 0 && canon_puts(c, ",") != 0) || canon_node(c, v, ns, depth + 1) != 0)
             return -1;
     }
@@ -132,7 +132,8 @@ static int canon_fields(canon *c, json_t *fields, const char *ns, int depth)
         return canon_fail(c, "record without a fields array", NULL);
     if (canon_puts(c, ",\"fields\":[") != 0)
         return -1;
-    json_array_foreach(fields, i, f) {
+    json_array_foreach(fields, i, f)
+    {
         const char *fname = json_string_value(json_object_get(f, "name"));
         json_t *ftype = json_object_get(f, "type");
         if (!fname || !ftype)
@@ -153,7 +154,8 @@ static int canon_symbols(canon *c, json_t *syms)
         return canon_fail(c, "enum without a symbols array", NULL);
     if (canon_puts(c, ",\"symbols\":[") != 0)
         return -1;
-    json_array_foreach(syms, i, v) {
+    json_array_foreach(syms, i, v)
+    {
         if (!json_is_string(v))
             return canon_fail(c, "enum symbol is not a string", NULL);
         if ((i > 0 && canon_puts(c, ",") != 0) || canon_str(c, json_string_value(v)) != 0)
@@ -221,15 +223,16 @@ static int canon_object(canon *c, json_t *s, const char *ns, int depth)
     const char *type = json_string_value(t);
     if (!type)
         return canon_fail(c, "object without a type", NULL);
-    if (strcmp(type, "record") == 0 || strcmp(type, "error") == 0 ||
-        strcmp(type, "enum") == 0 || strcmp(type, "fixed") == 0)
+    if (strcmp(type, "record") == 0 || strcmp(type, "error") == 0 || strcmp(type, "enum") == 0 ||
+        strcmp(type, "fixed") == 0)
         return canon_named(c, s, strcmp(type, "error") == 0 ? "record" : type, ns, depth);
     if (strcmp(type, "array") == 0 || strcmp(type, "map") == 0) {
         int arr = type[0] == 'a';
         json_t *sub = json_object_get(s, arr ? "items" : "values");
         if (!sub)
             return canon_fail(c, arr ? "array without items" : "map without values", NULL);
-        if (canon_puts(c, arr ? "{\"type\":\"array\",\"items\":" : "{\"type\":\"map\",\"values\":") != 0 ||
+        if (canon_puts(c, arr ? "{\"type\":\"array\",\"items\":"
+                              : "{\"type\":\"map\",\"values\":") != 0 ||
             canon_node(c, sub, ns, depth + 1) != 0)
             return -1;
         return canon_puts(c, "}");

@@ -139,8 +139,7 @@ static int guard_value(guard *g, avro_schema_t s, int depth)
     if (depth > WIRE_MAX_DEPTH)
         return guard_fail(g, "nesting deeper than %d", WIRE_MAX_DEPTH);
     switch (avro_typeof(s)) {
-    case AVRO_NULL:
-        return 0;
+    case AVRO_NULL: return 0;
     case AVRO_BOOLEAN:
         if (g->p >= g->end)
             return guard_fail(g, "truncated boolean");
@@ -148,36 +147,24 @@ static int guard_value(guard *g, avro_schema_t s, int depth)
             return guard_fail(g, "boolean byte not 0 or 1 (%d)", *g->p);
         g->p++;
         return 0;
-    case AVRO_INT32:
-        return guard_int(g, "int", &v);
-    case AVRO_INT64:
-        return guard_varint(g, 10, "long", &v);
-    case AVRO_FLOAT:
-        return guard_skip(g, 4, "float");
-    case AVRO_DOUBLE:
-        return guard_skip(g, 8, "double");
-    case AVRO_STRING:
-        return guard_bytes(g, 1);
-    case AVRO_BYTES:
-        return guard_bytes(g, 0);
-    case AVRO_FIXED:
-        return guard_skip(g, avro_schema_fixed_size(s), "fixed");
+    case AVRO_INT32: return guard_int(g, "int", &v);
+    case AVRO_INT64: return guard_varint(g, 10, "long", &v);
+    case AVRO_FLOAT: return guard_skip(g, 4, "float");
+    case AVRO_DOUBLE: return guard_skip(g, 8, "double");
+    case AVRO_STRING: return guard_bytes(g, 1);
+    case AVRO_BYTES: return guard_bytes(g, 0);
+    case AVRO_FIXED: return guard_skip(g, avro_schema_fixed_size(s), "fixed");
     case AVRO_ENUM:
         return guard_index(g, "enum index", avro_schema_enum_number_of_symbols(s)) < 0 ? -1 : 0;
-    case AVRO_RECORD:
-        return guard_record(g, s, depth);
-    case AVRO_ARRAY:
-        return guard_blocks(g, avro_schema_array_items(s), 0, depth);
-    case AVRO_MAP:
-        return guard_blocks(g, avro_schema_map_values(s), 1, depth);
+    case AVRO_RECORD: return guard_record(g, s, depth);
+    case AVRO_ARRAY: return guard_blocks(g, avro_schema_array_items(s), 0, depth);
+    case AVRO_MAP: return guard_blocks(g, avro_schema_map_values(s), 1, depth);
     case AVRO_UNION: {
         int i = guard_index(g, "union index", (int64_t)avro_schema_union_size(s));
         return i < 0 ? -1 : guard_value(g, avro_schema_union_branch(s, i), depth + 1);
     }
-    case AVRO_LINK:
-        return guard_value(g, avro_schema_link_target(s), depth + 1);
-    default:
-        return guard_fail(g, "unsupported schema type %d", (int)avro_typeof(s));
+    case AVRO_LINK: return guard_value(g, avro_schema_link_target(s), depth + 1);
+    default: return guard_fail(g, "unsupported schema type %d", (int)avro_typeof(s));
     }
 }
 
@@ -211,10 +198,16 @@ int wire_utf8_valid(const uint8_t *s, size_t n)
             i++;
             continue;
         }
-        if (c >= 0xc2 && c <= 0xdf) { k = 1; cp = c & 0x1f; }
-        else if (c >= 0xe0 && c <= 0xef) { k = 2; cp = c & 0x0f; }
-        else if (c >= 0xf0 && c <= 0xf4) { k = 3; cp = c & 0x07; }
-        else
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07;
+        } else
             return 0;
         if (n - i <= k)
             return 0;

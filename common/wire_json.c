@@ -97,8 +97,8 @@ static json_t *json_from_value(avro_value_t *v, int depth)
     return json_from_scalar(v, t);
 }
 
-static int json_read_writer(wire_writer *wr, const uint8_t *p, size_t n, avro_value_t *v,
-                            char *err, size_t errlen)
+static int json_read_writer(wire_writer *wr, const uint8_t *p, size_t n, avro_value_t *v, char *err,
+                            size_t errlen)
 {
     if (!wr->generic && !(wr->generic = avro_generic_class_from_schema(wr->schema))) {
         snprintf(err, errlen, "avro_generic_class_from_schema: %s", avro_strerror());
@@ -120,8 +120,7 @@ static int json_read_writer(wire_writer *wr, const uint8_t *p, size_t n, avro_va
     return 0;
 }
 
-int wire_decode_json(wire *w, const void *buf, size_t len, char **json, char *err,
-                     size_t errlen)
+int wire_decode_json(wire *w, const void *buf, size_t len, char **json, char *err, size_t errlen)
 {
     wire_writer *wr;
     size_t hdr;

@@ -40,8 +40,8 @@ static size_t reg_write(char *p, size_t size, size_t n, void *arg)
 
 /* One request: body NULL = GET. On success *status is the HTTP code and *resp holds the
  * parsed JSON body (or NULL when it is not JSON). */
-static int reg_request(const char *url, const char *body, long *status, json_t **resp,
-                       char *err, size_t errlen)
+static int reg_request(const char *url, const char *body, long *status, json_t **resp, char *err,
+                       size_t errlen)
 {
     char ebuf[CURL_ERROR_SIZE] = "";
     reg_body b = {0};
@@ -53,7 +53,10 @@ static int reg_request(const char *url, const char *body, long *status, json_t *
         return -1;
     }
     hdrs = curl_slist_append(hdrs, "Content-Type: application/vnd.schemaregistry.v1+json");
-    struct curl_slist *h2 = hdrs ? curl_slist_append(hdrs, "Accept: application/vnd.schemaregistry.v1+json, application/json") : NULL;
+    struct curl_slist *h2 =
+        hdrs ? curl_slist_append(hdrs,
+                                 "Accept: application/vnd.schemaregistry.v1+json, application/json")
+             : NULL;
     if (!h2) {
         snprintf(err, errlen, "registry: out of memory");
         goto cleanup;
@@ -103,8 +106,8 @@ static int reg_already_exists(json_t *resp)
     return msg && strstr(msg, "already exists") != NULL;
 }
 
-int wire_registry_post(const char *url, const char *subject, const char *schema_json,
-                       int32_t *id, char *err, size_t errlen)
+int wire_registry_post(const char *url, const char *subject, const char *schema_json, int32_t *id,
+                       char *err, size_t errlen)
 {
     char target[1024];
     json_t *resp = NULL;
@@ -147,8 +150,7 @@ cleanup:
     return rc;
 }
 
-int wire_registry_get(const char *url, int32_t id, char **schema_json, char *err,
-                      size_t errlen)
+int wire_registry_get(const char *url, int32_t id, char **schema_json, char *err, size_t errlen)
 {
     char target[1024], what[64];
     json_t *resp = NULL;

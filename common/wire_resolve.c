@@ -9,8 +9,7 @@
 /* Why: avro-c 1.11's resolved writer refuses a reader field the writer lacks, even with a
  * default. So the reader is reduced first: such fields (which must have defaults) are
  * removed, avro-c resolves the rest, and msg.c applies the default of a missing field. */
-static int reduce_node(json_t *r, json_t *wn, int *dropped, char *err, size_t errlen,
-                       int depth);
+static int reduce_node(json_t *r, json_t *wn, int *dropped, char *err, size_t errlen, int depth);
 
 static const char *reduce_type(json_t *n)
 {
@@ -25,7 +24,8 @@ static json_t *reduce_match(json_t *r, json_t *wn)
     if (json_is_array(wn)) {
         size_t i;
         json_t *b, *m;
-        json_array_foreach(wn, i, b) {
+        json_array_foreach(wn, i, b)
+        {
             if ((m = reduce_match(r, b)))
                 return m;
         }
@@ -46,7 +46,8 @@ static json_t *reduce_field(json_t *fields, const char *name)
 {
     size_t i;
     json_t *f;
-    json_array_foreach(fields, i, f) {
+    json_array_foreach(fields, i, f)
+    {
         const char *n = json_string_value(json_object_get(f, "name"));
         if (n && strcmp(n, name) == 0)
             return f;
@@ -54,8 +55,7 @@ static json_t *reduce_field(json_t *fields, const char *name)
     return NULL;
 }
 
-static int reduce_record(json_t *r, json_t *wn, int *dropped, char *err, size_t errlen,
-                         int depth)
+static int reduce_record(json_t *r, json_t *wn, int *dropped, char *err, size_t errlen, int depth)
 {
     json_t *rf = json_object_get(r, "fields"), *wf = json_object_get(wn, "fields");
     for (size_t i = json_array_size(rf); i-- > 0;) {
@@ -63,8 +63,8 @@ static int reduce_record(json_t *r, json_t *wn, int *dropped, char *err, size_t 
         const char *name = json_string_value(json_object_get(f, "name"));
         json_t *match = name ? reduce_field(wf, name) : NULL;
         if (match) {
-            if (reduce_node(json_object_get(f, "type"), json_object_get(match, "type"),
-                            dropped, err, errlen, depth + 1) != 0)
+            if (reduce_node(json_object_get(f, "type"), json_object_get(match, "type"), dropped,
+                            err, errlen, depth + 1) != 0)
                 return -1;
             continue;
         }
@@ -82,15 +82,15 @@ static int reduce_record(json_t *r, json_t *wn, int *dropped, char *err, size_t 
     return 0;
 }
 
-static int reduce_node(json_t *r, json_t *wn, int *dropped, char *err, size_t errlen,
-                       int depth)
+static int reduce_node(json_t *r, json_t *wn, int *dropped, char *err, size_t errlen, int depth)
 {
     if (depth > WIRE_MAX_DEPTH)
         return 0;
     if (json_is_array(r)) {
         size_t i;
         json_t *b;
-        json_array_foreach(r, i, b) {
+        json_array_foreach(r, i, b)
+        {
             if (reduce_node(b, wn, dropped, err, errlen, depth + 1) != 0)
                 return -1;
         }
@@ -105,11 +105,11 @@ static int reduce_node(json_t *r, json_t *wn, int *dropped, char *err, size_t er
     if (strcmp(t, "record") == 0)
         return reduce_record(r, m, dropped, err, errlen, depth);
     if (strcmp(t, "array") == 0)
-        return reduce_node(json_object_get(r, "items"), json_object_get(m, "items"), dropped,
-                           err, errlen, depth + 1);
+        return reduce_node(json_object_get(r, "items"), json_object_get(m, "items"), dropped, err,
+                           errlen, depth + 1);
     if (strcmp(t, "map") == 0)
-        return reduce_node(json_object_get(r, "values"), json_object_get(m, "values"),
-                           dropped, err, errlen, depth + 1);
+        return reduce_node(json_object_get(r, "values"), json_object_get(m, "values"), dropped, err,
+                           errlen, depth + 1);
     return 0;
 }
 
@@ -152,8 +152,8 @@ static int resolve_iface(wire *w, wire_writer *wr, wire_schema s, char *err, siz
     if (wr->resolved[s])
         return 0;
     if (strcmp(wr->fullname, w->own[s]->fullname) != 0) {
-        snprintf(err, errlen, "message schema %s is not %s", *wr->fullname ? wr->fullname : "(unnamed)",
-                 w->own[s]->fullname);
+        snprintf(err, errlen, "message schema %s is not %s",
+                 *wr->fullname ? wr->fullname : "(unnamed)", w->own[s]->fullname);
         return -1;
     }
     if (!wr->reduced_iface[s] && resolve_reader(w, wr, s, err, errlen) != 0)
@@ -190,8 +190,8 @@ static int decode_read(avro_value_iface_t *rw, const uint8_t *p, size_t n, avro_
     return rc;
 }
 
-int wire_decode_value(wire *w, wire_schema s, const void *buf, size_t len,
-                      wire_decoded *out, char *err, size_t errlen)
+int wire_decode_value(wire *w, wire_schema s, const void *buf, size_t len, wire_decoded *out,
+                      char *err, size_t errlen)
 {
     wire_writer *wr;
     size_t hdr;

@@ -58,10 +58,10 @@ static size_t account_write_cb(char *data, size_t size, size_t nmemb, void *user
     return n;
 }
 
-#define ACCOUNT_SETOPT(h, opt, val)                                                           \
-    do {                                                                                      \
-        if (cc == CURLE_OK)                                                                   \
-            cc = curl_easy_setopt(h, opt, val);                                               \
+#define ACCOUNT_SETOPT(h, opt, val)             \
+    do {                                        \
+        if (cc == CURLE_OK)                     \
+            cc = curl_easy_setopt(h, opt, val); \
     } while (0)
 
 CURL *account_easy(const char *api_url, const char *api_key, long timeout_ms, account_buf *b,
@@ -92,8 +92,8 @@ CURL *account_easy(const char *api_url, const char *api_key, long timeout_ms, ac
     return easy;
 }
 
-int account_finish(CURL *easy, CURLcode cc, account_buf *b, const char *errbuf,
-                   account_info *a, char *err, size_t errlen)
+int account_finish(CURL *easy, CURLcode cc, account_buf *b, const char *errbuf, account_info *a,
+                   char *err, size_t errlen)
 {
     char clean[CURL_ERROR_SIZE];
     long status = 0;

@@ -33,8 +33,8 @@ CURL *account_easy(const char *api_url, const char *api_key, long timeout_ms, ac
 
 /* Completes a finished GET: checks the transport result and status, parses the body, frees
  * it. Returns 0, or -1 with err (the URL and key never in it). */
-int account_finish(CURL *easy, CURLcode cc, account_buf *b, const char *errbuf,
-                   account_info *a, char *err, size_t errlen);
+int account_finish(CURL *easy, CURLcode cc, account_buf *b, const char *errbuf, account_info *a,
+                   char *err, size_t errlen);
 
 /* Blocking GET /account, for start-up. Returns 0, or -1 with err. */
 int account_get(const char *api_url, const char *api_key, long timeout_ms, account_info *a,

@@ -17,13 +17,12 @@
 /* Names under these suffixes never resolve on the public Internet (RFC 6761,
  * RFC 8375, RFC 7686) or are common private conventions. */
 static const char *const domain_internal_suffixes[] = {
-    "localhost", "local", "localdomain", "internal", "intranet", "lan", "home",
-    "home.arpa", "arpa", "corp", "private", "test", "invalid", "example", "onion",
+    "localhost", "local", "localdomain", "internal", "intranet", "lan",     "home",  "home.arpa",
+    "arpa",      "corp",  "private",     "test",     "invalid",  "example", "onion",
 };
 
 /* Reserved for documentation (RFC 2606): resolve, but never a real business. */
-static const char *const domain_reserved_names[] = {"example.com", "example.net",
-                                                    "example.org"};
+static const char *const domain_reserved_names[] = {"example.com", "example.net", "example.org"};
 
 static int fail(char *reason, size_t reasonlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -129,14 +128,15 @@ static int check_ascii(const char *name, char *reason, size_t reasonlen)
         bool all = true;
         for (const char *p = name; *p; p += strcspn(p, ".") + (p[strcspn(p, ".")] != '\0'))
             all &= label_is_number(p, strcspn(p, "."));
-        return fail(reason, reasonlen, all ? "IP address literal (IPv4)"
-                                           : "top-level domain is numeric");
+        return fail(reason, reasonlen,
+                    all ? "IP address literal (IPv4)" : "top-level domain is numeric");
     }
     if (strlen(name) > DOMAIN_MAX)
         return fail(reason, reasonlen, "name longer than 253 characters");
     if (check_labels(name, reason, reasonlen) != 0)
         return -1;
-    for (size_t i = 0; i < sizeof domain_internal_suffixes / sizeof domain_internal_suffixes[0]; i++)
+    for (size_t i = 0; i < sizeof domain_internal_suffixes / sizeof domain_internal_suffixes[0];
+         i++)
         if (has_suffix(name, domain_internal_suffixes[i]))
             return fail(reason, reasonlen, "reserved or internal name (.%s)",
                         domain_internal_suffixes[i]);
@@ -170,8 +170,7 @@ static int normalize(const char *input, char *buf, size_t n, char *reason, size_
     return 0;
 }
 
-int domain_check(const char *input, char *ascii_out, size_t outlen, char *reason,
-                 size_t reasonlen)
+int domain_check(const char *input, char *ascii_out, size_t outlen, char *reason, size_t reasonlen)
 {
     char buf[DOMAIN_CHECK_MAX_INPUT + 1];
     char *ascii = NULL;

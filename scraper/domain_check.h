@@ -27,7 +27,7 @@
  * Returns 0, or -1 with a human-readable reason in reason (size reasonlen, may be
  * NULL/0); ascii_out is "" on failure. Thread-safe.
  */
-int domain_check(const char *input, char *ascii_out, size_t outlen, char *reason,
-                 size_t reasonlen) __attribute__((warn_unused_result));
+int domain_check(const char *input, char *ascii_out, size_t outlen, char *reason, size_t reasonlen)
+    __attribute__((warn_unused_result));
 
 #endif

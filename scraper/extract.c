@@ -81,9 +81,17 @@ static void arena_release(arena *a)
 /* ---- non-HTML bodies ---- */
 
 static const char *const not_html_types[] = {
-    "application/json", "application/javascript", "text/javascript", "text/css",
-    "application/pdf", "application/zip", "application/gzip", "image/", "audio/",
-    "video/", "font/",
+    "application/json",
+    "application/javascript",
+    "text/javascript",
+    "text/css",
+    "application/pdf",
+    "application/zip",
+    "application/gzip",
+    "image/",
+    "audio/",
+    "video/",
+    "font/",
 };
 
 /* Why the body is not HTML worth parsing, or NULL. */
@@ -131,9 +139,9 @@ static char *take(char **a, char **b)
 
 static void ctx_free(ext_ctx *c)
 {
-    char **f[] = {&c->base_owned, &c->title, &c->og_title, &c->desc, &c->og_desc,
-                  &c->lang, &c->lang_meta, &c->icon, &c->apple_icon, &c->og_logo,
-                  &c->schema_logo, &c->img_logo, &c->wp_version};
+    char **f[] = {&c->base_owned,  &c->title,     &c->og_title,  &c->desc,       &c->og_desc,
+                  &c->lang,        &c->lang_meta, &c->icon,      &c->apple_icon, &c->og_logo,
+                  &c->schema_logo, &c->img_logo,  &c->wp_version};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         free(*f[i]);
         *f[i] = NULL;
@@ -194,9 +202,9 @@ static int finish(ext_ctx *c, const char *page_url, meta_page *m)
 /* Last line of defence: any field that is not valid UTF-8 is repaired. */
 static int check_utf8(meta_page *m)
 {
-    char **f[] = {&m->title, &m->description, &m->favicon_url, &m->logo_url,
-                  &m->language, &m->wordpress_version, &m->facebook_url,
-                  &m->twitter_url, &m->linkedin_url, &m->instagram_url, &m->youtube_url};
+    char **f[] = {&m->title,        &m->description,       &m->favicon_url,  &m->logo_url,
+                  &m->language,     &m->wordpress_version, &m->facebook_url, &m->twitter_url,
+                  &m->linkedin_url, &m->instagram_url,     &m->youtube_url};
     strlist *lists[] = {&m->tech_stack, &m->email_addresses, &m->phone_numbers};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         for (size_t k = 0; k < lists[i]->n; k++)
@@ -240,8 +248,8 @@ cleanup:
     return rc;
 }
 
-int extract_page(const char *body, size_t len, const char *content_type,
-                 const char *page_url, meta_page *out, char *err, size_t errlen)
+int extract_page(const char *body, size_t len, const char *content_type, const char *page_url,
+                 meta_page *out, char *err, size_t errlen)
 {
     char charset[48];
     size_t skip = 0, ulen = 0;

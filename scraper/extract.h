@@ -26,9 +26,9 @@
 #define EXTRACT_MAX_TECH 40u
 
 /* Return values of extract_page. */
-#define EXTRACT_OK 0        /* parsed as HTML; fields filled as found */
-#define EXTRACT_NOT_HTML 1  /* success with every field empty: empty, JSON or binary body */
-#define EXTRACT_ERROR (-1)  /* bad arguments or out of memory; out is left empty */
+#define EXTRACT_OK 0       /* parsed as HTML; fields filled as found */
+#define EXTRACT_NOT_HTML 1 /* success with every field empty: empty, JSON or binary body */
+#define EXTRACT_ERROR (-1) /* bad arguments or out of memory; out is left empty */
 
 /*
  * Extracts title, description, icons, language, WordPress/Elementor, technologies,
@@ -59,9 +59,8 @@
  * author (extract_url.c). Thread-safe: no global state but libphonenumber's
  * read-only metadata, loaded on first use.
  */
-int extract_page(const char *body, size_t len, const char *content_type,
-                 const char *page_url, meta_page *out, char *err, size_t errlen)
-    __attribute__((warn_unused_result));
+int extract_page(const char *body, size_t len, const char *content_type, const char *page_url,
+                 meta_page *out, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Adds technologies shown by one HTTP response header (name, value) to m->tech_stack:

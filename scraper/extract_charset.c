@@ -19,21 +19,35 @@
 static const struct {
     const char *label, *iconv_name;
 } charset_aliases[] = {
-    {"iso-8859-1", "WINDOWS-1252"},  {"iso8859-1", "WINDOWS-1252"},
-    {"latin1", "WINDOWS-1252"},      {"l1", "WINDOWS-1252"},
-    {"us-ascii", "WINDOWS-1252"},    {"ascii", "WINDOWS-1252"},
-    {"ansi_x3.4-1968", "WINDOWS-1252"}, {"cp1252", "WINDOWS-1252"},
-    {"windows-1252", "WINDOWS-1252"}, {"x-cp1252", "WINDOWS-1252"},
-    {"iso-8859-9", "WINDOWS-1254"},  {"latin5", "WINDOWS-1254"},
-    {"shift_jis", "CP932"},          {"shift-jis", "CP932"},
-    {"sjis", "CP932"},               {"x-sjis", "CP932"},
-    {"ms_kanji", "CP932"},           {"windows-31j", "CP932"},
-    {"gb2312", "GB18030"},           {"gbk", "GB18030"},
-    {"x-gbk", "GB18030"},            {"euc-kr", "CP949"},
-    {"ks_c_5601-1987", "CP949"},     {"tis-620", "CP874"},
-    {"utf8", "UTF-8"},               {"unicode-1-1-utf-8", "UTF-8"},
+    {"iso-8859-1", "WINDOWS-1252"},
+    {"iso8859-1", "WINDOWS-1252"},
+    {"latin1", "WINDOWS-1252"},
+    {"l1", "WINDOWS-1252"},
+    {"us-ascii", "WINDOWS-1252"},
+    {"ascii", "WINDOWS-1252"},
+    {"ansi_x3.4-1968", "WINDOWS-1252"},
+    {"cp1252", "WINDOWS-1252"},
+    {"windows-1252", "WINDOWS-1252"},
+    {"x-cp1252", "WINDOWS-1252"},
+    {"iso-8859-9", "WINDOWS-1254"},
+    {"latin5", "WINDOWS-1254"},
+    {"shift_jis", "CP932"},
+    {"shift-jis", "CP932"},
+    {"sjis", "CP932"},
+    {"x-sjis", "CP932"},
+    {"ms_kanji", "CP932"},
+    {"windows-31j", "CP932"},
+    {"gb2312", "GB18030"},
+    {"gbk", "GB18030"},
+    {"x-gbk", "GB18030"},
+    {"euc-kr", "CP949"},
+    {"ks_c_5601-1987", "CP949"},
+    {"tis-620", "CP874"},
+    {"utf8", "UTF-8"},
+    {"unicode-1-1-utf-8", "UTF-8"},
     /* A <meta> claiming UTF-16 in an ASCII-compatible file is wrong (WHATWG). */
-    {"utf-16", "UTF-8"},             {"utf-16le", "UTF-8"},
+    {"utf-16", "UTF-8"},
+    {"utf-16le", "UTF-8"},
     {"utf-16be", "UTF-8"},
 };
 
@@ -90,8 +104,8 @@ static int charset_param(const char *p, const char *end, char *name, size_t n)
     while (p < end && (*p == ' ' || *p == '\t' || *p == '"' || *p == '\''))
         p++;
     const char *s = p;
-    while (p < end && *p != '"' && *p != '\'' && *p != ';' && *p != ' ' && *p != '>' &&
-           *p != '/' && *p != '\t' && *p != '\n' && *p != '\r')
+    while (p < end && *p != '"' && *p != '\'' && *p != ';' && *p != ' ' && *p != '>' && *p != '/' &&
+           *p != '\t' && *p != '\n' && *p != '\r')
         p++;
     return charset_resolve(s, (size_t)(p - s), name, n);
 }
@@ -272,8 +286,7 @@ static int iconv_grow(char **buf, size_t *cap, char **op, size_t *ol, size_t wan
 
 /* Why the loop: glibc iconv stops at the first bad byte (EILSEQ) or a sequence cut
  * by the end (EINVAL); we write U+FFFD, step over one code unit and go on. */
-static char *iconv_convert(iconv_t cd, const char *in, size_t len, size_t unit,
-                           size_t *outlen)
+static char *iconv_convert(iconv_t cd, const char *in, size_t len, size_t unit, size_t *outlen)
 {
     size_t cap = len * 2 + 16;
     char *buf = malloc(cap), *ip = (char *)in, *op = buf;

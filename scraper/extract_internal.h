@@ -12,8 +12,8 @@
 /* Picks the charset of body (BOM, content_type charset, <meta>, UTF-8, uchardet,
  * windows-1252) and writes an iconv name into name (size n). *skip receives the
  * BOM length to drop. Never fails: the last resort is windows-1252. */
-void ext_charset_detect(const char *body, size_t len, const char *content_type,
-                        char *name, size_t n, size_t *skip);
+void ext_charset_detect(const char *body, size_t len, const char *content_type, char *name,
+                        size_t n, size_t *skip);
 
 /* Converts len bytes from charset to valid UTF-8 (invalid sequences become U+FFFD,
  * NUL becomes U+FFFD). Returns a malloc'd, NUL-terminated string owned by the caller
@@ -92,19 +92,19 @@ ext_social ext_social_classify(const char *url, ext_social_rank *rank, size_t *k
 /* ---- extract_rules.c ---- */
 
 typedef enum {
-    EXT_EV_GENERATOR,   /* <meta name=generator content> substring */
-    EXT_EV_SCRIPT_SRC,  /* <script src> substring */
-    EXT_EV_LINK_HREF,   /* <link href> substring */
-    EXT_EV_ASSET_SRC,   /* src of img/iframe/source/embed substring */
-    EXT_EV_A_HREF,      /* <a href> substring */
-    EXT_EV_INLINE,      /* inline <script> text substring */
-    EXT_EV_CLASS,       /* class attribute substring */
-    EXT_EV_ID,          /* id attribute, whole value */
-    EXT_EV_ATTR_NAME,   /* attribute name prefix (data-v-, ng-version) */
-    EXT_EV_META_NAME,   /* <meta name> whole value */
-    EXT_EV_COMMENT,     /* HTML comment substring */
-    EXT_EV_HEADER,      /* HTTP response header name */
-    EXT_EV_COOKIE,      /* cookie name prefix in set-cookie */
+    EXT_EV_GENERATOR,  /* <meta name=generator content> substring */
+    EXT_EV_SCRIPT_SRC, /* <script src> substring */
+    EXT_EV_LINK_HREF,  /* <link href> substring */
+    EXT_EV_ASSET_SRC,  /* src of img/iframe/source/embed substring */
+    EXT_EV_A_HREF,     /* <a href> substring */
+    EXT_EV_INLINE,     /* inline <script> text substring */
+    EXT_EV_CLASS,      /* class attribute substring */
+    EXT_EV_ID,         /* id attribute, whole value */
+    EXT_EV_ATTR_NAME,  /* attribute name prefix (data-v-, ng-version) */
+    EXT_EV_META_NAME,  /* <meta name> whole value */
+    EXT_EV_COMMENT,    /* HTML comment substring */
+    EXT_EV_HEADER,     /* HTTP response header name */
+    EXT_EV_COOKIE,     /* cookie name prefix in set-cookie */
     EXT_EV_COUNT
 } ext_evidence;
 
@@ -135,21 +135,21 @@ typedef struct ext_tel {
 /* State of one extraction: candidates per field, first one found wins. Every
  * char * is owned; extract.c moves the winners into the meta_page. */
 typedef struct ext_ctx {
-    meta_page *m;              /* lists and social links are filled in place */
-    const char *base;          /* page URL, or the <base href> resolved against it */
+    meta_page *m;     /* lists and social links are filled in place */
+    const char *base; /* page URL, or the <base href> resolved against it */
     char *base_owned;
     char *title, *og_title, *desc, *og_desc, *lang, *lang_meta;
     char *icon, *apple_icon, *og_logo, *schema_logo, *img_logo;
-    char *wp_version;          /* from the generator meta */
+    char *wp_version;                 /* from the generator meta */
     char wp_ver[EXT_WP_VERSIONS][33]; /* ver= of /wp-includes/ assets, with counts */
     unsigned wp_ver_n[EXT_WP_VERSIONS];
     bool found[EXT_TECH_SLOTS];
     ext_social_rank social_rank[EXT_SOCIAL_COUNT]; /* of the links in the meta_page */
-    char *og_locale;           /* <meta property=og:locale>, e.g. "de_DE" */
-    char addr_country[3];      /* schema.org addressCountry, when a region code */
-    char *text;                /* visible text, '\n' between nodes, for phone numbers */
+    char *og_locale;                               /* <meta property=og:locale>, e.g. "de_DE" */
+    char addr_country[3]; /* schema.org addressCountry, when a region code */
+    char *text;           /* visible text, '\n' between nodes, for phone numbers */
     size_t text_len, text_cap;
-    struct ext_tel *tels;      /* numbers of tel: links, with their place in text */
+    struct ext_tel *tels; /* numbers of tel: links, with their place in text */
     size_t ntels, tels_cap;
     bool oom;
 } ext_ctx;

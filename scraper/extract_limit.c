@@ -11,19 +11,19 @@
  * <div> take minutes. A cheap tokenizer estimates the depth (at least the real one)
  * and the page is cut where the estimate or the tag count passes the limit. */
 
-static const char *const limit_void[] = {"area", "base", "br", "col", "embed", "hr", "img",
-                                         "input", "link", "meta", "source", "track", "wbr",
-                                         "param", "keygen", "basefont", "bgsound", "frame"};
+static const char *const limit_void[] = {"area", "base",  "br",     "col",      "embed",   "hr",
+                                         "img",  "input", "link",   "meta",     "source",  "track",
+                                         "wbr",  "param", "keygen", "basefont", "bgsound", "frame"};
 /* Closed implicitly by their next sibling: counting them would only overestimate. */
-static const char *const limit_implied[] = {"p", "li", "dt", "dd", "tr", "td", "th",
-                                            "option", "optgroup", "rb", "rt", "rp"};
+static const char *const limit_implied[] = {"p",  "li",     "dt",       "dd", "tr", "td",
+                                            "th", "option", "optgroup", "rb", "rt", "rp"};
 /* Their content is text up to the matching end tag. */
-static const char *const limit_raw[] = {"script", "style", "textarea", "title", "xmp",
+static const char *const limit_raw[] = {"script", "style",   "textarea", "title",   "xmp",
                                         "iframe", "noembed", "noframes", "noscript"};
 /* HTML tags that end SVG/MathML content (a subset of the spec's list). */
-static const char *const limit_breakout[] = {"div", "p", "span", "b", "i", "table", "ul",
-                                             "ol", "li", "pre", "body", "head", "em",
-                                             "strong", "h1", "h2", "h3", "center", "font"};
+static const char *const limit_breakout[] = {
+    "div",  "p",    "span", "b",      "i",  "table", "ul", "ol",     "li",  "pre",
+    "body", "head", "em",   "strong", "h1", "h2",    "h3", "center", "font"};
 
 static bool name_in(const char *name, size_t nl, const char *const *set, size_t n)
 {

@@ -12,8 +12,8 @@
 #define EXT_PHONE_TEXT_MAX (512u * 1024u)
 #define EXT_PHONE_TELS_MAX 200u
 #define EXT_PHONE_FOUND_MAX 200u
-#define EXT_PHONE_TRIES 20u    /* candidates per chunk */
-#define EXT_PHONE_CHUNKS 128u  /* chunks searched per page (after masking) */
+#define EXT_PHONE_TRIES 20u   /* candidates per chunk */
+#define EXT_PHONE_CHUNKS 128u /* chunks searched per page (after masking) */
 #define EXT_PHONE_CHUNK 2048u
 #define EXT_PHONE_MIN_DIGITS 7u
 
@@ -124,9 +124,9 @@ static bool region_from_tels(const ext_ctx *c, char region[3])
 }
 
 /* Two-letter ccTLDs sold to all comers (.io, .co, .me, .tv, ...): no country. */
-static const char *const generic_cctlds[] = {"ac", "ai", "am", "cc", "co", "fm", "gg", "io",
-                                             "la", "ly", "me", "nu", "sh", "so", "tk", "to",
-                                             "tv", "vc", "ws"};
+static const char *const generic_cctlds[] = {"ac", "ai", "am", "cc", "co", "fm", "gg",
+                                             "io", "la", "ly", "me", "nu", "sh", "so",
+                                             "tk", "to", "tv", "vc", "ws"};
 
 /* The ccTLD of the domain host[0..hl) as a region, unless sold to all comers. */
 static bool region_from_domain(const char *h, size_t hl, char region[3])
@@ -200,8 +200,7 @@ static bool region_from_language(const char *tag, char region[3])
  * a language spoken mainly in one country. */
 bool ext_phone_region(const ext_ctx *c, const char *page_url, char region[3])
 {
-    const char *tags[] = {c->m->language ? c->m->language : c->lang, c->lang_meta,
-                          c->og_locale};
+    const char *tags[] = {c->m->language ? c->m->language : c->lang, c->lang_meta, c->og_locale};
     if (region_from_tels(c, region))
         return true;
     if (c->addr_country[0]) {

@@ -19,20 +19,77 @@
 /* Labels of identifiers that are not phone numbers; a trailing '*' matches a prefix
  * of a word, otherwise the whole word. Compared case-insensitively at a word start. */
 static const char *const mask_not_phone[] = {
-    "sku", "ean", "gtin", "upc", "isbn", "iban", "bic", "swift", "nr", "no", "vat",
-    "ust*", "tva", "iva", "btw", "mwst", "hrb", "hra", "ein", "tin", "abn", "acn", "gst",
-    "kvk", "siret", "siren", "zip", "plz", "ref", "id", "art", "lot", "model*", "steuer*",
-    "tax*", "licen*", "lizenz*", "order", "invoice*", "rechnung*", "kunden*",
-    "customer*", "artikel*", "serial*", "postcode*", "registr*", "amtsgericht*", "item*",
-    "\xE3\x80\x92" /* 〒 */, "\xE5\x9E\x8B\xE7\x95\xAA" /* 型番 */,
+    "sku",
+    "ean",
+    "gtin",
+    "upc",
+    "isbn",
+    "iban",
+    "bic",
+    "swift",
+    "nr",
+    "no",
+    "vat",
+    "ust*",
+    "tva",
+    "iva",
+    "btw",
+    "mwst",
+    "hrb",
+    "hra",
+    "ein",
+    "tin",
+    "abn",
+    "acn",
+    "gst",
+    "kvk",
+    "siret",
+    "siren",
+    "zip",
+    "plz",
+    "ref",
+    "id",
+    "art",
+    "lot",
+    "model*",
+    "steuer*",
+    "tax*",
+    "licen*",
+    "lizenz*",
+    "order",
+    "invoice*",
+    "rechnung*",
+    "kunden*",
+    "customer*",
+    "artikel*",
+    "serial*",
+    "postcode*",
+    "registr*",
+    "amtsgericht*",
+    "item*",
+    "\xE3\x80\x92" /* 〒 */,
+    "\xE5\x9E\x8B\xE7\x95\xAA" /* 型番 */,
     "\xE6\xB3\x95\xE4\xBA\xBA\xE7\x95\xAA\xE5\x8F\xB7" /* 法人番号 */,
 };
 
 /* Labels of phone numbers: they win over the list above ("Tel.-Nr."). Prefixes. */
 static const char *const mask_phone[] = {
-    "tel*", "phone*", "fon*", "fax*", "mobil*", "cell*", "call*", "hotline*", "whatsapp*",
-    "ruf*", "kontakt*", "contact*", "t\xC3\xA9l*" /* tél */, "llam*",
-    "\xE9\x9B\xBB\xE8\xA9\xB1" /* 電話 */, "\xE6\x90\xBA\xE5\xB8\xAF" /* 携帯 */,
+    "tel*",
+    "phone*",
+    "fon*",
+    "fax*",
+    "mobil*",
+    "cell*",
+    "call*",
+    "hotline*",
+    "whatsapp*",
+    "ruf*",
+    "kontakt*",
+    "contact*",
+    "t\xC3\xA9l*" /* tél */,
+    "llam*",
+    "\xE9\x9B\xBB\xE8\xA9\xB1" /* 電話 */,
+    "\xE6\x90\xBA\xE5\xB8\xAF" /* 携帯 */,
     "\xEC\xA0\x84\xED\x99\x94" /* 전화 */,
 };
 
@@ -142,8 +199,8 @@ size_t ext_phone_mask(char *s, size_t n)
     size_t live = 0, prev_end = 0;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
-        bool start = (isdigit(c) || ((c == '+' || c == '(') && i + 1 < n &&
-                                     isdigit((unsigned char)s[i + 1]))) &&
+        bool start = (isdigit(c) ||
+                      ((c == '+' || c == '(') && i + 1 < n && isdigit((unsigned char)s[i + 1]))) &&
                      (i == 0 || !isalnum((unsigned char)s[i - 1]));
         size_t digits = 0, end = start ? run_end(s, i, n, &digits) : i;
         if (end == i) {

@@ -6,25 +6,59 @@
 
 /* Order here is the order of tech_stack in the output. */
 enum {
-    T_WORDPRESS, T_ELEMENTOR, T_WOOCOMMERCE, T_SHOPIFY, T_WIX, T_SQUARESPACE, T_WEBFLOW,
-    T_DRUPAL, T_JOOMLA, T_JQUERY, T_REACT, T_NEXTJS, T_VUE, T_NUXT, T_ANGULAR, T_BOOTSTRAP,
-    T_TAILWIND, T_FONTAWESOME, T_GOOGLE_FONTS, T_GA, T_GTM, T_FB_PIXEL, T_HOTJAR, T_HUBSPOT,
-    T_CLOUDFLARE, T_COUNT
+    T_WORDPRESS,
+    T_ELEMENTOR,
+    T_WOOCOMMERCE,
+    T_SHOPIFY,
+    T_WIX,
+    T_SQUARESPACE,
+    T_WEBFLOW,
+    T_DRUPAL,
+    T_JOOMLA,
+    T_JQUERY,
+    T_REACT,
+    T_NEXTJS,
+    T_VUE,
+    T_NUXT,
+    T_ANGULAR,
+    T_BOOTSTRAP,
+    T_TAILWIND,
+    T_FONTAWESOME,
+    T_GOOGLE_FONTS,
+    T_GA,
+    T_GTM,
+    T_FB_PIXEL,
+    T_HOTJAR,
+    T_HUBSPOT,
+    T_CLOUDFLARE,
+    T_COUNT
 };
 
 static const char *const tech_names[T_COUNT] = {
-    [T_WORDPRESS] = "WordPress",     [T_ELEMENTOR] = "Elementor",
-    [T_WOOCOMMERCE] = "WooCommerce", [T_SHOPIFY] = "Shopify",
-    [T_WIX] = "Wix",                 [T_SQUARESPACE] = "Squarespace",
-    [T_WEBFLOW] = "Webflow",         [T_DRUPAL] = "Drupal",
-    [T_JOOMLA] = "Joomla",           [T_JQUERY] = "jQuery",
-    [T_REACT] = "React",             [T_NEXTJS] = "Next.js",
-    [T_VUE] = "Vue.js",              [T_NUXT] = "Nuxt.js",
-    [T_ANGULAR] = "Angular",         [T_BOOTSTRAP] = "Bootstrap",
-    [T_TAILWIND] = "Tailwind CSS",   [T_FONTAWESOME] = "Font Awesome",
-    [T_GOOGLE_FONTS] = "Google Fonts", [T_GA] = "Google Analytics",
-    [T_GTM] = "Google Tag Manager",  [T_FB_PIXEL] = "Facebook Pixel",
-    [T_HOTJAR] = "Hotjar",           [T_HUBSPOT] = "HubSpot",
+    [T_WORDPRESS] = "WordPress",
+    [T_ELEMENTOR] = "Elementor",
+    [T_WOOCOMMERCE] = "WooCommerce",
+    [T_SHOPIFY] = "Shopify",
+    [T_WIX] = "Wix",
+    [T_SQUARESPACE] = "Squarespace",
+    [T_WEBFLOW] = "Webflow",
+    [T_DRUPAL] = "Drupal",
+    [T_JOOMLA] = "Joomla",
+    [T_JQUERY] = "jQuery",
+    [T_REACT] = "React",
+    [T_NEXTJS] = "Next.js",
+    [T_VUE] = "Vue.js",
+    [T_NUXT] = "Nuxt.js",
+    [T_ANGULAR] = "Angular",
+    [T_BOOTSTRAP] = "Bootstrap",
+    [T_TAILWIND] = "Tailwind CSS",
+    [T_FONTAWESOME] = "Font Awesome",
+    [T_GOOGLE_FONTS] = "Google Fonts",
+    [T_GA] = "Google Analytics",
+    [T_GTM] = "Google Tag Manager",
+    [T_FB_PIXEL] = "Facebook Pixel",
+    [T_HOTJAR] = "Hotjar",
+    [T_HUBSPOT] = "HubSpot",
     [T_CLOUDFLARE] = "Cloudflare",
 };
 
@@ -165,13 +199,10 @@ static bool rule_matches(const ext_rule *r, const char *value)
 {
     switch (r->kind) {
     case EXT_EV_ID:
-    case EXT_EV_META_NAME:
-        return strcasecmp(value, r->needle) == 0;
+    case EXT_EV_META_NAME: return strcasecmp(value, r->needle) == 0;
     case EXT_EV_ATTR_NAME:
-    case EXT_EV_HEADER:
-        return strncasecmp(value, r->needle, strlen(r->needle)) == 0;
-    default:
-        return strcasestr(value, r->needle) != NULL;
+    case EXT_EV_HEADER: return strncasecmp(value, r->needle, strlen(r->needle)) == 0;
+    default: return strcasestr(value, r->needle) != NULL;
     }
 }
 

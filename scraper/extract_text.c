@@ -82,9 +82,9 @@ static bool email_domain_char(unsigned char c)
 }
 
 /* Extensions that show up as "TLDs" in file names like logo@2x.png. */
-static const char *const email_fake_tlds[] = {"png", "jpg", "jpeg", "gif", "webp", "svg",
-                                              "bmp", "ico", "avif", "tif", "tiff", "css",
-                                              "js", "json", "mp4", "webm", "pdf", "woff"};
+static const char *const email_fake_tlds[] = {"png", "jpg",  "jpeg", "gif",  "webp", "svg",
+                                              "bmp", "ico",  "avif", "tif",  "tiff", "css",
+                                              "js",  "json", "mp4",  "webm", "pdf",  "woff"};
 
 static bool email_domain_ok(const char *d, size_t len)
 {

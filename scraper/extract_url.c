@@ -187,16 +187,16 @@ static const struct {
 
 /* First path segments that are share buttons, posts or site pages, not profiles. */
 static const char *const social_skip[EXT_SOCIAL_COUNT][16] = {
-    [EXT_SOCIAL_FACEBOOK] = {"sharer", "sharer.php", "share", "share.php", "dialog",
-                             "plugins", "tr", "login", "login.php", "home.php", "policy",
-                             "policies", "privacy", "help", "legal", NULL},
-    [EXT_SOCIAL_TWITTER] = {"intent", "share", "home", "search", "hashtag", "i", "login",
-                            "signup", "privacy", "tos", NULL},
+    [EXT_SOCIAL_FACEBOOK] = {"sharer", "sharer.php", "share", "share.php", "dialog", "plugins",
+                             "tr", "login", "login.php", "home.php", "policy", "policies",
+                             "privacy", "help", "legal", NULL},
+    [EXT_SOCIAL_TWITTER] = {"intent", "share", "home", "search", "hashtag", "i", "login", "signup",
+                            "privacy", "tos", NULL},
     [EXT_SOCIAL_LINKEDIN] = {NULL}, /* only the kinds of linkedin_kinds count */
-    [EXT_SOCIAL_INSTAGRAM] = {"p", "reel", "reels", "tv", "explore", "accounts", "share",
-                              "stories", "about", "legal", NULL},
-    [EXT_SOCIAL_YOUTUBE] = {"watch", "embed", "results", "playlist", "shorts", "share",
-                            "redirect", "feed", "t", "about", "premium", "live", NULL},
+    [EXT_SOCIAL_INSTAGRAM] = {"p", "reel", "reels", "tv", "explore", "accounts", "share", "stories",
+                              "about", "legal", NULL},
+    [EXT_SOCIAL_YOUTUBE] = {"watch", "embed", "results", "playlist", "shorts", "share", "redirect",
+                            "feed", "t", "about", "premium", "live", NULL},
 };
 
 /* LinkedIn's first path segment says whose page it is. */
@@ -219,8 +219,7 @@ static bool social_host_is(const char *host, size_t hlen, const char *want)
     size_t wl = strlen(want);
     if (hlen == wl)
         return strncasecmp(host, want, wl) == 0;
-    return hlen > wl && host[hlen - wl - 1] == '.' &&
-           strncasecmp(host + hlen - wl, want, wl) == 0;
+    return hlen > wl && host[hlen - wl - 1] == '.' && strncasecmp(host + hlen - wl, want, wl) == 0;
 }
 
 static bool seg_is(const char *seg, size_t sl, const char *want)
@@ -278,7 +277,6 @@ ext_social ext_social_classify(const char *url, ext_social_rank *rank, size_t *k
     if (r == EXT_RANK_NONE)
         return EXT_SOCIAL_NONE;
     *rank = r;
-    *keep = r == EXT_RANK_POST ? (size_t)(path + 1 - url) + strcspn(path + 1, "/?#")
-                               : strlen(url);
+    *keep = r == EXT_RANK_POST ? (size_t)(path + 1 - url) + strcspn(path + 1, "/?#") : strlen(url);
     return net;
 }

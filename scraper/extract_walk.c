@@ -366,37 +366,22 @@ static void on_element(ext_ctx *c, const GumboNode *n)
     on_any_element(c, n);
     on_itemprop_country(c, n);
     switch (n->v.element.tag) {
-    case GUMBO_TAG_HTML:
-        set_lang(c, &c->lang, attr(n, "lang"));
-        break;
-    case GUMBO_TAG_TITLE:
-        on_title(c, n);
-        break;
-    case GUMBO_TAG_META:
-        on_meta(c, n);
-        break;
-    case GUMBO_TAG_LINK:
-        on_link(c, n);
-        break;
+    case GUMBO_TAG_HTML: set_lang(c, &c->lang, attr(n, "lang")); break;
+    case GUMBO_TAG_TITLE: on_title(c, n); break;
+    case GUMBO_TAG_META: on_meta(c, n); break;
+    case GUMBO_TAG_LINK: on_link(c, n); break;
     case GUMBO_TAG_SCRIPT:
         if ((src = attr(n, "src")) != NULL) {
             ext_rules_match(EXT_EV_SCRIPT_SRC, src, c->found);
             note_wp_ver(c, src);
         }
         break;
-    case GUMBO_TAG_IMG:
-        on_img(c, n);
-        break;
+    case GUMBO_TAG_IMG: on_img(c, n); break;
     case GUMBO_TAG_IFRAME:
     case GUMBO_TAG_SOURCE:
-    case GUMBO_TAG_EMBED:
-        ext_rules_match(EXT_EV_ASSET_SRC, attr(n, "src"), c->found);
-        break;
-    case GUMBO_TAG_A:
-        on_a(c, n);
-        break;
-    default:
-        break;
+    case GUMBO_TAG_EMBED: ext_rules_match(EXT_EV_ASSET_SRC, attr(n, "src"), c->found); break;
+    case GUMBO_TAG_A: on_a(c, n); break;
+    default: break;
     }
 }
 
@@ -421,22 +406,17 @@ static void visit(ext_ctx *c, const GumboNode *n)
     GumboTag ptag = p && p->type == GUMBO_NODE_ELEMENT ? p->v.element.tag : GUMBO_TAG_UNKNOWN;
     switch (n->type) {
     case GUMBO_NODE_ELEMENT:
-    case GUMBO_NODE_TEMPLATE:
-        on_element(c, n);
-        break;
+    case GUMBO_NODE_TEMPLATE: on_element(c, n); break;
     case GUMBO_NODE_TEXT:
     case GUMBO_NODE_CDATA:
         if (ptag == GUMBO_TAG_SCRIPT)
             on_script_text(c, p, n->v.text.text);
-        else if (ptag != GUMBO_TAG_STYLE && ptag != GUMBO_TAG_TITLE &&
-                 ptag != GUMBO_TAG_TEXTAREA && ptag != GUMBO_TAG_NOSCRIPT)
+        else if (ptag != GUMBO_TAG_STYLE && ptag != GUMBO_TAG_TITLE && ptag != GUMBO_TAG_TEXTAREA &&
+                 ptag != GUMBO_TAG_NOSCRIPT)
             on_text(c, n->v.text.text);
         break;
-    case GUMBO_NODE_COMMENT:
-        ext_rules_match(EXT_EV_COMMENT, n->v.text.text, c->found);
-        break;
-    default:
-        break;
+    case GUMBO_NODE_COMMENT: ext_rules_match(EXT_EV_COMMENT, n->v.text.text, c->found); break;
+    default: break;
     }
 }
 

@@ -100,12 +100,12 @@ char *fetch_build_url(CURL *easy, const char *base, const char *path, const char
     char *t = target ? curl_easy_escape(easy, target, 0) : NULL;
     char *url = NULL;
     if (k && (t || !target)) {
-        size_t n = strlen(base) + strlen(path) + strlen(k) + (t ? strlen(t) : 0) +
-                   strlen(extra) + 32;
+        size_t n = strlen(base) + strlen(path) + strlen(k) + (t ? strlen(t) : 0) + strlen(extra) +
+                   32;
         url = malloc(n);
         if (url)
-            snprintf(url, n, "%s%s%capi_key=%s%s%s%s", base, path,
-                     strchr(base, '?') ? '&' : '?', k, t ? "&url=" : "", t ? t : "", extra);
+            snprintf(url, n, "%s%s%capi_key=%s%s%s%s", base, path, strchr(base, '?') ? '&' : '?', k,
+                     t ? "&url=" : "", t ? t : "", extra);
         if (strcmp(k, key) != 0)
             log_add_secret(k); /* the escaped key is a secret too */
     }
@@ -157,10 +157,10 @@ static size_t fetch_header_cb(char *data, size_t size, size_t nmemb, void *userp
     return n;
 }
 
-#define FETCH_SETOPT(h, opt, val)                                                             \
-    do {                                                                                      \
-        if (cc == CURLE_OK)                                                                   \
-            cc = curl_easy_setopt(h, opt, val);                                               \
+#define FETCH_SETOPT(h, opt, val)               \
+    do {                                        \
+        if (cc == CURLE_OK)                     \
+            cc = curl_easy_setopt(h, opt, val); \
     } while (0)
 
 /* Creates and configures the easy handle of one attempt. Returns 0 or -1 (logged). */
@@ -247,10 +247,19 @@ static void fetch_complete(fetch *f, fetch_xfer *x, fetch_status st, int retryab
                            const char *content_type)
 {
     fetch_result r = {
-        .status = st, .retryable = retryable, .http_status = x->last_status,
-        .reason = x->reason, .body = x->body ? x->body : "", .body_len = x->len,
-        .truncated = x->truncated, .content_type = content_type, .page_url = x->page_url,
-        .api_ms = x->api_ms, .attempts = x->attempts, .credits = x->credits, .tier = x->tier,
+        .status = st,
+        .retryable = retryable,
+        .http_status = x->last_status,
+        .reason = x->reason,
+        .body = x->body ? x->body : "",
+        .body_len = x->len,
+        .truncated = x->truncated,
+        .content_type = content_type,
+        .page_url = x->page_url,
+        .api_ms = x->api_ms,
+        .attempts = x->attempts,
+        .credits = x->credits,
+        .tier = x->tier,
     };
     metrics_add(f->m_credits[st], (double)x->credits);
     fetch_unlink(f, x);
@@ -379,8 +388,7 @@ static void fetch_escalate(fetch *f, fetch_xfer *x, const char *wall, int64_t no
 {
     int next = x->tier + 1;
     if (next > f->cfg.max_tier || tier_price(next) > f->cfg.max_cost) {
-        snprintf(x->reason, sizeof x->reason, "blocked at tier %s (%s)", tier_name(x->tier),
-                 wall);
+        snprintf(x->reason, sizeof x->reason, "blocked at tier %s (%s)", tier_name(x->tier), wall);
         fetch_complete(f, x, FETCH_FAILED, 0, NULL);
         return;
     }
@@ -395,29 +403,20 @@ static void fetch_escalate(fetch *f, fetch_xfer *x, const char *wall, int64_t no
 /* Acts on a classified answer: done, escalate, retry, park. */
 static void fetch_decide(fetch *f, fetch_xfer *x, retry_verdict v, const char *ct, int64_t now)
 {
-    const char *wall = v == RETRY_SUCCESS ? tier_blocked(x->last_status, x->body ? x->body : "",
-                                                         x->len)
-                                          : NULL;
+    const char *wall = v == RETRY_SUCCESS
+                           ? tier_blocked(x->last_status, x->body ? x->body : "", x->len)
+                           : NULL;
     if (wall || v == RETRY_BLOCKED) {
         fetch_escalate(f, x, wall ? wall : "403 from the target", now);
         return;
     }
     switch (v) {
-    case RETRY_SUCCESS:
-        fetch_complete(f, x, FETCH_OK, 0, ct);
-        break;
+    case RETRY_SUCCESS: fetch_complete(f, x, FETCH_OK, 0, ct); break;
     case RETRY_FINAL:
-    case RETRY_COST:
-        fetch_complete(f, x, FETCH_FAILED, 0, NULL);
-        break;
-    case RETRY_AUTH:
-        fetch_park(f, x, now);
-        break;
-    case RETRY_CREDITS:
-        fetch_park_credits(f, x, now);
-        break;
-    default:
-        fetch_retry(f, x, v, now);
+    case RETRY_COST: fetch_complete(f, x, FETCH_FAILED, 0, NULL); break;
+    case RETRY_AUTH: fetch_park(f, x, now); break;
+    case RETRY_CREDITS: fetch_park_credits(f, x, now); break;
+    default: fetch_retry(f, x, v, now);
     }
 }
 
@@ -499,8 +498,8 @@ static void fetch_account_done(fetch *f, CURLMsg *msg, int64_t now)
     CURLMcode mc = curl_multi_remove_handle(f->multi, f->acct_easy);
     if (mc != CURLM_OK)
         log_error("curl_multi_remove_handle: %s", curl_multi_strerror(mc));
-    int rc = account_finish(f->acct_easy, msg->data.result, &f->acct_body, f->acct_errbuf, &a,
-                            err, sizeof err);
+    int rc = account_finish(f->acct_easy, msg->data.result, &f->acct_body, f->acct_errbuf, &a, err,
+                            sizeof err);
     curl_easy_cleanup(f->acct_easy);
     f->acct_easy = NULL;
     if (rc != 0) {
@@ -508,8 +507,7 @@ static void fetch_account_done(fetch *f, CURLMsg *msg, int64_t now)
         return;
     }
     long left = account_credits_left(&a);
-    log_debug("account: %ld of %ld credits used, %ld left", a.request_count, a.request_limit,
-              left);
+    log_debug("account: %ld of %ld credits used, %ld left", a.request_count, a.request_limit, left);
     if (f->pause == FETCH_PAUSED_CREDITS && left > 0) {
         snprintf(err, sizeof err, "the account has %ld credits left (%ld of %ld used)", left,
                  a.request_count, a.request_limit);
@@ -658,8 +656,7 @@ static void fetch_metrics_setup(fetch *f)
     }
 }
 
-fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *err,
-                 size_t errlen)
+fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *err, size_t errlen)
 {
     fetch *f = calloc(1, sizeof *f);
     if (!f) {

@@ -11,9 +11,9 @@ typedef struct fetch fetch;
 typedef struct fetch_config {
     const char *api_url; /* e.g. "https://api.scraperapi.com/" */
     const char *api_key;
-    long concurrency;    /* transfers in flight at most (also the connection pool size) */
-    long timeout_ms;     /* CURLOPT_TIMEOUT_MS per attempt */
-    long max_body;       /* bytes kept of a page; a larger page is truncated and parsed */
+    long concurrency; /* transfers in flight at most (also the connection pool size) */
+    long timeout_ms;  /* CURLOPT_TIMEOUT_MS per attempt */
+    long max_body;    /* bytes kept of a page; a larger page is truncated and parsed */
     long retry_base_ms, retry_cap_ms, max_retries;
     long max_cost;        /* sent as max_cost=N on every call */
     int max_tier;         /* a blocked page climbs the tiers up to this one (tier.h) */
@@ -26,26 +26,25 @@ typedef enum { FETCH_OK, FETCH_FAILED, FETCH_CANCELLED } fetch_status;
  * callback. */
 typedef struct fetch_result {
     fetch_status status;
-    int retryable;          /* FETCH_FAILED: 1 when retries ran out (try again later) */
-    long http_status;       /* last HTTP status, 0 = no answer */
-    const char *reason;     /* FETCH_FAILED: why, never containing the API key */
-    const char *body;       /* FETCH_OK: the page (NUL-terminated), body_len bytes */
+    int retryable;      /* FETCH_FAILED: 1 when retries ran out (try again later) */
+    long http_status;   /* last HTTP status, 0 = no answer */
+    const char *reason; /* FETCH_FAILED: why, never containing the API key */
+    const char *body;   /* FETCH_OK: the page (NUL-terminated), body_len bytes */
     size_t body_len;
-    int truncated;          /* FETCH_OK: the page was longer than max_body */
+    int truncated;            /* FETCH_OK: the page was longer than max_body */
     const char *content_type; /* may be NULL */
-    const char *page_url;   /* https://<domain>/ */
-    int64_t api_ms;         /* time spent in all attempts */
+    const char *page_url;     /* https://<domain>/ */
+    int64_t api_ms;           /* time spent in all attempts */
     int attempts;
-    long credits;           /* credits charged for all attempts (200 and 404 answers) */
-    int tier;               /* tier of the last attempt (tier.h) */
+    long credits; /* credits charged for all attempts (200 and 404 answers) */
+    int tier;     /* tier of the last attempt (tier.h) */
 } fetch_result;
 
 /* Called once per submitted fetch, from fetch_run or fetch_cancel_if. */
 typedef void (*fetch_done_fn)(void *opaque, const fetch_result *r, void *arg);
 
 /* Returns NULL with err. curl_global_init must have run. */
-fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *err,
-                 size_t errlen);
+fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *err, size_t errlen);
 /* Cancels everything still pending (done is called with FETCH_CANCELLED), then frees. */
 void fetch_free(fetch *f);
 

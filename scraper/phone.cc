@@ -49,20 +49,16 @@ bool phone_e164(const PhoneNumber &n, char out[PHONE_E164_MAX])
 PhoneNumberMatcher::Leniency phone_leniency_of(phone_leniency l)
 {
     switch (l) {
-    case PHONE_STRICT:
-        return PhoneNumberMatcher::STRICT_GROUPING;
-    case PHONE_EXACT:
-        return PhoneNumberMatcher::EXACT_GROUPING;
-    default:
-        return PhoneNumberMatcher::VALID;
+    case PHONE_STRICT: return PhoneNumberMatcher::STRICT_GROUPING;
+    case PHONE_EXACT: return PhoneNumberMatcher::EXACT_GROUPING;
+    default: return PhoneNumberMatcher::VALID;
     }
 }
 
 } // namespace
 
-extern "C" int phone_find(const char *text, size_t len, const char *region,
-                          phone_leniency leniency, size_t max_tries, phone_found_fn fn,
-                          void *arg)
+extern "C" int phone_find(const char *text, size_t len, const char *region, phone_leniency leniency,
+                          size_t max_tries, phone_found_fn fn, void *arg)
 {
     try {
         const PhoneNumberUtil &util = phone_util();

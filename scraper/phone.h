@@ -31,8 +31,7 @@ typedef int (*phone_found_fn)(size_t start, size_t len, const char *e164, void *
  * cost of hostile text). Returns 0, or -1 when libphonenumber failed (out of memory).
  */
 int phone_find(const char *text, size_t len, const char *region, phone_leniency leniency,
-               size_t max_tries, phone_found_fn fn, void *arg)
-    __attribute__((warn_unused_result));
+               size_t max_tries, phone_found_fn fn, void *arg) __attribute__((warn_unused_result));
 
 /* Parses one number as written in a tel: link for region (NULL or "ZZ": international
  * form only) and writes its E.164 form into e164 (PHONE_E164_MAX bytes) when it is a

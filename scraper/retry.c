@@ -24,8 +24,9 @@ static retry_verdict retry_classify_403(const char *body, char *reason, size_t r
         return RETRY_CREDITS;
     }
     if (strstr(body, "max_cost")) {
-        snprintf(reason, reasonlen, "ScraperAPI refused the call: it would cost more than "
-                                    "max_cost (403)");
+        snprintf(reason, reasonlen,
+                 "ScraperAPI refused the call: it would cost more than "
+                 "max_cost (403)");
         return RETRY_COST;
     }
     if (tier_blocked(403, body, strlen(body))) {

@@ -90,8 +90,7 @@ static void scrape_periodic(scrape *s)
     }
 }
 
-static rd_kafka_t *scrape_producer_new(scrape *s, const char *client_id, char *err,
-                                       size_t errlen)
+static rd_kafka_t *scrape_producer_new(scrape *s, const char *client_id, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = kafka_conf_new(s->cfg->base.kafka_brokers, client_id, err, errlen);
     if (!conf)
@@ -101,8 +100,7 @@ static rd_kafka_t *scrape_producer_new(scrape *s, const char *client_id, char *e
     return kafka_producer_new(conf, err, errlen);
 }
 
-static rd_kafka_t *scrape_consumer_new(scrape *s, const char *client_id, char *err,
-                                       size_t errlen)
+static rd_kafka_t *scrape_consumer_new(scrape *s, const char *client_id, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = kafka_conf_new(s->cfg->base.kafka_brokers, client_id, err, errlen);
     if (!conf)
@@ -167,14 +165,17 @@ static int scrape_max_tier(const scrape_settings *cfg, char *err, size_t errlen)
 {
     int max_tier = tier_from_name(cfg->max_tier);
     if (max_tier < 0) {
-        snprintf(err, errlen, "WF4_SCRAPER_MAX_TIER: \"%s\" is not plain, render, premium or "
-                 "ultra_premium", cfg->max_tier);
+        snprintf(err, errlen,
+                 "WF4_SCRAPER_MAX_TIER: \"%s\" is not plain, render, premium or "
+                 "ultra_premium",
+                 cfg->max_tier);
         return -1;
     }
     if (cfg->max_cost < tier_price(max_tier)) {
-        snprintf(err, errlen, "WF4_SCRAPER_MAX_COST (%ld) is below the price of "
-                 "WF4_SCRAPER_MAX_TIER=%s (%ld credits)", cfg->max_cost, cfg->max_tier,
-                 tier_price(max_tier));
+        snprintf(err, errlen,
+                 "WF4_SCRAPER_MAX_COST (%ld) is below the price of "
+                 "WF4_SCRAPER_MAX_TIER=%s (%ld credits)",
+                 cfg->max_cost, cfg->max_tier, tier_price(max_tier));
         return -1;
     }
     return max_tier;
@@ -199,10 +200,16 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
     if (max_tier < 0)
         return -1;
     fetch_config fc = {
-        .api_url = cfg->api_url, .api_key = cfg->api_key, .timeout_ms = cfg->timeout_ms,
-        .concurrency = scrape_concurrency(cfg), .max_body = cfg->max_body,
-        .retry_base_ms = cfg->retry_base_ms, .retry_cap_ms = cfg->retry_cap_ms,
-        .max_retries = cfg->max_retries, .max_cost = cfg->max_cost, .max_tier = max_tier,
+        .api_url = cfg->api_url,
+        .api_key = cfg->api_key,
+        .timeout_ms = cfg->timeout_ms,
+        .concurrency = scrape_concurrency(cfg),
+        .max_body = cfg->max_body,
+        .retry_base_ms = cfg->retry_base_ms,
+        .retry_cap_ms = cfg->retry_cap_ms,
+        .max_retries = cfg->max_retries,
+        .max_cost = cfg->max_cost,
+        .max_tier = max_tier,
         .account_poll_ms = cfg->account_poll_ms,
     };
     s->cap = (size_t)(fc.concurrency * cfg->backlog_factor);
@@ -230,8 +237,7 @@ static void scrape_wind_down(scrape *s)
     scrape_set_paused(s, 1);
     int64_t deadline = service_mono_ms() + s->cfg->grace_ms;
     log_info("stopping: %zu claims in hand, grace %ld ms", s->njobs, s->cfg->grace_ms);
-    while (s->njobs > 0 && !s->fatal && !fetch_parked(s->f) &&
-           service_mono_ms() < deadline)
+    while (s->njobs > 0 && !s->fatal && !fetch_parked(s->f) && service_mono_ms() < deadline)
         scrape_drive(s, SCRAPE_POLL_MS);
     size_t abandoned = fetch_cancel_if(s->f, NULL, NULL);
     if (abandoned)

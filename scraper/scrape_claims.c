@@ -148,8 +148,8 @@ static void scrape_emit(scrape *s, scrape_job *job, msg_result *r)
         scrape_ready_to_publish(s, job);
 }
 
-static void scrape_fail(scrape *s, scrape_job *job, const char *reason, int retryable,
-                        long status, int64_t api_ms)
+static void scrape_fail(scrape *s, scrape_job *job, const char *reason, int retryable, long status,
+                        int64_t api_ms)
 {
     msg_result r = {0};
     r.outcome = RESULT_FAILURE;
@@ -208,8 +208,7 @@ static void scrape_start(scrape *s, scrape_job *job)
 {
     char ascii[300], reason[256] = "";
     msg_claim *c = &job->claim;
-    if (domain_check(c->domain ? c->domain : "", ascii, sizeof ascii, reason, sizeof reason) !=
-        0) {
+    if (domain_check(c->domain ? c->domain : "", ascii, sizeof ascii, reason, sizeof reason) != 0) {
         scrape_fail(s, job, reason[0] ? reason : "invalid domain", 0, 0, 0);
         return;
     }

@@ -55,12 +55,12 @@ static int tier_blank(const char *body, size_t len)
 
 const char *tier_blocked(long http_status, const char *body, size_t len)
 {
-    static const char *const cloudflare[] = {"/cdn-cgi/challenge-platform/", "_cf_chl_opt",
-                                             "<title>Just a moment...</title>",
-                                             "<title>Attention Required! | Cloudflare</title>",
-                                             NULL};
-    static const char *const captcha[] = {"g-recaptcha", "h-captcha", "captcha-delivery.com",
-                                          "px-captcha", "<title>Are you a robot", NULL};
+    static const char *const cloudflare[] = {
+        "/cdn-cgi/challenge-platform/", "_cf_chl_opt", "<title>Just a moment...</title>",
+        "<title>Attention Required! | Cloudflare</title>", NULL};
+    static const char *const captcha[] = {
+        "g-recaptcha", "h-captcha", "captcha-delivery.com", "px-captcha", "<title>Are you a robot",
+        NULL};
     if (http_status == 403)
         return tier_has_any(body, (const char *const[]){"<html", "<!doctype", NULL})
                    ? "403 from the target"

@@ -207,8 +207,8 @@ static void *ap_worker(void *arg)
 
 static int ap_args(int argc, char **argv)
 {
-    ap_o = (ap_opts){getenv("AP_DATABASE_URL"), getenv("SCRAPERAPI_URL"),
-                     getenv("SCRAPERAPI_KEY"), 8, 20};
+    ap_o = (ap_opts){getenv("AP_DATABASE_URL"), getenv("SCRAPERAPI_URL"), getenv("SCRAPERAPI_KEY"),
+                     8, 20};
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--workers") == 0)
             ap_o.workers = atoi(argv[i + 1]);
@@ -252,12 +252,11 @@ int main(int argc, char **argv)
            " \"killed\": %ld, \"wait_timeout\": %ld, \"refused\": %ld, \"other_errors\": %ld,"
            " \"empty_polls\": %ld}\n",
            started, secs, done, (double)done / secs,
-           done ? (double)ap_s.tx_us / 1000.0 / (double)done : 0.0,
-           (double)ap_s.max_tx_us / 1000.0, (long)ap_s.api_calls,
+           done ? (double)ap_s.tx_us / 1000.0 / (double)done : 0.0, (double)ap_s.max_tx_us / 1000.0,
+           (long)ap_s.api_calls,
            ap_s.api_calls ? (double)ap_s.api_us / 1000.0 / (double)ap_s.api_calls : 0.0,
-           (long)ap_s.api_errors, (long)ap_s.wasted_api, (long)ap_s.killed,
-           (long)ap_s.wait_timeout, (long)ap_s.refused, (long)ap_s.other_errors,
-           (long)ap_s.empty);
+           (long)ap_s.api_errors, (long)ap_s.wasted_api, (long)ap_s.killed, (long)ap_s.wait_timeout,
+           (long)ap_s.refused, (long)ap_s.other_errors, (long)ap_s.empty);
     free(t);
     curl_global_cleanup();
     return started == ap_o.workers ? 0 : 1;

@@ -56,8 +56,7 @@ static void *probe_run(void *arg)
         fprintf(stderr, "stallprobe: cannot pin to cpu %d\n", p->cpu);
     struct sched_param sp = {.sched_priority = 50};
     p->realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
-    while (!atomic_load(&probe_stop) && probe_now_ms() < probe_end_ms &&
-           p->n < PROBE_MAX_SAMPLES) {
+    while (!atomic_load(&probe_stop) && probe_now_ms() < probe_end_ms && p->n < PROBE_MAX_SAMPLES) {
         double t = probe_now_ms();
         struct timespec d = {0, 1000000};
         nanosleep(&d, NULL);

@@ -7,9 +7,14 @@
 #include "extract_internal.h"
 
 static const char *const fuzz_content_types[] = {
-    NULL, "text/html", "text/html; charset=utf-8", "text/html; charset=iso-8859-1",
-    "text/html; charset=shift_jis", "text/html; charset=\"windows-1251\"",
-    "application/json", "text/html; charset=utf-16le",
+    NULL,
+    "text/html",
+    "text/html; charset=utf-8",
+    "text/html; charset=iso-8859-1",
+    "text/html; charset=shift_jis",
+    "text/html; charset=\"windows-1251\"",
+    "application/json",
+    "text/html; charset=utf-16le",
 };
 
 static void fuzz_check(const char *s)
@@ -20,9 +25,9 @@ static void fuzz_check(const char *s)
 
 static void fuzz_check_page(const meta_page *m)
 {
-    const char *f[] = {m->title, m->description, m->favicon_url, m->logo_url,
-                       m->language, m->wordpress_version, m->facebook_url,
-                       m->twitter_url, m->linkedin_url, m->instagram_url, m->youtube_url};
+    const char *f[] = {m->title,        m->description,       m->favicon_url,  m->logo_url,
+                       m->language,     m->wordpress_version, m->facebook_url, m->twitter_url,
+                       m->linkedin_url, m->instagram_url,     m->youtube_url};
     const strlist *lists[] = {&m->tech_stack, &m->email_addresses, &m->phone_numbers};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         fuzz_check(f[i]);
@@ -45,12 +50,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[128];
     const char *ct = NULL;
     if (size > 0) {
-        ct = fuzz_content_types[data[0] % (sizeof fuzz_content_types / sizeof fuzz_content_types[0])];
+        ct = fuzz_content_types[data[0] %
+                                (sizeof fuzz_content_types / sizeof fuzz_content_types[0])];
         data++;
         size--;
     }
-    int rc = extract_page((const char *)data, size, ct, "https://fuzz.example.com/a/b",
-                          &m, err, sizeof err);
+    int rc = extract_page((const char *)data, size, ct, "https://fuzz.example.com/a/b", &m, err,
+                          sizeof err);
     if (rc == EXTRACT_ERROR)
         abort(); /* only out of memory may fail, and the fuzzer does not cause that */
     fuzz_check_page(&m);

@@ -29,8 +29,11 @@ static int test_setup(void **state)
     (void)state;
     const char *url = getenv("WF4_DATABASE_URL");
     assert_non_null(url);
-    db_settings s = {.url = url, .app_name = "wf4-test-db/1", .statement_timeout_ms = 3000,
-                     .lock_timeout_ms = 1000, .idle_in_tx_timeout_ms = 2000,
+    db_settings s = {.url = url,
+                     .app_name = "wf4-test-db/1",
+                     .statement_timeout_ms = 3000,
+                     .lock_timeout_ms = 1000,
+                     .idle_in_tx_timeout_ms = 2000,
                      .connect_timeout_s = 5};
     test_db = db_connect(&s, err, sizeof err);
     if (!test_db)
@@ -54,8 +57,10 @@ static int test_teardown(void **state)
 
 static char *test_title(void)
 {
-    PGresult *r = db_query(test_db, "SELECT coalesce(title, '') FROM domains WHERE domain = "
-                                    "'txtest.com'", 0, NULL);
+    PGresult *r = db_query(test_db,
+                           "SELECT coalesce(title, '') FROM domains WHERE domain = "
+                           "'txtest.com'",
+                           0, NULL);
     assert_non_null(r);
     char *t = strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -125,8 +130,8 @@ static int read_settings(db_tx *tx, void *arg)
                           0, NULL);
     if (!r)
         return -1;
-    snprintf(out, 256, "%s|%s|%s|%s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-             PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3));
+    snprintf(out, 256, "%s|%s|%s|%s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+             PQgetvalue(r, 0, 3));
     PQclear(r);
     return 0;
 }
@@ -152,8 +157,8 @@ static int txids(db_tx *tx, void *arg)
         PQclear(a);
         return -1;
     }
-    snprintf(out, 64, "%s", strcmp(PQgetvalue(a, 0, 0), PQgetvalue(b, 0, 0)) == 0 ? "same"
-                                                                                : "different");
+    snprintf(out, 64, "%s",
+             strcmp(PQgetvalue(a, 0, 0), PQgetvalue(b, 0, 0)) == 0 ? "same" : "different");
     PQclear(a);
     PQclear(b);
     return 0;
@@ -316,11 +321,12 @@ static void test_array_params(void **state)
 static void test_array_rejects_bad_uuid(void **state)
 {
     (void)state;
-    const char *bad[] = {"0a1b2c3d-4e5f-6789-abcd-ef012345678",  /* short */
+    const char *bad[] = {"0a1b2c3d-4e5f-6789-abcd-ef012345678",   /* short */
                          "0a1b2c3d-4e5f-6789-abcd-ef01234567890", /* long */
                          "0a1b2c3d_4e5f-6789-abcd-ef0123456789",  /* separator */
                          "0a1b2c3d-4e5f-6789-abcd-ef012345678g",  /* not hex */
-                         "", NULL};
+                         "",
+                         NULL};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         db_array a;
         db_array_init(&a, DB_OID_UUID);
@@ -394,17 +400,21 @@ static void proxied_open(proxied *x)
         else if (strcmp(i->keyword, "port") == 0)
             port = i->val;
     }
-    x->p = np_new(0, host && host[0] != '/' ? host : "127.0.0.1", port ? atoi(port) : 5432, -1,
-                  err, sizeof err);
+    x->p = np_new(0, host && host[0] != '/' ? host : "127.0.0.1", port ? atoi(port) : 5432, -1, err,
+                  sizeof err);
     PQconninfoFree(o);
     assert_non_null(x->p);
     x->stop = 0;
     assert_int_equal(pthread_create(&x->t, NULL, proxy_main, x), 0);
     snprintf(url, sizeof url, "%s%shost=127.0.0.1&port=%d", getenv("WF4_DATABASE_URL"),
              strchr(getenv("WF4_DATABASE_URL"), '?') ? "&" : "?", np_port(x->p));
-    db_settings s = {.url = url, .app_name = "wf4-test-proxied", .statement_timeout_ms = 1000,
-                     .lock_timeout_ms = 500, .idle_in_tx_timeout_ms = 1000,
-                     .connect_timeout_s = 2, .deadline_margin_ms = 500};
+    db_settings s = {.url = url,
+                     .app_name = "wf4-test-proxied",
+                     .statement_timeout_ms = 1000,
+                     .lock_timeout_ms = 500,
+                     .idle_in_tx_timeout_ms = 1000,
+                     .connect_timeout_s = 2,
+                     .deadline_margin_ms = 500};
     x->d = db_connect(&s, err, sizeof err);
     if (!x->d)
         fprintf(stderr, "proxied connect: %s\n", err);
@@ -433,8 +443,10 @@ static int bump(db_tx *tx, void *arg)
 {
     bump_arg *b = arg;
     b->calls++;
-    PGresult *r = db_exec(tx, "UPDATE domains SET attempts = attempts + 1 WHERE domain = "
-                              "'txtest.com'", 0, NULL);
+    PGresult *r = db_exec(tx,
+                          "UPDATE domains SET attempts = attempts + 1 WHERE domain = "
+                          "'txtest.com'",
+                          0, NULL);
     if (!r)
         return -1;
     PQclear(r);
@@ -443,8 +455,8 @@ static int bump(db_tx *tx, void *arg)
 
 static long attempts_now(void)
 {
-    PGresult *r = db_query(test_db, "SELECT attempts FROM domains WHERE domain = 'txtest.com'",
-                           0, NULL);
+    PGresult *r = db_query(test_db, "SELECT attempts FROM domains WHERE domain = 'txtest.com'", 0,
+                           NULL);
     assert_non_null(r);
     long v = atol(PQgetvalue(r, 0, 0));
     PQclear(r);

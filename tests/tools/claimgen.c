@@ -92,8 +92,7 @@ static int claimgen_args(int argc, char **argv, claimgen_opts *o)
     return o->n > 0 && o->topic && o->out ? 0 : -1;
 }
 
-static int claimgen_send(rd_kafka_t *rk, const char *topic, const char *key, void *buf,
-                         size_t len)
+static int claimgen_send(rd_kafka_t *rk, const char *topic, const char *key, void *buf, size_t len)
 {
     rd_kafka_resp_err_t e;
     do {

@@ -34,8 +34,8 @@ static double cost_cpu_ms(void)
 
 static void cost_show(const meta_page *m)
 {
-    const char *social[] = {m->facebook_url, m->twitter_url, m->linkedin_url,
-                            m->instagram_url, m->youtube_url};
+    const char *social[] = {m->facebook_url, m->twitter_url, m->linkedin_url, m->instagram_url,
+                            m->youtube_url};
     for (size_t i = 0; i < m->phone_numbers.n; i++)
         printf("    phone %s\n", m->phone_numbers.v[i]);
     for (size_t i = 0; i < sizeof social / sizeof social[0]; i++)
@@ -57,8 +57,8 @@ static int cost_file(const char *path, int runs, int show)
     size_t phones = 0;
     for (int i = 0; i < runs; i++) {
         meta_page m;
-        if (extract_page(body, len, "text/html", "https://www.example.com/", &m, err,
-                         sizeof err) == EXTRACT_ERROR) {
+        if (extract_page(body, len, "text/html", "https://www.example.com/", &m, err, sizeof err) ==
+            EXTRACT_ERROR) {
             fprintf(stderr, "extract_cost: %s: %s\n", path, err);
             free(body);
             return -1;
@@ -69,8 +69,8 @@ static int cost_file(const char *path, int runs, int show)
         meta_page_free(&m);
     }
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    printf("%-40s %8zu bytes %9.3f ms/page %3zu phones\n", name, len,
-           (cost_cpu_ms() - t0) / runs, phones);
+    printf("%-40s %8zu bytes %9.3f ms/page %3zu phones\n", name, len, (cost_cpu_ms() - t0) / runs,
+           phones);
     free(body);
     return 0;
 }

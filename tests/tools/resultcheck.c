@@ -92,7 +92,9 @@ static int rc_assign(rd_kafka_t *rk, const char *topic)
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
     if (e || md->topic_cnt != 1 || md->topics[0].err) {
         fprintf(stderr, "wf4-resultcheck: metadata of %s: %s\n", topic,
-                rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err : e));
+                rd_kafka_err2str(e               ? e
+                                 : md->topic_cnt ? md->topics[0].err
+                                                 : e));
         if (md)
             rd_kafka_metadata_destroy(md);
         rd_kafka_topic_destroy(rkt);
@@ -138,8 +140,7 @@ static void rc_report(const rc_state *st)
            "other_results=%ld "
            "undecodable=%ld secret_hits=%ld\n",
            st->n, st->seen, missing, dup, success, fail_final, fail_retry, fail429, fail_auth,
-           st->extra,
-           st->undecodable, st->secret_hits);
+           st->extra, st->undecodable, st->secret_hits);
     for (size_t i = 0, shown = 0; i < st->n && shown < 5; i++)
         if (!st->v[i].results && ++shown)
             printf("missing: %s %s\n", st->v[i].claim_id, st->v[i].domain);

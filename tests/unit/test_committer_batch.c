@@ -202,9 +202,8 @@ static void fake_delete_done(void *env, outbox_ids *done)
     outbox_ids_clear(done);
 }
 
-static const batch_ops fake_ops = {fake_apply,      fake_applied, fake_publish,
-                                   fake_settle,     fake_dlq_settle, fake_commit,
-                                   fake_rewind,     fake_delete_done};
+static const batch_ops fake_ops = {fake_apply,      fake_applied, fake_publish, fake_settle,
+                                   fake_dlq_settle, fake_commit,  fake_rewind,  fake_delete_done};
 
 /* The consumer: the next message, round robin over the partitions. Returns 0 when none. */
 static int fake_take(fake *f, batch_line *l)
@@ -383,9 +382,9 @@ static void test_outbox_ids(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_failure),   cmocka_unit_test(test_apply_fails),
+        cmocka_unit_test(test_no_failure),    cmocka_unit_test(test_apply_fails),
         cmocka_unit_test(test_handoffs_fail), cmocka_unit_test(test_dlq_fails),
-        cmocka_unit_test(test_commit_fails), cmocka_unit_test(test_all_fail),
+        cmocka_unit_test(test_commit_fails),  cmocka_unit_test(test_all_fail),
         cmocka_unit_test(test_outbox_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

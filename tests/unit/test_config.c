@@ -14,8 +14,7 @@
 
 static char *t_url, *t_name;
 static const cfg_entry t_table[] = {
-    {.env = "T_DATABASE_URL", .type = CFG_SECRET, .required = 1, .dst = &t_url,
-     .help = "a secret"},
+    {.env = "T_DATABASE_URL", .type = CFG_SECRET, .required = 1, .dst = &t_url, .help = "a secret"},
     {.env = "T_NAME", .type = CFG_STR, .def = "n", .dst = &t_name, .help = "not a secret"},
 };
 #define T_N (sizeof t_table / sizeof t_table[0])

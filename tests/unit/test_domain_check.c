@@ -11,7 +11,7 @@
 
 typedef struct dc_case {
     const char *input;
-    const char *want; /* ASCII form, or NULL when rejected */
+    const char *want;        /* ASCII form, or NULL when rejected */
     const char *reason_part; /* substring of the reason when rejected */
 } dc_case;
 
@@ -45,8 +45,7 @@ static const dc_case dc_cases[] = {
     {"under_score.com", NULL, "character"},
     {"sp ace.com", NULL, "character"},
     {"a.b.c.d.e-f.123x-.com", NULL, "hyphen"},
-    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com", NULL,
-     "63"},
+    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com", NULL, "63"},
     /* numeric TLD and IP literals */
     {"example.123", NULL, "numeric"},
     {"127.0.0.1", NULL, "IPv4"},

@@ -1,4 +1,5 @@
-/* Unit tests of scraper/extract*.c: a corpus of pages with exact expected fields, plus edge cases. */
+/* Unit tests of scraper/extract*.c: a corpus of pages with exact expected fields, plus edge cases.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -35,60 +36,57 @@ static const page_case pages[] = {
     {"01_utf8_basic.html", "text/html; charset=UTF-8", EXTRACT_OK,
      "Acme & Söhne – Präzisionswerkzeuge",
      "Werkzeuge aus Stuttgart seit 1921 – Qualität \"made in Germany\".",
-     BASE "static/favicon-32.png", "https://cdn.acme-soehne.de/brand/logo.svg", "de-DE",
-     false, NULL, false, "jQuery|Bootstrap|Font Awesome|Google Fonts",
+     BASE "static/favicon-32.png", "https://cdn.acme-soehne.de/brand/logo.svg", "de-DE", false,
+     NULL, false, "jQuery|Bootstrap|Font Awesome|Google Fonts",
      "info@acme-soehne.de|vertrieb@acme-soehne.de", "+497111234560",
      "https://www.facebook.com/AcmeSoehne/", "https://x.com/acmesoehne",
      "https://www.linkedin.com/company/acme-soehne", "https://www.instagram.com/acme.soehne/",
      "https://www.youtube.com/@AcmeSoehne"},
     {"02_latin1_meta.html", "text/html", EXTRACT_OK, "Café Müller · Bäckerei & Konditorei",
-     "Frische Brötchen, Kuchen und Torten – täglich ab 6 Uhr.", BASE "favicon.gif", NULL,
-     NULL, false, NULL, false, NULL, "bestellung@cafe-mueller.de", "+4989123456", NULL, NULL,
-     NULL, NULL, NULL},
+     "Frische Brötchen, Kuchen und Torten – täglich ab 6 Uhr.", BASE "favicon.gif", NULL, NULL,
+     false, NULL, false, NULL, "bestellung@cafe-mueller.de", "+4989123456", NULL, NULL, NULL, NULL,
+     NULL},
     {"03_cp1252_ctype.html", "text/html; charset=windows-1252", EXTRACT_OK,
      "“Smart” quotes — €5 deals", "Prices from €5 · Don’t miss out", BASE "favicon.ico",
      "https://smartdeals.co.uk/i/brand-logo.png", "en-GB", false, NULL, false, NULL,
      "sales@smartdeals.co.uk", "+442079460958", NULL, NULL, NULL, NULL, NULL},
     /* A BOM wins over a stale Content-Type charset, as in browsers. */
     {"04_bom_utf8.html", "text/html; charset=iso-8859-1", EXTRACT_OK, "Zürich Immobilien AG",
-     "Wohnungen in Zürich, Winterthur und Zug.", BASE "favicon.ico", NULL, "de-CH", false,
-     NULL, false, NULL, "info@zuerich-immo.ch", "+41441234567", NULL, NULL, NULL, NULL,
-     NULL},
+     "Wohnungen in Zürich, Winterthur und Zug.", BASE "favicon.ico", NULL, "de-CH", false, NULL,
+     false, NULL, "info@zuerich-immo.ch", "+41441234567", NULL, NULL, NULL, NULL, NULL},
     {"05_shift_jis.html", NULL, EXTRACT_OK, "株式会社テスト商事 ｜ 公式サイト",
-     "東京都千代田区の総合商社です。", BASE "favicon.ico", NULL, "ja", false, NULL, false,
-     NULL, "contact@test-shoji.co.jp", "+81312345678", NULL, NULL, NULL, NULL, NULL},
+     "東京都千代田区の総合商社です。", BASE "favicon.ico", NULL, "ja", false, NULL, false, NULL,
+     "contact@test-shoji.co.jp", "+81312345678", NULL, NULL, NULL, NULL, NULL},
     /* No declaration anywhere: uchardet's guess. */
-    {"06_nodecl_latin1.html", "text/html", EXTRACT_OK,
-     "Boulangerie Pâtisserie Lefèvre à Montréal", NULL, BASE "favicon.ico", NULL, NULL,
-     false, NULL, false, NULL, "commandes@lefevre.ca", "+15145550199", NULL, NULL, NULL, NULL,
-     NULL},
+    {"06_nodecl_latin1.html", "text/html", EXTRACT_OK, "Boulangerie Pâtisserie Lefèvre à Montréal",
+     NULL, BASE "favicon.ico", NULL, NULL, false, NULL, false, NULL, "commandes@lefevre.ca",
+     "+15145550199", NULL, NULL, NULL, NULL, NULL},
     {"07_broken.html", NULL, EXTRACT_OK, "Broken <b>markup</b> & co", "unquoted-description",
      BASE "favicon.ico", BASE "img/brand.png", NULL, false, NULL, false, NULL,
      "hello@broken-markup.net", "+14155550142", "https://www.facebook.com/brokenmarkup",
      "https://twitter.com/brokenmarkup", NULL, NULL, NULL},
     {"08_no_title.html", "text/html", EXTRACT_OK, "Loja Verde – Produtos Naturais",
      "Chás, grãos e suplementos.", "https://www.lojaverde.com.br/favicon.ico",
-     "https://www.lojaverde.com.br/loja/imagens/logo-loja.png", "pt-BR", false, NULL, false,
-     NULL, NULL, NULL, NULL, NULL, "https://br.linkedin.com/company/loja-verde", NULL, NULL},
+     "https://www.lojaverde.com.br/loja/imagens/logo-loja.png", "pt-BR", false, NULL, false, NULL,
+     NULL, NULL, NULL, NULL, "https://br.linkedin.com/company/loja-verde", NULL, NULL},
     {"09_contacts.html", "text/html", EXTRACT_OK, "Contact – Northwind Traders", NULL,
      BASE "favicon.ico", BASE "img/logo@2x.png", "en", false, NULL, false, NULL,
      "sales@northwind.com|support@northwind.com|press@northwind.com|"
      "pr.agency@mediahouse.co.uk|careers@northwind.com",
-     "+12065550100|+18005550199|+12065550101|+442079460958", NULL, NULL, NULL,
-     NULL, NULL},
+     "+12065550100|+18005550199|+12065550101|+442079460958", NULL, NULL, NULL, NULL, NULL},
     {"11_wordpress_elementor.html", "text/html; charset=UTF-8", EXTRACT_OK,
      "Bright Dental Clinic – Family Dentistry in Austin", NULL,
      "https://brightdental.com/wp-content/uploads/2023/05/cropped-icon-32x32.png",
-     "https://brightdental.com/wp-content/uploads/2023/05/bright-logo.png", "en-US", true,
-     "6.4.2", true,
+     "https://brightdental.com/wp-content/uploads/2023/05/bright-logo.png", "en-US", true, "6.4.2",
+     true,
      "WordPress|Elementor|WooCommerce|jQuery|Google Analytics|Google Tag Manager|"
      "Facebook Pixel|Hotjar",
-     "smile@brightdental.com", "+15125550147", "https://www.facebook.com/brightdentalaustin",
-     NULL, NULL, "https://instagram.com/brightdentalatx", NULL},
+     "smile@brightdental.com", "+15125550147", "https://www.facebook.com/brightdentalaustin", NULL,
+     NULL, "https://instagram.com/brightdentalatx", NULL},
     /* No generator: the version comes from core assets' ver=, not jQuery's. */
-    {"12_wordpress_nover.html", NULL, EXTRACT_OK, "Fietsenmaker Jansen", NULL,
-     BASE "favicon.ico", NULL, "nl-NL", true, "6.2.1", false, "WordPress|jQuery",
-     "info@fietsenjansen.nl", "+31201234567", NULL, NULL, NULL, NULL, NULL},
+    {"12_wordpress_nover.html", NULL, EXTRACT_OK, "Fietsenmaker Jansen", NULL, BASE "favicon.ico",
+     NULL, "nl-NL", true, "6.2.1", false, "WordPress|jQuery", "info@fietsenjansen.nl",
+     "+31201234567", NULL, NULL, NULL, NULL, NULL},
     {"13_shopify.html", "text/html", EXTRACT_OK, "Maple & Oak Candles",
      "Hand-poured soy candles from Vermont.",
      "https://mapleoak.com/cdn/shop/files/favicon_32x32.png?v=1",
@@ -100,50 +98,48 @@ static const page_case pages[] = {
      "https://static.wixstatic.com/media/abc~mv2.png/v1/fill/w_192,h_192/abc~mv2.png",
      "https://static.wixstatic.com/media/sol_logo~mv2.png", "es", false, NULL, false, "Wix",
      "hola@yogasol.es", "+34912345678", NULL, NULL, NULL, NULL, NULL},
-    {"15_squarespace.html", "text/html", EXTRACT_OK, "Hazel Photography", NULL,
-     BASE "favicon.ico", "https://images.squarespace-cdn.com/content/hazel-logo.png",
-     "en-US", false, NULL, false, "Squarespace", NULL, NULL, NULL, NULL, NULL,
-     "https://www.instagram.com/hazelphoto/", NULL},
+    {"15_squarespace.html", "text/html", EXTRACT_OK, "Hazel Photography", NULL, BASE "favicon.ico",
+     "https://images.squarespace-cdn.com/content/hazel-logo.png", "en-US", false, NULL, false,
+     "Squarespace", NULL, NULL, NULL, NULL, NULL, "https://www.instagram.com/hazelphoto/", NULL},
     {"16_drupal.html", "text/html", EXTRACT_OK, "Mairie de Saint-Honoré | Site officiel",
-     "Démarches, agenda et actualités de la commune.",
-     BASE "themes/custom/mairie/favicon.ico", NULL, "fr", false, NULL, false, "Drupal",
-     "mairie@saint-honore.fr", "+33476123456", NULL, NULL, NULL, NULL, NULL},
-    {"17_joomla.html", "text/html", EXTRACT_OK, "Trattoria da Mario", NULL,
-     BASE "favicon.ico", NULL, "it-it", false, NULL, false, "Joomla|jQuery", NULL,
-     "+390612345678", "https://www.facebook.com/trattoriadamario", NULL, NULL, NULL, NULL},
+     "Démarches, agenda et actualités de la commune.", BASE "themes/custom/mairie/favicon.ico",
+     NULL, "fr", false, NULL, false, "Drupal", "mairie@saint-honore.fr", "+33476123456", NULL, NULL,
+     NULL, NULL, NULL},
+    {"17_joomla.html", "text/html", EXTRACT_OK, "Trattoria da Mario", NULL, BASE "favicon.ico",
+     NULL, "it-it", false, NULL, false, "Joomla|jQuery", NULL, "+390612345678",
+     "https://www.facebook.com/trattoriadamario", NULL, NULL, NULL, NULL},
     {"18_nextjs.html", "text/html; charset=utf-8", EXTRACT_OK, "Orbit — Analytics for teams",
-     "Ship dashboards in minutes.", BASE "favicon.svg", BASE "orbit-logo.svg", "en", false,
-     NULL, false, "React|Next.js|Tailwind CSS|Cloudflare", "hello@orbit.dev", NULL, NULL,
+     "Ship dashboards in minutes.", BASE "favicon.svg", BASE "orbit-logo.svg", "en", false, NULL,
+     false, "React|Next.js|Tailwind CSS|Cloudflare", "hello@orbit.dev", NULL, NULL,
      "https://x.com/orbitdev", NULL, NULL, NULL},
-    {"19_vue_nuxt.html", "text/html", EXTRACT_OK, "Pinecone Co-working", NULL,
-     BASE "favicon.ico", NULL, "en", false, NULL, false, "Vue.js|Nuxt.js|Tailwind CSS", NULL,
-     "+13035550123", NULL, NULL, NULL, NULL, NULL},
-    {"20_angular_react.html", "text/html", EXTRACT_OK, "Ledgerly", NULL,
-     BASE "app/favicon.ico", NULL, "en", false, NULL, false, "React|Vue.js|Angular", NULL,
-     NULL, NULL, NULL, NULL, NULL, "https://www.youtube.com/user/ledgerly"},
-    {"21_webflow.html", "text/html", EXTRACT_OK, "Kiteworks Studio",
-     "Brand and web design studio in Lisbon.",
-     "https://assets.website-files.com/64f19/favicon.png", NULL, "en", false, NULL, false,
-     "Webflow", NULL, NULL, NULL, NULL, "https://www.linkedin.com/company/kiteworks/", NULL,
-     NULL},
-    {"22_whitespace.html", "text/html", EXTRACT_OK, "Stora Mellanrum AB", "Rum med luft",
-     BASE "favicon.ico", NULL, "sv", false, NULL, false, NULL, NULL, "+46812345678", NULL,
+    {"19_vue_nuxt.html", "text/html", EXTRACT_OK, "Pinecone Co-working", NULL, BASE "favicon.ico",
+     NULL, "en", false, NULL, false, "Vue.js|Nuxt.js|Tailwind CSS", NULL, "+13035550123", NULL,
      NULL, NULL, NULL, NULL},
-    {"23_data.json", NULL, EXTRACT_NOT_HTML, NULL, NULL, NULL, NULL, NULL, false, NULL,
-     false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
-    {"23_data.json", "application/json", EXTRACT_NOT_HTML, NULL, NULL, NULL, NULL, NULL,
-     false, NULL, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
-    {"24_binary.bin", "application/octet-stream", EXTRACT_NOT_HTML, NULL, NULL, NULL, NULL,
-     NULL, false, NULL, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
-    {"25_empty.html", "text/html", EXTRACT_NOT_HTML, NULL, NULL, NULL, NULL, NULL, false,
+    {"20_angular_react.html", "text/html", EXTRACT_OK, "Ledgerly", NULL, BASE "app/favicon.ico",
+     NULL, "en", false, NULL, false, "React|Vue.js|Angular", NULL, NULL, NULL, NULL, NULL, NULL,
+     "https://www.youtube.com/user/ledgerly"},
+    {"21_webflow.html", "text/html", EXTRACT_OK, "Kiteworks Studio",
+     "Brand and web design studio in Lisbon.", "https://assets.website-files.com/64f19/favicon.png",
+     NULL, "en", false, NULL, false, "Webflow", NULL, NULL, NULL, NULL,
+     "https://www.linkedin.com/company/kiteworks/", NULL, NULL},
+    {"22_whitespace.html", "text/html", EXTRACT_OK, "Stora Mellanrum AB", "Rum med luft",
+     BASE "favicon.ico", NULL, "sv", false, NULL, false, NULL, NULL, "+46812345678", NULL, NULL,
+     NULL, NULL, NULL},
+    {"23_data.json", NULL, EXTRACT_NOT_HTML, NULL, NULL, NULL, NULL, NULL, false, NULL, false, NULL,
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {"23_data.json", "application/json", EXTRACT_NOT_HTML, NULL, NULL, NULL, NULL, NULL, false,
      NULL, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
-    {"01_utf8_basic.html", "image/png", EXTRACT_NOT_HTML, NULL, NULL, NULL, NULL, NULL,
+    {"24_binary.bin", "application/octet-stream", EXTRACT_NOT_HTML, NULL, NULL, NULL, NULL, NULL,
      false, NULL, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {"25_empty.html", "text/html", EXTRACT_NOT_HTML, NULL, NULL, NULL, NULL, NULL, false, NULL,
+     false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {"01_utf8_basic.html", "image/png", EXTRACT_NOT_HTML, NULL, NULL, NULL, NULL, NULL, false, NULL,
+     false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
     {"27_invalid_utf8.html", NULL, EXTRACT_OK,
      "Bad \xEF\xBF\xBD\xEF\xBF\xBD bytes \xEF\xBF\xBD( and "
      "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD end",
-     NULL, BASE "favicon.ico", NULL, NULL, false, NULL, false, NULL, "ok@valid-bytes.com",
-     NULL, NULL, NULL, NULL, NULL, NULL},
+     NULL, BASE "favicon.ico", NULL, NULL, false, NULL, false, NULL, "ok@valid-bytes.com", NULL,
+     NULL, NULL, NULL, NULL, NULL},
 };
 
 static char *read_page(const char *file, size_t *len)
@@ -290,7 +286,8 @@ static void test_content_type_wins(void **state)
 static void test_utf16_bom(void **state)
 {
     (void)state;
-    static const char page[] = "\xFF\xFE<\0t\0i\0t\0l\0e\0>\0\xE9\0t\0\xE9\0<\0/\0t\0i\0t\0l\0e\0>\0";
+    static const char page[] =
+        "\xFF\xFE<\0t\0i\0t\0l\0e\0>\0\xE9\0t\0\xE9\0<\0/\0t\0i\0t\0l\0e\0>\0";
     meta_page m;
     assert_int_equal(extract_page(page, sizeof page - 1, NULL, BASE, &m, NULL, 0), EXTRACT_OK);
     assert_string_equal(m.title, "été");
@@ -321,8 +318,7 @@ static void test_bad_args(void **state)
     assert_int_equal(extract_page(NULL, 0, NULL, BASE, &m, err, sizeof err), EXTRACT_NOT_HTML);
     assert_string_equal(err, "empty body");
     meta_page_free(&m);
-    assert_int_equal(extract_page("  \n\t ", 5, NULL, BASE, &m, err, sizeof err),
-                     EXTRACT_NOT_HTML);
+    assert_int_equal(extract_page("  \n\t ", 5, NULL, BASE, &m, err, sizeof err), EXTRACT_NOT_HTML);
     meta_page_free(&m);
 }
 
@@ -420,8 +416,8 @@ static void test_social_classify(void **state)
         {"https://www.facebook.com/", EXT_SOCIAL_NONE, EXT_RANK_NONE, NULL},
         {"https://notfacebook.com/acme", EXT_SOCIAL_NONE, EXT_RANK_NONE, NULL},
         {"https://x.com/acme", EXT_SOCIAL_TWITTER, EXT_RANK_ORG, NULL},
-        {"https://twitter.com/acme/status/1789012345678901234", EXT_SOCIAL_TWITTER,
-         EXT_RANK_POST, "https://twitter.com/acme"},
+        {"https://twitter.com/acme/status/1789012345678901234", EXT_SOCIAL_TWITTER, EXT_RANK_POST,
+         "https://twitter.com/acme"},
         {"https://x.com/acme/status/17?s=20", EXT_SOCIAL_TWITTER, EXT_RANK_POST,
          "https://x.com/acme"},
         {"https://twitter.com/intent/tweet?text=x", EXT_SOCIAL_NONE, EXT_RANK_NONE, NULL},
@@ -432,10 +428,10 @@ static void test_social_classify(void **state)
         {"https://www.linkedin.com/school/acme-academy/", EXT_SOCIAL_LINKEDIN, EXT_RANK_ORG, NULL},
         {"https://www.linkedin.com/in/jane-founder", EXT_SOCIAL_LINKEDIN, EXT_RANK_PERSON, NULL},
         {"https://www.linkedin.com/company/", EXT_SOCIAL_NONE, EXT_RANK_NONE, NULL},
-        {"https://www.linkedin.com/posts/acme_launch-activity-71", EXT_SOCIAL_NONE,
-         EXT_RANK_NONE, NULL},
-        {"https://www.linkedin.com/sharing/share-offsite/?url=x", EXT_SOCIAL_NONE,
-         EXT_RANK_NONE, NULL},
+        {"https://www.linkedin.com/posts/acme_launch-activity-71", EXT_SOCIAL_NONE, EXT_RANK_NONE,
+         NULL},
+        {"https://www.linkedin.com/sharing/share-offsite/?url=x", EXT_SOCIAL_NONE, EXT_RANK_NONE,
+         NULL},
         {"https://instagram.com/acme", EXT_SOCIAL_INSTAGRAM, EXT_RANK_ORG, NULL},
         {"https://www.instagram.com/reel/abc/", EXT_SOCIAL_NONE, EXT_RANK_NONE, NULL},
         {"https://www.youtube.com/@acme", EXT_SOCIAL_YOUTUBE, EXT_RANK_ORG, NULL},
@@ -460,7 +456,8 @@ static void test_emails(void **state)
 {
     (void)state;
     strlist l = {0};
-    assert_int_equal(ext_find_emails("a.b+tag@Sub.Example.ORG, x@y.png, @x.com, me@host", &l, 20), 0);
+    assert_int_equal(ext_find_emails("a.b+tag@Sub.Example.ORG, x@y.png, @x.com, me@host", &l, 20),
+                     0);
     assert_int_equal(l.n, 1);
     assert_string_equal(l.v[0], "a.b+tag@sub.example.org");
     strlist_free(&l);

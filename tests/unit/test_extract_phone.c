@@ -1,4 +1,5 @@
-/* Unit tests of phone numbers (scraper/extract_phone*.c, phone.cc): countries, clues, look-alikes. */
+/* Unit tests of phone numbers (scraper/extract_phone*.c, phone.cc): countries, clues, look-alikes.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -92,8 +93,7 @@ static const phone_case countries[] = {
      "+442079460958|+447911123456"},
     {"IT: leading zero kept", COM, "it", "Prenotazioni 06 1234 5678 oppure +39 06 12345678",
      "+390612345678"},
-    {"BR: area code in parentheses", COM, "pt-BR", "WhatsApp (11) 91234-5678",
-     "+5511912345678"},
+    {"BR: area code in parentheses", COM, "pt-BR", "WhatsApp (11) 91234-5678", "+5511912345678"},
     {"AU: landline and mobile", "https://www.example.com.au/", "en-AU",
      "Phone (02) 9876 5432 · Mobile 0412 345 678", "+61298765432|+61412345678"},
     {"IN: mobile", COM, "en-IN", "+91 98765 43210 / 098765 43210", "+919876543210"},
@@ -120,16 +120,15 @@ static const phone_case clues[] = {
     {"schema.org address (microdata)", COM, "en",
      "<div itemscope><span itemprop=addressCountry>fr</span></div>Tél. 01 23 45 67 89",
      "+33123456789"},
-    {"ccTLD beats the language's region", "https://www.example.fr/", "en-US",
-     "Call 01 23 45 67 89", "+33123456789"},
-    {".co.uk is GB", "https://shop.example.co.uk/", "en", "Call 020 7946 0958",
-     "+442079460958"},
-    {".io says nothing: the language's region", "https://acme.io/", "de-DE",
-     "Telefon 030 1234567", "+49301234567"},
+    {"ccTLD beats the language's region", "https://www.example.fr/", "en-US", "Call 01 23 45 67 89",
+     "+33123456789"},
+    {".co.uk is GB", "https://shop.example.co.uk/", "en", "Call 020 7946 0958", "+442079460958"},
+    {".io says nothing: the language's region", "https://acme.io/", "de-DE", "Telefon 030 1234567",
+     "+49301234567"},
     {"e-mail address at a ccTLD", COM, NULL,
      "<p>Telefon: 089 / 12 34 56</p><p>bestellung@cafe-mueller.de</p>", "+4989123456"},
-    {"og:locale", COM, NULL,
-     "<meta property='og:locale' content='en_AU'>Phone (02) 9876 5432", "+61298765432"},
+    {"og:locale", COM, NULL, "<meta property='og:locale' content='en_AU'>Phone (02) 9876 5432",
+     "+61298765432"},
     {"language alone", COM, "it", "Tel. 06 1234 5678", "+390612345678"},
     {"no clue: international and North American grouping only", COM, NULL,
      "Berlin 030 1234567 · Montréal (514) 555-0199 · Zürich +41 44 123 45 67",
@@ -161,8 +160,7 @@ static const phone_case lookalikes[] = {
      "電話 03-1234-5678",
      "+81312345678"},
     {"invalid numbers", COM, "en-US",
-     "555-0100 · (123) 456-7890 · +1 000 000 0000 · +999 1234 5678 · 12345678901234567890",
-     ""},
+     "555-0100 · (123) 456-7890 · +1 000 000 0000 · +999 1234 5678 · 12345678901234567890", ""},
 };
 
 static void test_lookalikes(void **state)
@@ -258,8 +256,7 @@ static void test_hostile_text(void **state)
     for (size_t i = 0; i < m.phone_numbers.n; i++)
         if (strncmp(m.phone_numbers.v[i], "+1", 2) != 0 || strlen(m.phone_numbers.v[i]) != 12)
             fail_msg("hostile text: phone %zu is '%s'", i, m.phone_numbers.v[i]);
-    print_message("hostile text: %zu bytes in %.2f s CPU, %zu phones\n", o, s,
-                  m.phone_numbers.n);
+    print_message("hostile text: %zu bytes in %.2f s CPU, %zu phones\n", o, s, m.phone_numbers.n);
     assert_true(s < 20.0); /* sanitizers and a shared machine: an honest bound, not a race */
     meta_page_free(&m);
     free(html);

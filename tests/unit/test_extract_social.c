@@ -37,8 +37,8 @@ static const social_case cases[] = {
      "https://www.linkedin.com/in/jane-founder/|https://www.linkedin.com/company/brand/", NULL,
      NULL, "https://www.linkedin.com/company/brand/", NULL, NULL},
     {"company before the founder",
-     "https://www.linkedin.com/company/brand|https://www.linkedin.com/in/jane-founder", NULL,
-     NULL, "https://www.linkedin.com/company/brand", NULL, NULL},
+     "https://www.linkedin.com/company/brand|https://www.linkedin.com/in/jane-founder", NULL, NULL,
+     "https://www.linkedin.com/company/brand", NULL, NULL},
     {"only the founder",
      "https://www.linkedin.com/posts/brand_launch-activity-71|"
      "https://www.linkedin.com/sharing/share-offsite/?url=x|https://www.linkedin.com/in/jane",
@@ -80,9 +80,9 @@ static void check(const social_case *t)
     for (char *save = NULL, *h = strtok_r(links, "|", &save); h; h = strtok_r(NULL, "|", &save))
         o += (size_t)snprintf(html + o, sizeof html - o, "<a href=\"%s\">link</a>\n", h);
     assert_true(o < sizeof html);
-    assert_int_equal(extract_page(html, o, "text/html", "https://brand.example/", &m, err,
-                                  sizeof err),
-                     EXTRACT_OK);
+    assert_int_equal(
+        extract_page(html, o, "text/html", "https://brand.example/", &m, err, sizeof err),
+        EXTRACT_OK);
     expect(t->name, "facebook", t->facebook, m.facebook_url);
     expect(t->name, "twitter", t->twitter, m.twitter_url);
     expect(t->name, "linkedin", t->linkedin, m.linkedin_url);
@@ -113,7 +113,8 @@ static void test_large_pages(void **state)
         {"41_large_shop_us.html",
          {"41", NULL, NULL, "https://twitter.com/blueridgecandle",
           "https://www.linkedin.com/company/blue-ridge-candle",
-          "https://www.instagram.com/blueridgecandle/", "https://www.youtube.com/@BlueRidgeCandle"}},
+          "https://www.instagram.com/blueridgecandle/",
+          "https://www.youtube.com/@BlueRidgeCandle"}},
         {"42_large_news_jp.html",
          {"42", NULL, NULL, "https://x.com/test_seiki", NULL, NULL,
           "https://www.youtube.com/channel/UCtestseiki"}},
@@ -128,9 +129,9 @@ static void test_large_pages(void **state)
         size_t len = fread(body, 1, 1u << 20, f);
         fclose(f);
         meta_page m;
-        assert_int_equal(extract_page(body, len, NULL, "https://www.example.com/", &m, err,
-                                      sizeof err),
-                         EXTRACT_OK);
+        assert_int_equal(
+            extract_page(body, len, NULL, "https://www.example.com/", &m, err, sizeof err),
+            EXTRACT_OK);
         const social_case *t = &pages[i].want;
         expect(pages[i].file, "facebook", t->facebook, m.facebook_url);
         expect(pages[i].file, "twitter", t->twitter, m.twitter_url);

@@ -45,10 +45,8 @@ static json_t *avsc_metadata_fields(json_t **root)
 static const char *kind_avro(meta_kind k)
 {
     switch (k) {
-    case META_TEXT:
-        return "{\"type\": [\"null\", \"string\"], \"default\": null}";
-    case META_BOOL:
-        return "{\"type\": \"boolean\", \"default\": false}";
+    case META_TEXT: return "{\"type\": [\"null\", \"string\"], \"default\": null}";
+    case META_BOOL: return "{\"type\": \"boolean\", \"default\": false}";
     case META_LIST:
     case META_JSON_LIST:
         return "{\"type\": {\"type\": \"array\", \"items\": \"string\"}, \"default\": []}";
@@ -127,14 +125,10 @@ static char *read_migrations(void)
 static const char *kind_sql(meta_kind k)
 {
     switch (k) {
-    case META_TEXT:
-        return "text";
-    case META_BOOL:
-        return "boolean";
-    case META_LIST:
-        return "text[]";
-    case META_JSON_LIST:
-        return "jsonb";
+    case META_TEXT: return "text";
+    case META_BOOL: return "boolean";
+    case META_LIST: return "text[]";
+    case META_JSON_LIST: return "jsonb";
     }
     fail_msg("kind %d has no SQL type in this test", (int)k);
     return NULL;
@@ -150,8 +144,8 @@ static int declared_as(const char *sql, const char *column, const char *type)
         const char *t = p + cl;
         while (*t == ' ')
             t++;
-        if (strncmp(t, type, tl) == 0 && (t[tl] == ',' || t[tl] == '\n' || t[tl] == ' ' ||
-                                          t[tl] == ';' || t[tl] == ')'))
+        if (strncmp(t, type, tl) == 0 &&
+            (t[tl] == ',' || t[tl] == '\n' || t[tl] == ' ' || t[tl] == ';' || t[tl] == ')'))
             return 1;
     }
     return 0;
@@ -235,8 +229,8 @@ static void sample_result(msg_result *r)
     r->scraped_at_ms = 1795427200000;
     r->has_meta = true;
     meta_page *m = &r->meta;
-#define SET(member, kind, avro, column)                                                    \
-    _Generic(&m->member, char **: set_text, bool *: set_bool, strlist *: set_list)(&m->member);
+#define SET(member, kind, avro, column) \
+    _Generic(&m->member, char ** : set_text, bool * : set_bool, strlist * : set_list)(&m->member);
     META_FIELDS(SET)
 #undef SET
 }
@@ -277,7 +271,7 @@ static void test_every_field_round_trips(void **state)
     if (msg_result_decode(w, buf, len, &out, err, sizeof err) != 0)
         fail_msg("decode: %s", err);
     assert_true(out.has_meta);
-#define EQ(member, kind, avro, column)                                                     \
+#define EQ(member, kind, avro, column) \
     _Generic(&in.meta.member, char **: eq_text, bool *: eq_bool,                           \
              strlist *: eq_list)(&in.meta.member, &out.meta.member, #member);
     META_FIELDS(EQ)
@@ -302,8 +296,8 @@ static void test_every_field_fills_its_column(void **state)
         uint32_t oid = meta_fields[i].kind == META_BOOL ? DB_OID_BOOL : DB_OID_TEXT;
         if (a->n != 1 || a->has_null || a->elem_oid != oid)
             fail_msg("%s: column %zu has %d elements (null: %d), element type %u, not %u",
-                     meta_fields[i].member, i + 3, (int)a->n, a->has_null,
-                     (unsigned)a->elem_oid, (unsigned)oid);
+                     meta_fields[i].member, i + 3, (int)a->n, a->has_null, (unsigned)a->elem_oid,
+                     (unsigned)oid);
     }
     result_prepared_free(&p);
     msg_result_free(&r);

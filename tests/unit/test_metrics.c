@@ -40,29 +40,28 @@ static void test_render_exact(void **state)
     metrics_observe(plain, 0.5);
     char *text = metrics_render();
     assert_non_null(text);
-    assert_string_equal(text,
-                        "# HELP t_results_total Results by outcome.\n"
-                        "# TYPE t_results_total counter\n"
-                        "t_results_total{outcome=\"ok\"} 3\n"
-                        "t_results_total{outcome=\"fail\"} 1\n"
-                        "# HELP t_in_flight Requests in flight.\n"
-                        "# TYPE t_in_flight gauge\n"
-                        "t_in_flight 1.25\n"
-                        "# HELP t_latency_seconds Latency.\n"
-                        "# TYPE t_latency_seconds histogram\n"
-                        "t_latency_seconds_bucket{op=\"get\",le=\"0.1\"} 1\n"
-                        "t_latency_seconds_bucket{op=\"get\",le=\"0.5\"} 3\n"
-                        "t_latency_seconds_bucket{op=\"get\",le=\"1\"} 3\n"
-                        "t_latency_seconds_bucket{op=\"get\",le=\"+Inf\"} 4\n"
-                        "t_latency_seconds_sum{op=\"get\"} 2.5625\n"
-                        "t_latency_seconds_count{op=\"get\"} 4\n"
-                        "# HELP t_size_bytes Sizes, in \\\\ bytes\\nsecond line.\n"
-                        "# TYPE t_size_bytes histogram\n"
-                        "t_size_bytes_bucket{le=\"0.1\"} 0\n"
-                        "t_size_bytes_bucket{le=\"0.5\"} 1\n"
-                        "t_size_bytes_bucket{le=\"+Inf\"} 1\n"
-                        "t_size_bytes_sum 0.5\n"
-                        "t_size_bytes_count 1\n");
+    assert_string_equal(text, "# HELP t_results_total Results by outcome.\n"
+                              "# TYPE t_results_total counter\n"
+                              "t_results_total{outcome=\"ok\"} 3\n"
+                              "t_results_total{outcome=\"fail\"} 1\n"
+                              "# HELP t_in_flight Requests in flight.\n"
+                              "# TYPE t_in_flight gauge\n"
+                              "t_in_flight 1.25\n"
+                              "# HELP t_latency_seconds Latency.\n"
+                              "# TYPE t_latency_seconds histogram\n"
+                              "t_latency_seconds_bucket{op=\"get\",le=\"0.1\"} 1\n"
+                              "t_latency_seconds_bucket{op=\"get\",le=\"0.5\"} 3\n"
+                              "t_latency_seconds_bucket{op=\"get\",le=\"1\"} 3\n"
+                              "t_latency_seconds_bucket{op=\"get\",le=\"+Inf\"} 4\n"
+                              "t_latency_seconds_sum{op=\"get\"} 2.5625\n"
+                              "t_latency_seconds_count{op=\"get\"} 4\n"
+                              "# HELP t_size_bytes Sizes, in \\\\ bytes\\nsecond line.\n"
+                              "# TYPE t_size_bytes histogram\n"
+                              "t_size_bytes_bucket{le=\"0.1\"} 0\n"
+                              "t_size_bytes_bucket{le=\"0.5\"} 1\n"
+                              "t_size_bytes_bucket{le=\"+Inf\"} 1\n"
+                              "t_size_bytes_sum 0.5\n"
+                              "t_size_bytes_count 1\n");
     free(text);
 }
 
@@ -123,9 +122,9 @@ static void test_rejects(void **state)
     assert_null(metrics_counter("t_unclosed{a=\"b\"", "x"));
     assert_null(metrics_histogram("t_bad_buckets", "x", bad, 2));
     assert_non_null(metrics_counter("t_kind_total", "x"));
-    assert_null(metrics_gauge("t_kind_total", "x"));            /* same name, other type */
-    assert_null(metrics_gauge("t_kind_total{a=\"1\"}", "x"));   /* same base, other type */
-    metrics_add(NULL, 1);                                       /* NULL is a no-op */
+    assert_null(metrics_gauge("t_kind_total", "x"));          /* same name, other type */
+    assert_null(metrics_gauge("t_kind_total{a=\"1\"}", "x")); /* same base, other type */
+    metrics_add(NULL, 1);                                     /* NULL is a no-op */
     metrics_set(NULL, 1);
     metrics_observe(NULL, 1);
     assert_true(metrics_value(NULL) == 0);
@@ -252,8 +251,8 @@ static void test_http_endpoints(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_render_exact),  cmocka_unit_test(test_counter_rules),
-        cmocka_unit_test(test_gauge_values),  cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_render_exact),    cmocka_unit_test(test_counter_rules),
+        cmocka_unit_test(test_gauge_values),    cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_latency_buckets), cmocka_unit_test(test_threads),
         cmocka_unit_test(test_http_endpoints),
     };

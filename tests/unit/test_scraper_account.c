@@ -32,14 +32,12 @@ static void test_left(void **state)
     char err[256];
     account_info a;
     /* ScraperAPI's requestCount can run past the limit: nothing is left, not a negative. */
-    assert_int_equal(account_parse("{\"requestCount\":105,\"requestLimit\":100}", &a, err,
-                                   sizeof err),
-                     0);
+    assert_int_equal(
+        account_parse("{\"requestCount\":105,\"requestLimit\":100}", &a, err, sizeof err), 0);
     assert_int_equal(account_credits_left(&a), 0);
     assert_int_equal(a.concurrency_limit, -1);
-    assert_int_equal(account_parse("{\"requestCount\":\"5\",\"requestLimit\":100}", &a, err,
-                                   sizeof err),
-                     0);
+    assert_int_equal(
+        account_parse("{\"requestCount\":\"5\",\"requestLimit\":100}", &a, err, sizeof err), 0);
     assert_int_equal(account_credits_left(&a), -1); /* unknown, not "credits left" */
 }
 

@@ -124,10 +124,8 @@ static void test_redact_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_classify_403),
-        cmocka_unit_test(test_backoff_bounds),
-        cmocka_unit_test(test_limiter_aimd),
+        cmocka_unit_test(test_classify),       cmocka_unit_test(test_classify_403),
+        cmocka_unit_test(test_backoff_bounds), cmocka_unit_test(test_limiter_aimd),
         cmocka_unit_test(test_redact_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

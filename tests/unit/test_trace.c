@@ -16,8 +16,11 @@ static void test_trace_id_of_claim(void **state)
     char id[33];
     trace_id_of_claim(claim, id);
     assert_string_equal(id, "9e352bd3e2594e079d99b459fb5e3d79");
-    const char *bad[] = {"", "9e352bd3e2594e079d99b459fb5e3d79", "9e352bd3-e259-4e07-9d99-b459fb5e3d7",
-                         "9e352bd3-e259-4e07-9d99-b459fb5e3d7g", "9e352bd3xe259-4e07-9d99-b459fb5e3d79",
+    const char *bad[] = {"",
+                         "9e352bd3e2594e079d99b459fb5e3d79",
+                         "9e352bd3-e259-4e07-9d99-b459fb5e3d7",
+                         "9e352bd3-e259-4e07-9d99-b459fb5e3d7g",
+                         "9e352bd3xe259-4e07-9d99-b459fb5e3d79",
                          "00000000-0000-0000-0000-000000000000"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         trace_id_of_claim(bad[i], id);
@@ -47,7 +50,7 @@ static void test_trace_from_claim_and_child(void **state)
     assert_string_equal(a + 52, "-01");
     trace_child(a, b);
     assert_true(trace_well_formed(b));
-    assert_memory_equal(a, b, 36);              /* same version and trace id */
+    assert_memory_equal(a, b, 36);               /* same version and trace id */
     assert_memory_not_equal(a + 36, b + 36, 16); /* a new span id */
     trace_from_claim(claim, c);
     assert_memory_not_equal(a + 36, c + 36, 16); /* every claim message its own span */
@@ -59,7 +62,9 @@ static void test_trace_child_rejects(void **state)
 {
     (void)state;
     char out[MSG_TRACEPARENT_LEN];
-    const char *bad[] = {NULL, "", "01-9e352bd3e2594e079d99b459fb5e3d79-0123456789abcdef-01",
+    const char *bad[] = {NULL,
+                         "",
+                         "01-9e352bd3e2594e079d99b459fb5e3d79-0123456789abcdef-01",
                          "00-9E352BD3E2594E079D99B459FB5E3D79-0123456789abcdef-01",
                          "00-9e352bd3e2594e079d99b459fb5e3d79-0123456789abcdef-01-extra",
                          "00-9e352bd3e2594e079d99b459fb5e3d79_0123456789abcdef-01"};

@@ -1,4 +1,5 @@
-/* Unit tests of common/wire*.c and msg.c: canonical form, round trips, resolution, hostile input, interop. */
+/* Unit tests of common/wire*.c and msg.c: canonical form, round trips, resolution, hostile input,
+ * interop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,7 +43,8 @@ static void sample_claim(const char *name, msg_claim *c)
         c->claimed_at_ms = 1795427200000;
         c->lease_expires_at_ms = 1795427500000;
     } else {
-        c->domain = strdup("b\xc3\xbc" "cher.example");
+        c->domain = strdup("b\xc3\xbc"
+                           "cher.example");
         c->attempt = 2147483647;
         c->claimed_at_ms = -1;
         c->lease_expires_at_ms = 0;
@@ -52,7 +54,8 @@ static void sample_claim(const char *name, msg_claim *c)
 static void sample_meta(meta_page *m)
 {
     m->title = strdup("Caf\xc3\xa9 \xe2\x80\x94 \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80");
-    m->description = strdup("B\xc3\xbc" "cher & more");
+    m->description = strdup("B\xc3\xbc"
+                            "cher & more");
     m->favicon_url = strdup("https://example.com/favicon.ico");
     m->language = strdup("de-DE");
     m->is_wordpress = true;
@@ -214,7 +217,7 @@ static void *roundtrip(wire *w, const char *name, size_t *len)
     return buf;
 }
 
-static const char *const sample_names[] = {"claim_full", "claim_nulls", "result_success",
+static const char *const sample_names[] = {"claim_full",     "claim_nulls",  "result_success",
                                            "result_failure", "handoff_full", "handoff_nulls"};
 #define NSAMPLES (sizeof sample_names / sizeof sample_names[0])
 
@@ -483,8 +486,7 @@ static void make_schema_dir(char *dir, const char *claim_src, const char *extra)
     snprintf(cmd, sizeof cmd,
              "mkdir -p %s/avro/history && cp %s %s/avro/claim.avsc && "
              "cp %s/avro/result.avsc %s/avro/handoff.avsc %s/avro/ && cp %s %s/avro/history/",
-             dir, claim_src, dir, WF4_SCHEMA_DIR_DEFAULT, WF4_SCHEMA_DIR_DEFAULT, dir, extra,
-             dir);
+             dir, claim_src, dir, WF4_SCHEMA_DIR_DEFAULT, WF4_SCHEMA_DIR_DEFAULT, dir, extra, dir);
     assert_int_equal(system(cmd), 0);
 }
 
@@ -588,10 +590,26 @@ static void claim_valid(bb *x, wire *w)
     bb_long(x, 2000);
 }
 
-static void h_neg_len(bb *x, wire *w) { bb_header(x, w, WIRE_CLAIM); bb_long(x, -1); }
-static void h_huge_len(bb *x, wire *w) { bb_header(x, w, WIRE_CLAIM); bb_long(x, 1LL << 40); }
-static void h_union_m1(bb *x, wire *w) { claim_ids(x, w); bb_long(x, -1); }
-static void h_union_2(bb *x, wire *w) { claim_ids(x, w); bb_long(x, 2); }
+static void h_neg_len(bb *x, wire *w)
+{
+    bb_header(x, w, WIRE_CLAIM);
+    bb_long(x, -1);
+}
+static void h_huge_len(bb *x, wire *w)
+{
+    bb_header(x, w, WIRE_CLAIM);
+    bb_long(x, 1LL << 40);
+}
+static void h_union_m1(bb *x, wire *w)
+{
+    claim_ids(x, w);
+    bb_long(x, -1);
+}
+static void h_union_2(bb *x, wire *w)
+{
+    claim_ids(x, w);
+    bb_long(x, 2);
+}
 static void h_bool_2(bb *x, wire *w)
 {
     bb_result_head(x, w, 0);
@@ -605,7 +623,13 @@ static void claim_to_attempt(bb *x, wire *w)
     bb_long(x, 0);
     bb_str(x, "example.com");
 }
-static void h_int_33bit(bb *x, wire *w) { claim_to_attempt(x, w); bb_long(x, 1LL << 32); bb_long(x, 1); bb_long(x, 2); }
+static void h_int_33bit(bb *x, wire *w)
+{
+    claim_to_attempt(x, w);
+    bb_long(x, 1LL << 32);
+    bb_long(x, 1);
+    bb_long(x, 2);
+}
 static void h_int_6bytes(bb *x, wire *w)
 {
     claim_to_attempt(x, w);
@@ -627,10 +651,26 @@ static void h_long_65bit(bb *x, wire *w)
     bb_raw(x, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x03", 10);
     bb_long(x, 2);
 }
-static void h_truncated(bb *x, wire *w) { claim_valid(x, w); x->n -= 3; }
-static void h_trailing(bb *x, wire *w) { claim_valid(x, w); bb_byte(x, 0); }
-static void h_bad_magic(bb *x, wire *w) { claim_valid(x, w); x->b[0] = 0x01; }
-static void h_unknown_fp(bb *x, wire *w) { claim_valid(x, w); memset(x->b + 2, 0x11, 8); }
+static void h_truncated(bb *x, wire *w)
+{
+    claim_valid(x, w);
+    x->n -= 3;
+}
+static void h_trailing(bb *x, wire *w)
+{
+    claim_valid(x, w);
+    bb_byte(x, 0);
+}
+static void h_bad_magic(bb *x, wire *w)
+{
+    claim_valid(x, w);
+    x->b[0] = 0x01;
+}
+static void h_unknown_fp(bb *x, wire *w)
+{
+    claim_valid(x, w);
+    memset(x->b + 2, 0x11, 8);
+}
 static void h_unknown_id(bb *x, wire *w)
 {
     bb y;
@@ -648,9 +688,18 @@ static void claim_domain(bb *x, wire *w, const char *domain)
     bb_long(x, 1000);
     bb_long(x, 2000);
 }
-static void h_bad_utf8(bb *x, wire *w) { claim_domain(x, w, "\xc3\x28.example"); }
-static void h_overlong(bb *x, wire *w) { claim_domain(x, w, "\xc0\xaf.example"); }
-static void h_surrogate(bb *x, wire *w) { claim_domain(x, w, "\xed\xa0\x80.example"); }
+static void h_bad_utf8(bb *x, wire *w)
+{
+    claim_domain(x, w, "\xc3\x28.example");
+}
+static void h_overlong(bb *x, wire *w)
+{
+    claim_domain(x, w, "\xc0\xaf.example");
+}
+static void h_surrogate(bb *x, wire *w)
+{
+    claim_domain(x, w, "\xed\xa0\x80.example");
+}
 static void h_nul(bb *x, wire *w)
 {
     claim_ids(x, w);
@@ -661,7 +710,10 @@ static void h_nul(bb *x, wire *w)
     bb_long(x, 1000);
     bb_long(x, 2000);
 }
-static void h_wrong_type(bb *x, wire *w) { claim_valid(x, w); }
+static void h_wrong_type(bb *x, wire *w)
+{
+    claim_valid(x, w);
+}
 static void h_not_uuid(bb *x, wire *w)
 {
     bb_header(x, w, WIRE_CLAIM);
@@ -684,7 +736,10 @@ static void h_short_uuid(bb *x, wire *w)
     bb_long(x, 1000);
     bb_long(x, 2000);
 }
-static void h_empty_domain(bb *x, wire *w) { claim_domain(x, w, ""); }
+static void h_empty_domain(bb *x, wire *w)
+{
+    claim_domain(x, w, "");
+}
 static void h_enum_2(bb *x, wire *w)
 {
     bb_result_head(x, w, 2);
@@ -704,18 +759,49 @@ static void meta_to_tech(bb *x, wire *w)
     bb_long(x, 0);
     bb_byte(x, 0);
 }
-static void h_block_neg_size(bb *x, wire *w) { meta_to_tech(x, w); bb_long(x, -1); bb_long(x, 1LL << 40); }
-static void h_block_neg_count(bb *x, wire *w) { meta_to_tech(x, w); bb_long(x, -1); bb_long(x, -5); }
-static void h_block_huge(bb *x, wire *w) { meta_to_tech(x, w); bb_long(x, 1LL << 40); }
+static void h_block_neg_size(bb *x, wire *w)
+{
+    meta_to_tech(x, w);
+    bb_long(x, -1);
+    bb_long(x, 1LL << 40);
+}
+static void h_block_neg_count(bb *x, wire *w)
+{
+    meta_to_tech(x, w);
+    bb_long(x, -1);
+    bb_long(x, -5);
+}
+static void h_block_huge(bb *x, wire *w)
+{
+    meta_to_tech(x, w);
+    bb_long(x, 1LL << 40);
+}
 static void h_block_min(bb *x, wire *w)
 {
     meta_to_tech(x, w);
     bb_raw(x, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10);
 }
-static void h_empty(bb *x, wire *w) { (void)w; x->n = 0; }
-static void h_header_only(bb *x, wire *w) { bb_header(x, w, WIRE_CLAIM); }
-static void h_short_header(bb *x, wire *w) { (void)w; x->n = 0; bb_raw(x, "\xc3\x01\x00", 3); }
-static void h_short_confluent(bb *x, wire *w) { (void)w; x->n = 0; bb_raw(x, "\x00\x00\x01", 3); }
+static void h_empty(bb *x, wire *w)
+{
+    (void)w;
+    x->n = 0;
+}
+static void h_header_only(bb *x, wire *w)
+{
+    bb_header(x, w, WIRE_CLAIM);
+}
+static void h_short_header(bb *x, wire *w)
+{
+    (void)w;
+    x->n = 0;
+    bb_raw(x, "\xc3\x01\x00", 3);
+}
+static void h_short_confluent(bb *x, wire *w)
+{
+    (void)w;
+    x->n = 0;
+    bb_raw(x, "\x00\x00\x01", 3);
+}
 
 typedef struct hostile {
     const char *name;
@@ -744,7 +830,8 @@ static const hostile hostiles[] = {
     {"overlong UTF-8", h_overlong, WIRE_CLAIM, 0, "UTF-8"},
     {"UTF-8 surrogate", h_surrogate, WIRE_CLAIM, 0, "UTF-8"},
     {"NUL in string", h_nul, WIRE_CLAIM, 0, "NUL"},
-    {"wrong schema for the type", h_wrong_type, WIRE_RESULT, 1, "is not com.scrapersky.wf4.ScrapeResult"},
+    {"wrong schema for the type", h_wrong_type, WIRE_RESULT, 1,
+     "is not com.scrapersky.wf4.ScrapeResult"},
     {"domain_id not a UUID", h_not_uuid, WIRE_CLAIM, 1, "domain_id"},
     {"claim_id too short", h_short_uuid, WIRE_CLAIM, 1, "claim_id"},
     {"empty domain", h_empty_domain, WIRE_CLAIM, 1, "domain"},

@@ -1,4 +1,5 @@
-/* Registry check against a real Confluent-compatible registry (Apicurio): register, encode, decode. */
+/* Registry check against a real Confluent-compatible registry (Apicurio): register, encode, decode.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@ static int failures;
 
 static void check(int ok, const char *what, const char *err)
 {
-    printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", what, err && !ok ? ": " : "", err && !ok ? err : "");
+    printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", what, err && !ok ? ": " : "",
+           err && !ok ? err : "");
     failures += !ok;
 }
 
@@ -23,13 +25,18 @@ static void check(int ok, const char *what, const char *err)
 static void check_claim(wire *w, const char *schema_dir, const char *url)
 {
     char err[512] = "";
-    msg_claim c = {.domain_id = D1, .claim_id = C1, .attempt = 2, .claimed_at_ms = 1,
-                   .lease_expires_at_ms = 2}, out;
+    msg_claim c = {.domain_id = D1,
+                   .claim_id = C1,
+                   .attempt = 2,
+                   .claimed_at_ms = 1,
+                   .lease_expires_at_ms = 2},
+              out;
     c.domain = "registry.example";
     void *buf = NULL;
     size_t len = 0;
     int rc = msg_claim_encode(w, &c, &buf, &len, err, sizeof err);
-    check(rc == 0 && len > 5 && ((unsigned char *)buf)[0] == 0, "encode claim, Confluent framing", err);
+    check(rc == 0 && len > 5 && ((unsigned char *)buf)[0] == 0, "encode claim, Confluent framing",
+          err);
     if (rc != 0)
         return;
     wire *fresh = wire_new(schema_dir, url, err, sizeof err);
@@ -83,10 +90,11 @@ int main(int argc, char **argv)
     /* BACKWARD: a new version with a required field and no default is refused. */
     int32_t id;
     snprintf(topic, sizeof topic, "wf4test.%ld.claims-value", run);
-    int rc = wire_registry_post(w->registry_url, topic,
-                                "{\"type\":\"record\",\"name\":\"DomainClaim\",\"namespace\":"
-                                "\"com.scrapersky.wf4\",\"fields\":[{\"name\":\"x\",\"type\":\"int\"}]}",
-                                &id, err, sizeof err);
+    int rc = wire_registry_post(
+        w->registry_url, topic,
+        "{\"type\":\"record\",\"name\":\"DomainClaim\",\"namespace\":"
+        "\"com.scrapersky.wf4\",\"fields\":[{\"name\":\"x\",\"type\":\"int\"}]}",
+        &id, err, sizeof err);
     check(rc != 0, "incompatible schema refused", "accepted");
     if (rc != 0)
         printf("     (%s)\n", err);

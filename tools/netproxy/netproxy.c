@@ -189,8 +189,7 @@ static void np_accept(np *p)
  * the NUL ending a simple query's text) and, with a word armed, the connection sent it. */
 static void np_arm_check(np *p, np_conn *c, np_chunk *k)
 {
-    char *word = p->cut_word[0] ? memmem(k->data, k->len, p->cut_word, strlen(p->cut_word))
-                                : NULL;
+    char *word = p->cut_word[0] ? memmem(k->data, k->len, p->cut_word, strlen(p->cut_word)) : NULL;
     char *commit = memmem(k->data, k->len, "COMMIT", 7);
     if (word)
         c->saw_word = 1;

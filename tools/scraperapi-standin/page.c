@@ -47,8 +47,8 @@ static const struct {
 };
 #define PAGE_NCHARSETS (sizeof page_charsets / sizeof page_charsets[0])
 
-static const char *const page_langs[] = {"en", "en-US", "en-GB", "de", "de-DE", "fr-FR", "es",
-                                         "it-IT", "nl", "pt-BR", "sv", "pl", NULL, NULL};
+static const char *const page_langs[] = {"en",    "en-US", "en-GB", "de", "de-DE", "fr-FR", "es",
+                                         "it-IT", "nl",    "pt-BR", "sv", "pl",    NULL,    NULL};
 
 static const char *const page_taglines[] = {
     "Handmade café furniture since 1998 – “built to last” in Zürich",
@@ -170,10 +170,9 @@ static void page_profile_draw(page_profile *p, const char *host)
 
 static unsigned page_cp1252(unsigned cp)
 {
-    static const unsigned map[][2] = {{0x20AC, 0x80}, {0x201A, 0x82}, {0x2018, 0x91},
-                                      {0x2019, 0x92}, {0x201C, 0x93}, {0x201D, 0x94},
-                                      {0x2022, 0x95}, {0x2013, 0x96}, {0x2014, 0x97},
-                                      {0x2122, 0x99}};
+    static const unsigned map[][2] = {
+        {0x20AC, 0x80}, {0x201A, 0x82}, {0x2018, 0x91}, {0x2019, 0x92}, {0x201C, 0x93},
+        {0x201D, 0x94}, {0x2022, 0x95}, {0x2013, 0x96}, {0x2014, 0x97}, {0x2122, 0x99}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (map[i][0] == cp)
             return map[i][1];
@@ -257,10 +256,11 @@ static void page_head_stack(standin_buf *b, const page_profile *p)
         buf_puts(b, "<link href=\"https://cdn.jsdelivr.net/npm/bootstrap@5.3.2/dist/css/"
                     "bootstrap.min.css\" rel=\"stylesheet\">\n");
     if (p->jquery)
-        buf_puts(b, p->plat == PLAT_WORDPRESS || p->plat == PLAT_ELEMENTOR
-                        ? "<script src=\"/wp-includes/js/jquery/jquery.min.js?ver=3.7.1\" "
-                          "id=\"jquery-core-js\"></script>\n"
-                        : "<script src=\"https://code.jquery.com/jquery-3.7.1.min.js\"></script>\n");
+        buf_puts(b,
+                 p->plat == PLAT_WORDPRESS || p->plat == PLAT_ELEMENTOR
+                     ? "<script src=\"/wp-includes/js/jquery/jquery.min.js?ver=3.7.1\" "
+                       "id=\"jquery-core-js\"></script>\n"
+                     : "<script src=\"https://code.jquery.com/jquery-3.7.1.min.js\"></script>\n");
     if (p->cloudflare)
         buf_puts(b, "<script src=\"https://cdnjs.cloudflare.com/ajax/libs/lodash.js/4.17.21/"
                     "lodash.min.js\"></script>\n");
@@ -321,8 +321,9 @@ static void page_header(standin_buf *b, const page_profile *p)
                           : p->plat == PLAT_SHOPIFY ? "//cdn.shopify.com/s/files/1/0000/0001/"
                                                       "files/logo.png?v=1"
                                                     : "/images/logo.svg";
-        buf_printf(b, "<a href=\"/\" class=\"logo\"><img src=\"%s\" alt=\"%s logo\" "
-                      "class=\"custom-logo\" width=\"180\" height=\"60\"></a>\n",
+        buf_printf(b,
+                   "<a href=\"/\" class=\"logo\"><img src=\"%s\" alt=\"%s logo\" "
+                   "class=\"custom-logo\" width=\"180\" height=\"60\"></a>\n",
                    src, p->brand);
     }
     buf_puts(b, "<nav><ul><li><a href=\"/\">Home</a></li><li><a href=\"/about/\">About</a>"
@@ -350,11 +351,13 @@ static void page_socials(standin_buf *b, const page_profile *p)
 {
     buf_puts(b, "<ul class=\"social\">\n");
     if (p->fb)
-        buf_printf(b, "<li><a href=\"https://www.facebook.com/%s\" target=\"_blank\">Facebook"
-                      "</a></li>\n", p->slug);
+        buf_printf(b,
+                   "<li><a href=\"https://www.facebook.com/%s\" target=\"_blank\">Facebook"
+                   "</a></li>\n",
+                   p->slug);
     if (p->tw)
-        buf_printf(b, "<li><a href=\"https://%s/%s\">%s</a></li>\n",
-                   p->x ? "x.com" : "twitter.com", p->slug, p->x ? "X" : "Twitter");
+        buf_printf(b, "<li><a href=\"https://%s/%s\">%s</a></li>\n", p->x ? "x.com" : "twitter.com",
+                   p->slug, p->x ? "X" : "Twitter");
     if (p->li)
         buf_printf(b, "<li><a href=\"https://www.linkedin.com/company/%s/\">LinkedIn</a></li>\n",
                    p->slug);
@@ -435,9 +438,11 @@ int page_home(const char *host, standin_buf *out, const char **ctype)
 
 int page_not_found(const char *host, standin_buf *out)
 {
-    buf_printf(out, "<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n"
-                    "<body><h1>Not Found</h1><p>The requested URL was not found on %s.</p>"
-                    "</body></html>\n", host);
+    buf_printf(out,
+               "<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n"
+               "<body><h1>Not Found</h1><p>The requested URL was not found on %s.</p>"
+               "</body></html>\n",
+               host);
     return out->failed ? -1 : 0;
 }
 
@@ -446,8 +451,10 @@ int page_not_found(const char *host, standin_buf *out)
 int page_malformed(const char *host, uint64_t rnd, standin_buf *out)
 {
     static const char nul_piece[] = "<p>nul\0byte</p>\n";
-    buf_printf(out, "<html><head><title>Broken %s page<title><meta name=description "
-                    "content=\"unterminated>\n<body><!-- standin host: %s -->\n", host, host);
+    buf_printf(out,
+               "<html><head><title>Broken %s page<title><meta name=description "
+               "content=\"unterminated>\n<body><!-- standin host: %s -->\n",
+               host, host);
     buf_puts(out, "<div><p>text <b><i>misnested</b></i></p></div></div></span>\n");
     if (rnd & 1)
         buf_printf(out, "<a href=\"mailto:info@%s>mail us</a>\n", host);
@@ -472,12 +479,14 @@ int page_nonhtml(const char *host, uint64_t rnd, standin_buf *out, const char **
     switch (rnd % 3) {
     case 0:
         *ctype = "application/json";
-        buf_printf(out, "{\"host\":\"%s\",\"status\":\"ok\",\"items\":[1,2,3],"
-                        "\"message\":\"this endpoint returns JSON\"}\n", host);
+        buf_printf(out,
+                   "{\"host\":\"%s\",\"status\":\"ok\",\"items\":[1,2,3],"
+                   "\"message\":\"this endpoint returns JSON\"}\n",
+                   host);
         break;
     case 1: {
         static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
-                                            0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+                                            0,    0,   0,   13,  'I',  'H',  'D',  'R'};
         *ctype = "image/png";
         buf_append(out, png, sizeof png);
         for (uint64_t s = rnd, i = 0; i < 512; i++) {
@@ -488,8 +497,10 @@ int page_nonhtml(const char *host, uint64_t rnd, standin_buf *out, const char **
     }
     default:
         *ctype = "application/pdf";
-        buf_printf(out, "%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n1 0 obj << /Title (%s) >> endobj\n"
-                        "trailer << /Root 1 0 R >>\n%%%%EOF\n", host);
+        buf_printf(out,
+                   "%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n1 0 obj << /Title (%s) >> endobj\n"
+                   "trailer << /Root 1 0 R >>\n%%%%EOF\n",
+                   host);
         break;
     }
     return out->failed ? -1 : 0;
@@ -500,7 +511,8 @@ size_t page_huge_read(const char *host, uint64_t pos, char *buf, size_t max, uin
     char head[512], fill[512];
     int hn = snprintf(head, sizeof head,
                       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s huge page"
-                      "</title></head>\n<body>\n<!-- standin host: %s -->\n", host, host);
+                      "</title></head>\n<body>\n<!-- standin host: %s -->\n",
+                      host, host);
     int fn = snprintf(fill, sizeof fill,
                       "<p>%s filler text, repeated until the body is very large.</p>\n", host);
     size_t n = 0;
@@ -528,28 +540,33 @@ int page_wall(standin_wall wall, const char *host, standin_buf *out, const char 
     *status = 200;
     switch (wall) {
     case WALL_CLOUDFLARE:
-        buf_printf(out, "<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment..."
-                        "</title><meta http-equiv=\"refresh\" content=\"390\"></head><body>"
-                        "<div class=\"main-wrapper\"><h1>%s</h1><p>Checking if the site "
-                        "connection is secure</p></div><script>window._cf_chl_opt={cvId:'3',"
-                        "cType:'managed'};</script><script src=\"/cdn-cgi/challenge-platform/h/"
-                        "b/orchestrate/chl_page/v1\"></script></body></html>\n", host);
+        buf_printf(out,
+                   "<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment..."
+                   "</title><meta http-equiv=\"refresh\" content=\"390\"></head><body>"
+                   "<div class=\"main-wrapper\"><h1>%s</h1><p>Checking if the site "
+                   "connection is secure</p></div><script>window._cf_chl_opt={cvId:'3',"
+                   "cType:'managed'};</script><script src=\"/cdn-cgi/challenge-platform/h/"
+                   "b/orchestrate/chl_page/v1\"></script></body></html>\n",
+                   host);
         break;
     case WALL_CAPTCHA:
-        buf_printf(out, "<html><head><title>Are you a robot?</title><script src=\"https://"
-                        "www.google.com/recaptcha/api.js\" async defer></script></head><body>"
-                        "<p>%s needs to make sure you are not a robot.</p><form method=\"post\">"
-                        "<div class=\"g-recaptcha\" data-sitekey=\"6LdStandin\"></div></form>"
-                        "</body></html>\n", host);
+        buf_printf(out,
+                   "<html><head><title>Are you a robot?</title><script src=\"https://"
+                   "www.google.com/recaptcha/api.js\" async defer></script></head><body>"
+                   "<p>%s needs to make sure you are not a robot.</p><form method=\"post\">"
+                   "<div class=\"g-recaptcha\" data-sitekey=\"6LdStandin\"></div></form>"
+                   "</body></html>\n",
+                   host);
         break;
     case WALL_FORBIDDEN:
         *status = 403;
-        buf_printf(out, "<html><head><title>403 Forbidden</title></head><body><h1>Access "
-                        "Denied</h1><p>You don't have permission to access \"http://%s/\" on "
-                        "this server.</p></body></html>\n", host);
+        buf_printf(out,
+                   "<html><head><title>403 Forbidden</title></head><body><h1>Access "
+                   "Denied</h1><p>You don't have permission to access \"http://%s/\" on "
+                   "this server.</p></body></html>\n",
+                   host);
         break;
-    default: /* WALL_EMPTY: a 200 with nothing in it */
-        break;
+    default: /* WALL_EMPTY: a 200 with nothing in it */ break;
     }
     return out->failed ? -1 : 0;
 }

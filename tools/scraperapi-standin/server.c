@@ -39,10 +39,8 @@ typedef enum {
     OUT_WALL
 } standin_outcome;
 
-static const char *const standin_outcome_names[] = {"ok",    "notfound", "error500",
-                                                    "hang",  "reset",    "slow",
-                                                    "huge",  "nonhtml",  "malformed",
-                                                    "wall"};
+static const char *const standin_outcome_names[] = {
+    "ok", "notfound", "error500", "hang", "reset", "slow", "huge", "nonhtml", "malformed", "wall"};
 
 /* Per-request state (MHD's req_cls), freed when MHD reports the request completed. */
 typedef struct standin_req {
@@ -75,8 +73,8 @@ static long standin_ms_since(const struct timespec *t0)
  * the server is stopping, so an abandoned request frees its slot as soon as possible. */
 static int standin_wait(struct MHD_Connection *conn, long ms)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+                                                                 MHD_CONNECTION_INFO_CONNECTION_FD);
     struct pollfd pfd = {.fd = ci ? ci->connect_fd : -1, .events = POLLRDHUP};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -122,8 +120,8 @@ static void standin_count_status(standin_req *req, unsigned status)
 }
 
 /* Queues `r` (consumed) with a content type; scrape responses are counted. */
-static enum MHD_Result standin_queue(struct MHD_Connection *conn, standin_req *req,
-                                     unsigned status, struct MHD_Response *r, const char *ctype)
+static enum MHD_Result standin_queue(struct MHD_Connection *conn, standin_req *req, unsigned status,
+                                     struct MHD_Response *r, const char *ctype)
 {
     if (!r) {
         log_error("MHD_create_response failed (status %u)", status);
@@ -146,8 +144,8 @@ static enum MHD_Result standin_queue(struct MHD_Connection *conn, standin_req *r
     return ret;
 }
 
-static enum MHD_Result standin_text(struct MHD_Connection *conn, standin_req *req,
-                                    unsigned status, const char *ctype, const char *text)
+static enum MHD_Result standin_text(struct MHD_Connection *conn, standin_req *req, unsigned status,
+                                    const char *ctype, const char *text)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
                                                              MHD_RESPMEM_PERSISTENT);
@@ -163,9 +161,10 @@ static enum MHD_Result standin_buffer(struct MHD_Connection *conn, standin_req *
         log_error("out of memory building a %u body for %s", status, req->host);
         return MHD_NO;
     }
-    struct MHD_Response *r =
-        b->data ? MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE)
-                : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = b->data ? MHD_create_response_from_buffer(b->len, b->data,
+                                                                       MHD_RESPMEM_MUST_FREE)
+                                     : MHD_create_response_from_buffer(0, (void *)"",
+                                                                       MHD_RESPMEM_PERSISTENT);
     if (!r)
         free(b->data);
     return standin_queue(conn, req, status, r, ctype);
@@ -256,8 +255,8 @@ static enum MHD_Result standin_huge_reply(struct MHD_Connection *conn, standin_r
     }
     snprintf(h->host, sizeof h->host, "%s", req->host);
     h->total = (uint64_t)standin_cfg->huge_bytes;
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(h->total, 64 * 1024, standin_huge_read, h, free);
+    struct MHD_Response *r = MHD_create_response_from_callback(h->total, 64 * 1024,
+                                                               standin_huge_read, h, free);
     if (!r)
         free(h);
     return standin_queue(conn, req, 200, r, "text/html; charset=utf-8");
@@ -327,8 +326,8 @@ static enum MHD_Result standin_page_reply(struct MHD_Connection *conn, standin_r
 /* Drops the connection with a TCP reset and no response at all. */
 static enum MHD_Result standin_reset(struct MHD_Connection *conn)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+                                                                 MHD_CONNECTION_INFO_CONNECTION_FD);
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     atomic_fetch_add(&standin_st->resets, 1);
     atomic_fetch_add(&standin_st->failed, 1);
@@ -337,8 +336,7 @@ static enum MHD_Result standin_reset(struct MHD_Connection *conn)
     return MHD_NO;
 }
 
-static enum MHD_Result standin_serve(struct MHD_Connection *conn, standin_req *req,
-                                     uint64_t rnd)
+static enum MHD_Result standin_serve(struct MHD_Connection *conn, standin_req *req, uint64_t rnd)
 {
     const standin_config *c = standin_cfg;
     long span = c->latency_max_ms - c->latency_min_ms + 1;
@@ -352,8 +350,7 @@ static enum MHD_Result standin_serve(struct MHD_Connection *conn, standin_req *r
         return MHD_NO;
     }
     switch (req->outcome) {
-    case OUT_RESET:
-        return standin_reset(conn);
+    case OUT_RESET: return standin_reset(conn);
     case OUT_HANG:
     case OUT_500:
         return standin_text(conn, req, 500, "text/plain; charset=utf-8",
@@ -361,14 +358,9 @@ static enum MHD_Result standin_serve(struct MHD_Connection *conn, standin_req *r
                             "make sure your url is correct and try the request again. If this "
                             "continues to happen, please try again with the premium=true "
                             "parameter.\n");
-    case OUT_SLOW:
-        atomic_fetch_add(&standin_st->slow, 1);
-        return standin_slow_reply(conn, req);
-    case OUT_HUGE:
-        atomic_fetch_add(&standin_st->huge, 1);
-        return standin_huge_reply(conn, req);
-    default:
-        return standin_page_reply(conn, req, req->outcome, rnd);
+    case OUT_SLOW: atomic_fetch_add(&standin_st->slow, 1); return standin_slow_reply(conn, req);
+    case OUT_HUGE: atomic_fetch_add(&standin_st->huge, 1); return standin_huge_reply(conn, req);
+    default: return standin_page_reply(conn, req, req->outcome, rnd);
     }
 }
 
@@ -404,14 +396,14 @@ static standin_outcome standin_choose(const char *host, uint64_t rnd)
     static const struct {
         const char *prefix;
         standin_outcome o;
-    } hooks[] = {{"notfound-", OUT_404}, {"error500-", OUT_500},   {"hang-", OUT_HANG},
-                 {"reset-", OUT_RESET},  {"slow-", OUT_SLOW},      {"huge-", OUT_HUGE},
+    } hooks[] = {{"notfound-", OUT_404},    {"error500-", OUT_500},       {"hang-", OUT_HANG},
+                 {"reset-", OUT_RESET},     {"slow-", OUT_SLOW},          {"huge-", OUT_HUGE},
                  {"nonhtml-", OUT_NONHTML}, {"malformed-", OUT_MALFORMED}};
     for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
         if (strncmp(host, hooks[i].prefix, strlen(hooks[i].prefix)) == 0)
             return hooks[i].o;
     const standin_config *c = standin_cfg;
-    const double rates[] = {c->rate_reset, c->rate_hang, c->rate_500, c->rate_404,
+    const double rates[] = {c->rate_reset,   c->rate_hang, c->rate_500,  c->rate_404,
                             c->rate_nonhtml, c->rate_huge, c->rate_slow, c->rate_malformed};
     const standin_outcome outs[] = {OUT_RESET,   OUT_HANG, OUT_500,  OUT_404,
                                     OUT_NONHTML, OUT_HUGE, OUT_SLOW, OUT_MALFORMED};
@@ -628,27 +620,28 @@ static enum MHD_Result standin_stats_reply(struct MHD_Connection *conn, standin_
 {
     return standin_json(
         conn, req,
-        standin_stats_add_credits(json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "requests",
-                  STANDIN_LOAD(requests), "inFlight", STANDIN_LOAD(in_flight), "maxInFlight",
-                  STANDIN_LOAD(max_in_flight), "concurrencyLimit",
-                  (json_int_t)standin_cfg->concurrency, "requestCount",
-                  STANDIN_LOAD(request_count), "failedRequestCount", STANDIN_LOAD(failed),
-                  "status", standin_stats_statuses(), "status429", STANDIN_LOAD(s429),
-                  "status500", STANDIN_LOAD(s500), "hangs", STANDIN_LOAD(hangs), "resets",
-                  STANDIN_LOAD(resets), "slow", STANDIN_LOAD(slow), "huge", STANDIN_LOAD(huge),
-                  "nonhtml", STANDIN_LOAD(nonhtml), "malformed", STANDIN_LOAD(malformed),
-                  "corpus", STANDIN_LOAD(corpus), "abandoned", STANDIN_LOAD(abandoned))));
+        standin_stats_add_credits(json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "requests",
+            STANDIN_LOAD(requests), "inFlight", STANDIN_LOAD(in_flight), "maxInFlight",
+            STANDIN_LOAD(max_in_flight), "concurrencyLimit", (json_int_t)standin_cfg->concurrency,
+            "requestCount", STANDIN_LOAD(request_count), "failedRequestCount", STANDIN_LOAD(failed),
+            "status", standin_stats_statuses(), "status429", STANDIN_LOAD(s429), "status500",
+            STANDIN_LOAD(s500), "hangs", STANDIN_LOAD(hangs), "resets", STANDIN_LOAD(resets),
+            "slow", STANDIN_LOAD(slow), "huge", STANDIN_LOAD(huge), "nonhtml",
+            STANDIN_LOAD(nonhtml), "malformed", STANDIN_LOAD(malformed), "corpus",
+            STANDIN_LOAD(corpus), "abandoned", STANDIN_LOAD(abandoned))));
 }
 
 /* Zeroes the observation counters (not the account's credits) between test phases. */
 static enum MHD_Result standin_stats_reset(struct MHD_Connection *conn, standin_req *req)
 {
     standin_stats *st = standin_st;
-    atomic_long *zero[] = {&st->requests, &st->s200,  &st->s400,   &st->s401,      &st->s403,
-                           &st->s404,     &st->s429,  &st->s500,   &st->hangs,     &st->resets,
-                           &st->slow,     &st->huge,  &st->nonhtml, &st->malformed, &st->corpus,
-                           &st->abandoned, &st->exhausted, &st->over_cost, &st->walls,
-                           &st->by_tier[0], &st->by_tier[1], &st->by_tier[2], &st->by_tier[3]};
+    atomic_long *zero[] = {&st->requests,   &st->s200,       &st->s400,      &st->s401,
+                           &st->s403,       &st->s404,       &st->s429,      &st->s500,
+                           &st->hangs,      &st->resets,     &st->slow,      &st->huge,
+                           &st->nonhtml,    &st->malformed,  &st->corpus,    &st->abandoned,
+                           &st->exhausted,  &st->over_cost,  &st->walls,     &st->by_tier[0],
+                           &st->by_tier[1], &st->by_tier[2], &st->by_tier[3]};
     for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
         atomic_store(zero[i], 0);
     atomic_store(&st->max_in_flight, atomic_load(&st->in_flight));
@@ -737,16 +730,15 @@ int standin_server_start(const standin_config *cfg, standin_stats *stats)
             MHD_USE_ERROR_LOG,
         (uint16_t)cfg->port, NULL, NULL, standin_handle, NULL, MHD_OPTION_EXTERNAL_LOGGER,
         standin_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, standin_completed, NULL,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)STANDIN_THREAD_STACK,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)STANDIN_BACKLOG,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)STANDIN_THREAD_STACK, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)STANDIN_BACKLOG,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)STANDIN_IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!standin_daemon) {
         log_error("STANDIN_PORT: cannot listen on port %ld (MHD_start_daemon failed)", cfg->port);
         return -1;
     }
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(standin_daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(standin_daemon,
+                                                           MHD_DAEMON_INFO_BIND_PORT);
     if (!info || info->port == 0) {
         log_error("MHD_get_daemon_info(MHD_DAEMON_INFO_BIND_PORT) failed");
         standin_server_stop();

@@ -111,9 +111,11 @@ int tier_walls_init(const char *spec, char *err, size_t errlen)
         if (tier_nrules == TIER_MAX_WALLS || !eq || eq == p ||
             (size_t)(eq - p) >= sizeof r->pattern ||
             tier_parse_rule(eq + 1, n - (size_t)(eq + 1 - p), &r->wall, &r->need) != 0) {
-            snprintf(err, errlen, "STANDIN_WALLS: \"%.*s\" is not PATTERN=KIND:TIER (KIND: "
+            snprintf(err, errlen,
+                     "STANDIN_WALLS: \"%.*s\" is not PATTERN=KIND:TIER (KIND: "
                      "cloudflare, captcha, forbidden, empty; TIER: render, premium, "
-                     "ultra_premium, never; at most %d entries)", (int)n, p, TIER_MAX_WALLS);
+                     "ultra_premium, never; at most %d entries)",
+                     (int)n, p, TIER_MAX_WALLS);
             return -1;
         }
         memcpy(r->pattern, p, (size_t)(eq - p));
@@ -133,8 +135,8 @@ standin_wall tier_wall_for(const char *host, int *need)
         const char *tier = dash ? dash + 1 : NULL, *dash2 = tier ? strchr(tier, '-') : NULL;
         if (dash2) {
             char rule[64];
-            snprintf(rule, sizeof rule, "%.*s:%.*s", (int)(dash - kind), kind,
-                     (int)(dash2 - tier), tier);
+            snprintf(rule, sizeof rule, "%.*s:%.*s", (int)(dash - kind), kind, (int)(dash2 - tier),
+                     tier);
             if (tier_parse_rule(rule, strlen(rule), &wall, need) == 0)
                 return wall;
         }

@@ -60,8 +60,8 @@ static json_t *inspect_headers(const rd_kafka_message_t *rkm)
     size_t size;
     if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return out;
-    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR; i++)
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++)
         json_object_set_new(out, name, inspect_bytes(val, size));
     return out;
 }
@@ -78,22 +78,18 @@ static json_t *inspect_value(wire *w, const rd_kafka_message_t *rkm)
             return v;
         snprintf(err, sizeof err, "decoded value is not JSON");
     }
-    return json_pack("{s:s,s:o}", "undecodable", err, "hex",
-                     inspect_hex(rkm->payload, rkm->len));
+    return json_pack("{s:s,s:o}", "undecodable", err, "hex", inspect_hex(rkm->payload, rkm->len));
 }
 
 static void inspect_print(wire *w, const rd_kafka_message_t *rkm)
 {
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(rkm, &tstype);
-    json_t *line = json_pack("{s:s,s:i,s:I,s:o,s:o,s:o,s:o}",
-                             "topic", rd_kafka_topic_name(rkm->rkt),
-                             "partition", (int)rkm->partition,
-                             "offset", (json_int_t)rkm->offset,
-                             "timestamp", ts >= 0 ? json_integer(ts) : json_null(),
-                             "key", inspect_bytes(rkm->key, rkm->key_len),
-                             "headers", inspect_headers(rkm),
-                             "value", inspect_value(w, rkm));
+    json_t *line = json_pack(
+        "{s:s,s:i,s:I,s:o,s:o,s:o,s:o}", "topic", rd_kafka_topic_name(rkm->rkt), "partition",
+        (int)rkm->partition, "offset", (json_int_t)rkm->offset, "timestamp",
+        ts >= 0 ? json_integer(ts) : json_null(), "key", inspect_bytes(rkm->key, rkm->key_len),
+        "headers", inspect_headers(rkm), "value", inspect_value(w, rkm));
     char *s = line ? json_dumps(line, JSON_COMPACT) : NULL;
     if (s) {
         puts(s);
@@ -115,8 +111,10 @@ static rd_kafka_t *inspect_consumer(const char *brokers)
         log_error("kafka conf: %s", err);
         return NULL;
     }
-    if (rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) != RD_KAFKA_CONF_OK ||
+    if (rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err) !=
+            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) !=
+            RD_KAFKA_CONF_OK ||
         /* librdkafka 2.0 refuses assign() without a group.id; nothing is ever committed. */
         rd_kafka_conf_set(conf, "group.id", "wf4-inspect", err, sizeof err) != RD_KAFKA_CONF_OK) {
         log_error("kafka conf: %s", err);
@@ -145,8 +143,9 @@ static rd_kafka_topic_partition_list_t *inspect_partitions(rd_kafka_t *rk, const
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("WF4_KAFKA_BROKERS: metadata of %s: %s", o->topic, rd_kafka_err2str(e));
     } else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("topic %s: %s", o->topic,
-                  rd_kafka_err2str(md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        log_error(
+            "topic %s: %s", o->topic,
+            rd_kafka_err2str(md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
     } else if (o->partition >= md->topics[0].partition_cnt) {
         log_error("topic %s has %d partitions, no partition %d", o->topic,
                   md->topics[0].partition_cnt, (int)o->partition);
@@ -247,11 +246,22 @@ int main(int argc, char **argv)
     int cfg_argc, rc;
     inspect_opts o;
     const cfg_entry table[] = {
-        {.env = "WF4_KAFKA_BROKERS", .type = CFG_STR, .def = "127.0.0.1:9092", .required = 1,
-         .dst = &brokers, .help = "Kafka bootstrap servers"},
-        {.env = "WF4_SCHEMA_DIR", .type = CFG_STR, .def = WF4_SCHEMA_DIR_DEFAULT, .required = 1,
-         .dst = &schema_dir, .help = "directory holding avro/*.avsc (and avro/history/)"},
-        {.env = "WF4_SCHEMA_REGISTRY_URL", .type = CFG_STR, .def = "", .dst = &registry,
+        {.env = "WF4_KAFKA_BROKERS",
+         .type = CFG_STR,
+         .def = "127.0.0.1:9092",
+         .required = 1,
+         .dst = &brokers,
+         .help = "Kafka bootstrap servers"},
+        {.env = "WF4_SCHEMA_DIR",
+         .type = CFG_STR,
+         .def = WF4_SCHEMA_DIR_DEFAULT,
+         .required = 1,
+         .dst = &schema_dir,
+         .help = "directory holding avro/*.avsc (and avro/history/)"},
+        {.env = "WF4_SCHEMA_REGISTRY_URL",
+         .type = CFG_STR,
+         .def = "",
+         .dst = &registry,
          .help = "Confluent-compatible registry, to fetch schemas by id (empty: none)"},
     };
     size_t n = sizeof table / sizeof table[0];

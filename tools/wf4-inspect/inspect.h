@@ -4,12 +4,18 @@
 
 #include <stdint.h>
 
-typedef enum { INSPECT_BEGINNING, INSPECT_END, INSPECT_ABS, INSPECT_TAIL, INSPECT_TIME } inspect_from;
+typedef enum {
+    INSPECT_BEGINNING,
+    INSPECT_END,
+    INSPECT_ABS,
+    INSPECT_TAIL,
+    INSPECT_TIME
+} inspect_from;
 
 typedef struct inspect_opts {
     const char *topic;
     inspect_from from;
-    int64_t offset;  /* INSPECT_ABS: offset; INSPECT_TAIL: count; INSPECT_TIME: epoch ms */
+    int64_t offset;    /* INSPECT_ABS: offset; INSPECT_TAIL: count; INSPECT_TIME: epoch ms */
     int32_t partition; /* -1 = all */
     long count;        /* 0 = no limit */
     int follow;

@@ -33,8 +33,8 @@ int inspect_parse_time(const char *s, int64_t *ms)
     struct tm tm = {0};
     int msec = 0, oh = 0, om = 0, n = 0;
     char sign = 'Z';
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &n) != 6)
         return -1;
     s += n;
     if (*s == '.') {

@@ -3,7 +3,7 @@
 #define WF4CTL_CTL_H
 
 typedef struct ctl_settings {
-    char *database_url;  /* WF4_ADMIN_DATABASE_URL, else WF4_DATABASE_URL */
+    char *database_url; /* WF4_ADMIN_DATABASE_URL, else WF4_DATABASE_URL */
     char *app_database_url;
     char *admin_database_url;
     char *kafka_brokers;

@@ -126,7 +126,8 @@ static int doctor_terminate(db *d, const char *pid)
     PGresult *r = db_query(d, doctor_terminate_sql, 1, p);
     if (!r) {
         printf("       FAILED to terminate pid %s (SQLSTATE %s; doctor --fix needs "
-               "WF4_ADMIN_DATABASE_URL or the backend's own role)\n", pid, db_last_sqlstate(d));
+               "WF4_ADMIN_DATABASE_URL or the backend's own role)\n",
+               pid, db_last_sqlstate(d));
         return -1;
     }
     int rc = PQntuples(r) == 0 ? 0 : strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? 1 : -1;
@@ -189,13 +190,12 @@ static int doctor_long_tx(db *d, const doctor_opts *o)
     if (!r)
         return 1;
     int n = PQntuples(r);
-    snprintf(detail, sizeof detail, "%d transaction(s) open for more than %ld s", n,
-             o->long_tx_s);
+    snprintf(detail, sizeof detail, "%d transaction(s) open for more than %ld s", n, o->long_tx_s);
     doctor_verdict(n > 0, "long-running transactions", n ? detail : "none");
     for (int i = 0; i < n; i++)
         printf("       pid %s app \"%s\" user %s (%s): transaction open %s s: %s\n",
-               PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), PQgetvalue(r, i, 1),
-               PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5));
+               PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), PQgetvalue(r, i, 1), PQgetvalue(r, i, 3),
+               PQgetvalue(r, i, 4), PQgetvalue(r, i, 5));
     if (n > 0)
         doctor_todo("a long transaction holds its locks and its snapshot (bloat); the "
                     "pipeline's own keep under their budgets, so look for a report, a migration "
@@ -217,8 +217,8 @@ static int doctor_locks(db *d, const doctor_opts *o)
     doctor_verdict(n > 0, "blocked lock waits", n ? detail : "none");
     for (int i = 0; i < n; i++)
         printf("       pid %s app \"%s\" user %s: waiting %s s, blocked by pids %s: %s\n",
-               PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), PQgetvalue(r, i, 1),
-               PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5));
+               PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), PQgetvalue(r, i, 1), PQgetvalue(r, i, 3),
+               PQgetvalue(r, i, 4), PQgetvalue(r, i, 5));
     if (n > 0)
         doctor_todo("look up the blocking pids above (usually idle in transaction or a long "
                     "transaction) and deal with them first");
@@ -340,16 +340,18 @@ static int doctor_progress(db *d, const doctor_opts *o)
     PQclear(r);
     int claimer = due > 0 && doctor_stalled(claim, o->stall_s);
     int committer = proc > 0 && oldest > (double)o->stall_s && doctor_stalled(done, o->stall_s);
-    snprintf(detail, sizeof detail, "no claim for %.0f s while %ld domain(s) wait, due for over "
-             "%ld s", claim, due, o->stall_s);
+    snprintf(detail, sizeof detail,
+             "no claim for %.0f s while %ld domain(s) wait, due for over "
+             "%ld s",
+             claim, due, o->stall_s);
     doctor_verdict(claimer, "claimer progress", claimer ? detail : "claiming, or nothing due");
     if (claimer)
         doctor_todo("the claimer makes no progress: check its /readyz, its log and "
                     "wf4_dependency_up / wf4_db_deadline_exceeded_total (database or Kafka "
                     "unreachable?); restart it if it hangs");
     snprintf(detail, sizeof detail,
-             "no domain completed for %.0f s while %ld are processing (oldest claim %.0f s)",
-             done, proc, oldest);
+             "no domain completed for %.0f s while %ld are processing (oldest claim %.0f s)", done,
+             proc, oldest);
     doctor_verdict(committer, "committer progress",
                    committer ? detail : "completing, or nothing processing");
     if (committer)
@@ -405,8 +407,7 @@ static int doctor_parse(int argc, char **argv, doctor_opts *o)
     for (int i = 1; i < argc; i++) {
         long *secs = doctor_secs_opt(argv[i], o);
         if (secs) {
-            if (ctl_parse_long(argv[i], i + 1 < argc ? argv[i + 1] : NULL, 0, 7 * 86400,
-                               secs) != 0)
+            if (ctl_parse_long(argv[i], i + 1 < argc ? argv[i + 1] : NULL, 0, 7 * 86400, secs) != 0)
                 return 2;
             i++;
         } else if (strcmp(argv[i], "--fix") == 0) {

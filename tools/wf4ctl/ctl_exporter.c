@@ -24,7 +24,8 @@ static const struct {
     const char *name, *help;
 } exporter_gauges[] = {
     {"wf4_pg_idle_in_transaction_sessions", "Sessions idle in a transaction"},
-    {"wf4_pg_idle_in_transaction_max_seconds", "Longest time a session has been idle in a transaction"},
+    {"wf4_pg_idle_in_transaction_max_seconds",
+     "Longest time a session has been idle in a transaction"},
     {"wf4_pg_transaction_max_seconds", "Age of the oldest open transaction not idle"},
     {"wf4_pg_update_max_seconds", "Longest running statement that updates"},
     {"wf4_pg_lock_wait_max_seconds", "Longest running statement waiting for a lock"},
@@ -112,8 +113,8 @@ static int exporter_database(const ctl_settings *s, db **d)
 }
 
 /* Sets `base{k1="v1",k2="v2"}` (k2 may be NULL) to v. */
-static void exporter_labelled(const char *base, const char *help, const char *k1,
-                              const char *v1, const char *k2, const char *v2, double v)
+static void exporter_labelled(const char *base, const char *help, const char *k1, const char *v1,
+                              const char *k2, const char *v2, double v)
 {
     char name[512];
     if (k2)

@@ -1,4 +1,5 @@
-/* wf4ctl operations subcommands (status, doctor, select, requeue, exporter, trace): table and shared helpers. */
+/* wf4ctl operations subcommands (status, doctor, select, requeue, exporter, trace): table and
+ * shared helpers. */
 #include "ctl_ops.h"
 
 #include <errno.h>
@@ -24,8 +25,10 @@ db *ctl_db_open(const ctl_settings *s, const char *app_name)
                         "missing\n");
         return NULL;
     }
-    db_settings ds = {.url = s->database_url, .app_name = app_name,
-                      .statement_timeout_ms = 60000, .connect_timeout_s = 10};
+    db_settings ds = {.url = s->database_url,
+                      .app_name = app_name,
+                      .statement_timeout_ms = 60000,
+                      .connect_timeout_s = 10};
     db *d = db_connect(&ds, err, sizeof err);
     if (!d)
         fprintf(stderr, "%s: %s: cannot connect to PostgreSQL: %s\n", app_name,
@@ -43,8 +46,7 @@ int ctl_parse_long(const char *opt, const char *value, long min, long max, long 
     errno = 0;
     long v = strtol(value, &end, 10);
     if (errno != 0 || end == value || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "%s: \"%s\" is not a number between %ld and %ld\n", opt, value, min,
-                max);
+        fprintf(stderr, "%s: \"%s\" is not a number between %ld and %ld\n", opt, value, min, max);
         return -1;
     }
     *out = v;

@@ -29,7 +29,6 @@ db *ctl_db_open(const ctl_settings *s, const char *app_name);
 /* Parses a non-negative integer option value; prints an error naming opt and returns -1. */
 int ctl_parse_long(const char *opt, const char *value, long min, long max, long *out);
 
-
 /* A growable list of strings that owns its items. */
 typedef struct ctl_strlist {
     char **v;

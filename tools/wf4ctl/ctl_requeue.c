@@ -165,8 +165,10 @@ static void requeue_produce(requeue_dlq *q, requeue_slot *slot)
     char target[256];
     const rd_kafka_message_t *m = slot->rkm;
     if (requeue_source(m, target, sizeof target) != 0) {
-        fprintf(stderr, "wf4ctl requeue: %s[%d]@%lld has no usable wf4.dlq.topic header: "
-                        "skipped\n", q->topic, m->partition, (long long)m->offset);
+        fprintf(stderr,
+                "wf4ctl requeue: %s[%d]@%lld has no usable wf4.dlq.topic header: "
+                "skipped\n",
+                q->topic, m->partition, (long long)m->offset);
         slot->skipped = slot->done = 1;
         return;
     }
@@ -181,8 +183,7 @@ static void requeue_produce(requeue_dlq *q, requeue_slot *slot)
         RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
     if (e) {
-        fprintf(stderr, "wf4ctl requeue: cannot publish to %s: %s\n", target,
-                rd_kafka_err2str(e));
+        fprintf(stderr, "wf4ctl requeue: cannot publish to %s: %s\n", target, rd_kafka_err2str(e));
         rd_kafka_headers_destroy(h);
         slot->err = e;
         slot->done = 1;
@@ -196,8 +197,8 @@ static rd_kafka_topic_partition_list_t *requeue_offsets(requeue_dlq *q)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(q->nparts);
     for (int i = 0; i < q->nbatch; i++) {
         requeue_slot *s = &q->batch[i];
-        rd_kafka_topic_partition_t *p =
-            rd_kafka_topic_partition_list_find(l, q->topic, s->rkm->partition);
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(l, q->topic,
+                                                                           s->rkm->partition);
         int ok = s->done && !s->err;
         if (s->skipped)
             q->skipped++;
@@ -230,8 +231,8 @@ static int requeue_settle(requeue_dlq *q)
     rd_kafka_topic_partition_list_t *l = requeue_offsets(q);
     rd_kafka_resp_err_t e = rd_kafka_commit(q->consumer, l, 0);
     if (e) {
-        fprintf(stderr, "wf4ctl requeue: cannot commit offsets of group %s: %s\n",
-                REQUEUE_GROUP, rd_kafka_err2str(e));
+        fprintf(stderr, "wf4ctl requeue: cannot commit offsets of group %s: %s\n", REQUEUE_GROUP,
+                rd_kafka_err2str(e));
         rc = -1;
     }
     rd_kafka_topic_partition_list_destroy(l);
@@ -506,8 +507,7 @@ static int requeue_parse(int argc, char **argv, requeue_opts *o)
         return requeue_usage(2);
     size_t len = o->dlq ? strlen(o->dlq) : 0;
     if (o->dlq && (len <= 4 || strcmp(o->dlq + len - 4, ".dlq") != 0)) {
-        fprintf(stderr, "wf4ctl requeue: --dlq takes a DLQ topic (NAME.dlq), not \"%s\"\n",
-                o->dlq);
+        fprintf(stderr, "wf4ctl requeue: --dlq takes a DLQ topic (NAME.dlq), not \"%s\"\n", o->dlq);
         return 2;
     }
     return 0;

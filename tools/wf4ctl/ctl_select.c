@@ -28,8 +28,16 @@ static const char select_sql[] =
     "  (SELECT count(*) FROM old WHERE status = 'completed'),"
     "  (SELECT count(*) FROM old WHERE cur = 'Selected' AND status = 'error')";
 
-enum { SEL_DISTINCT, SEL_INSERTED, SEL_NEW, SEL_ALREADY, SEL_IN_FLIGHT, SEL_COMPLETED,
-       SEL_ERROR, SEL_NCOUNTS };
+enum {
+    SEL_DISTINCT,
+    SEL_INSERTED,
+    SEL_NEW,
+    SEL_ALREADY,
+    SEL_IN_FLIGHT,
+    SEL_COMPLETED,
+    SEL_ERROR,
+    SEL_NCOUNTS
+};
 
 typedef struct select_batch {
     char *const *names;
@@ -66,8 +74,8 @@ static int select_normalize(char *name)
     if (n == 0 || n > SELECT_NAME_MAX)
         return -1;
     for (char *c = name; *c; c++) {
-        if (isspace((unsigned char)*c) || iscntrl((unsigned char)*c) || *c == '"' ||
-            *c == '\\' || *c == '/')
+        if (isspace((unsigned char)*c) || iscntrl((unsigned char)*c) || *c == '"' || *c == '\\' ||
+            *c == '/')
             return -1;
         *c = (char)tolower((unsigned char)*c);
     }
@@ -93,8 +101,7 @@ static char *select_strip(char *line)
 static int select_add(ctl_strlist *l, char *name, const char *where, long line)
 {
     if (select_normalize(name) != 0) {
-        fprintf(stderr, "wf4ctl select: %s:%ld: \"%s\" is not a domain name\n", where, line,
-                name);
+        fprintf(stderr, "wf4ctl select: %s:%ld: \"%s\" is not a domain name\n", where, line, name);
         return -1;
     }
     if (ctl_strlist_add(l, name) != 0) {

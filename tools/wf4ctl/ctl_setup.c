@@ -16,11 +16,12 @@ int ctl_migrate(const ctl_settings *s, int argc, char **argv)
         return 2;
     }
     if (!s->database_url) {
-        fprintf(stderr, "WF4_ADMIN_DATABASE_URL or WF4_DATABASE_URL: required setting is missing\n");
+        fprintf(stderr,
+                "WF4_ADMIN_DATABASE_URL or WF4_DATABASE_URL: required setting is missing\n");
         return 2;
     }
-    db_settings ds = {.url = s->database_url, .app_name = "wf4ctl-migrate",
-                      .statement_timeout_ms = 600000};
+    db_settings ds = {
+        .url = s->database_url, .app_name = "wf4ctl-migrate", .statement_timeout_ms = 600000};
     db *d = db_connect(&ds, err, sizeof err);
     if (!d) {
         fprintf(stderr, "wf4ctl migrate: cannot connect to PostgreSQL: %s\n", err);

@@ -168,8 +168,8 @@ static json_t *status_partition_lag(rd_kafka_t *rk, const rd_kafka_topic_partiti
                                     long long *total, json_t *root)
 {
     int64_t lo, hi;
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, p->topic, p->partition, &lo,
-                                                             &hi, STATUS_KAFKA_TIMEOUT_MS);
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, p->topic, p->partition, &lo, &hi,
+                                                             STATUS_KAFKA_TIMEOUT_MS);
     if (e) {
         status_error(root, "Kafka watermarks: %s", rd_kafka_err2str(e));
         return NULL;
@@ -210,8 +210,8 @@ static int status_group_lag(rd_kafka_t *rk, const rd_kafka_metadata_t *md, const
         json_array_append_new(parts, p);
     }
     json_array_append_new(json_object_get(root, "consumer_lag"),
-                          json_pack("{s:s, s:s, s:I, s:o}", "group", group, "topic", topic,
-                                    "lag", (json_int_t)total, "partitions", parts));
+                          json_pack("{s:s, s:s, s:I, s:o}", "group", group, "topic", topic, "lag",
+                                    (json_int_t)total, "partitions", parts));
     rc = 0;
 cleanup:
     rd_kafka_topic_partition_list_destroy(l);
@@ -291,8 +291,7 @@ static void status_print_counts(const char *title, json_t *o)
     if (!o)
         return;
     printf("%s\n", title);
-    json_object_foreach(o, k, v)
-        status_print_value(k, v, "");
+    json_object_foreach(o, k, v) status_print_value(k, v, "");
 }
 
 static void status_print_partition(const char *grp, const char *topic, json_t *p)
@@ -315,7 +314,8 @@ static void status_print_lag(json_t *groups)
     json_t *g, *p;
     printf("CONSUMER LAG\n  %-14s %-20s %9s %10s %10s %8s\n", "group", "topic", "partition",
            "committed", "high", "lag");
-    json_array_foreach(groups, i, g) {
+    json_array_foreach(groups, i, g)
+    {
         const char *grp = json_string_value(json_object_get(g, "group"));
         const char *topic = json_string_value(json_object_get(g, "topic"));
         json_array_foreach(json_object_get(g, "partitions"), j, p)

@@ -18,16 +18,21 @@
 static const char trace_domain_sql[] =
     "SELECT id, domain, coalesce(status::text, ''), sitemap_curation_status::text,"
     " " TRACE_MS("selected_at") ", coalesce(error_message, ''),"
-    " coalesce(handoff_event_id::text, ''), " TRACE_MS("handed_off_at")
-    " FROM domains WHERE domain = $1"
-    "  OR id = CASE WHEN $1 ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN $1::uuid END"
-    " LIMIT 1";
+                                " coalesce(handoff_event_id::text, ''), " TRACE_MS(
+                                    "handed_off_at") " FROM domains WHERE domain = $1"
+                                                     "  OR id = CASE WHEN $1 ~* "
+                                                     "'^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'"
+                                                     " THEN $1::uuid END"
+                                                     " LIMIT 1";
 
-static const char trace_attempts_sql[] =
-    "SELECT claim_id, attempt, claimer_instance, " TRACE_MS("claimed_at") ","
-    " scraper_instance, api_status, retries, api_ms, " TRACE_MS("scraped_at") ","
-    " outcome, reason, " TRACE_MS("applied_at") ", handoff_event_id"
-    " FROM domain_attempts WHERE domain_id = $1 ORDER BY claimed_at, attempt";
+static const char trace_attempts_sql[] = "SELECT claim_id, attempt, claimer_instance, " TRACE_MS(
+    "claimed_at") ","
+                  " scraper_instance, api_status, retries, api_ms, " TRACE_MS(
+                      "scraped_at") ","
+                                    " outcome, reason, " TRACE_MS(
+                                        "applied_at") ", handoff_event_id"
+                                                      " FROM domain_attempts WHERE domain_id = $1 "
+                                                      "ORDER BY claimed_at, attempt";
 
 static json_t *trace_col_int(const PGresult *r, int row, int col)
 {
@@ -57,10 +62,9 @@ static json_t *trace_kafka_ref(const trace_msgs *m, trace_topic_kind kind, const
         const trace_msg *x = &m->v[i];
         if (x->kind != kind || strcmp(x->id, id) != 0)
             continue;
-        json_array_append_new(a, json_pack("{s:s,s:i,s:I,s:I,s:s?}", "topic", x->topic,
-                                           "partition", (int)x->partition, "offset",
-                                           (json_int_t)x->offset, "timestamp_ms",
-                                           (json_int_t)x->ts_ms, "traceparent",
+        json_array_append_new(a, json_pack("{s:s,s:i,s:I,s:I,s:s?}", "topic", x->topic, "partition",
+                                           (int)x->partition, "offset", (json_int_t)x->offset,
+                                           "timestamp_ms", (json_int_t)x->ts_ms, "traceparent",
                                            x->traceparent[0] ? x->traceparent : NULL));
     }
     return a;
@@ -181,8 +185,8 @@ static void trace_window(json_t *root, const PGresult *att, int64_t *from, int64
     *to += TRACE_WINDOW_MS;
 }
 
-static void trace_scan_all(const ctl_settings *s, json_t *root, const char *id,
-                           const PGresult *att, trace_msgs *m)
+static void trace_scan_all(const ctl_settings *s, json_t *root, const char *id, const PGresult *att,
+                           trace_msgs *m)
 {
     int64_t from, to;
     trace_window(root, att, &from, &to);
@@ -205,8 +209,8 @@ static int trace_domain(db *d, const char *name, json_t *root)
     if (rc == 0) {
         json_object_set_new(root, "domain_id", trace_col_str(r, 0, 0));
         json_object_set_new(root, "domain", trace_col_str(r, 0, 1));
-        json_object_set_new(root, "status", PQgetvalue(r, 0, 2)[0] ? trace_col_str(r, 0, 2)
-                                                                   : json_null());
+        json_object_set_new(root, "status",
+                            PQgetvalue(r, 0, 2)[0] ? trace_col_str(r, 0, 2) : json_null());
         json_object_set_new(root, "curation_status", trace_col_str(r, 0, 3));
         json_object_set_new(root, "selected_at_ms", trace_col_int(r, 0, 4));
         json_object_set_new(root, "error_message", trace_col_str(r, 0, 5));
@@ -274,22 +278,23 @@ static void trace_print_text(json_t *root)
            json_is_string(json_object_get(root, "status"))
                ? json_string_value(json_object_get(root, "status"))
                : "none");
-    json_array_foreach(steps, i, st) {
+    json_array_foreach(steps, i, st)
+    {
         char at[40], since[24] = "-", detail[512];
         json_t *d = json_object_get(st, "since_prev_ms");
         if (json_is_integer(d))
             snprintf(since, sizeof since, "+%.3fs", (double)json_integer_value(d) / 1000.0);
         trace_fmt_time(json_object_get(st, "at_ms"), at, sizeof at);
         trace_fmt_detail(st, detail, sizeof detail);
-        printf("  %-10s %s  %-10s %s\n", since, at,
-               json_string_value(json_object_get(st, "step")), detail);
-        json_array_foreach(json_object_get(st, "kafka"), j, k) {
+        printf("  %-10s %s  %-10s %s\n", since, at, json_string_value(json_object_get(st, "step")),
+               detail);
+        json_array_foreach(json_object_get(st, "kafka"), j, k)
+        {
             const char *tp = json_string_value(json_object_get(k, "traceparent"));
-            printf("  %-10s %-24s  %-10s kafka %s partition %lld offset %lld  traceparent %s\n",
-                   "", "", "", json_string_value(json_object_get(k, "topic")),
+            printf("  %-10s %-24s  %-10s kafka %s partition %lld offset %lld  traceparent %s\n", "",
+                   "", "", json_string_value(json_object_get(k, "topic")),
                    (long long)json_integer_value(json_object_get(k, "partition")),
-                   (long long)json_integer_value(json_object_get(k, "offset")),
-                   tp ? tp : "(none)");
+                   (long long)json_integer_value(json_object_get(k, "offset")), tp ? tp : "(none)");
         }
     }
 }
@@ -323,8 +328,10 @@ static int trace_run(const ctl_settings *s, db *d, const char *name, int json, i
     int rc = trace_domain(d, name, root);
     if (rc != 0) {
         if (rc > 0)
-            fprintf(stderr, "wf4ctl trace: unknown domain \"%s\" (no such name or id in "
-                            "domains)\n", name);
+            fprintf(stderr,
+                    "wf4ctl trace: unknown domain \"%s\" (no such name or id in "
+                    "domains)\n",
+                    name);
         json_decref(root);
         return 1;
     }

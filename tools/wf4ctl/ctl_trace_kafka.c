@@ -22,8 +22,10 @@ static rd_kafka_t *trace_consumer(const ctl_settings *s)
         fprintf(stderr, "wf4ctl trace: %s\n", err);
         return NULL;
     }
-    if (rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) != RD_KAFKA_CONF_OK ||
+    if (rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err) !=
+            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) !=
+            RD_KAFKA_CONF_OK ||
         /* librdkafka 2.0 refuses assign() without a group.id; nothing is ever committed. */
         rd_kafka_conf_set(conf, "group.id", "wf4ctl-trace", err, sizeof err) != RD_KAFKA_CONF_OK) {
         fprintf(stderr, "wf4ctl trace: kafka conf: %s\n", err);
@@ -93,8 +95,7 @@ static int trace_msgs_push(trace_msgs *out, const trace_msg *m)
 }
 
 /* The id a message of kind carries; -1 when it does not decode. */
-static int trace_decode_id(wire *w, trace_topic_kind kind, const rd_kafka_message_t *rkm,
-                           char *id)
+static int trace_decode_id(wire *w, trace_topic_kind kind, const rd_kafka_message_t *rkm, char *id)
 {
     char err[256];
     int rc = -1;
@@ -120,8 +121,7 @@ static int trace_decode_id(wire *w, trace_topic_kind kind, const rd_kafka_messag
 /* Handles one message; sets *part_done when its partition reached its end or passed to_ms.
  * Returns -1 when out of memory. */
 static int trace_take(wire *w, const char *topic, trace_topic_kind kind, const char *domain_id,
-                      int64_t to_ms, const rd_kafka_message_t *rkm, int *part_done,
-                      trace_msgs *out)
+                      int64_t to_ms, const rd_kafka_message_t *rkm, int *part_done, trace_msgs *out)
 {
     rd_kafka_timestamp_type_t tt;
     int64_t ts = rd_kafka_message_timestamp(rkm, &tt);
@@ -131,8 +131,11 @@ static int trace_take(wire *w, const char *topic, trace_topic_kind kind, const c
     } else if (rkm->err) {
         fprintf(stderr, "wf4ctl trace: %s: %s\n", topic, rd_kafka_message_errstr(rkm));
     } else if (rkm->key_len == klen && memcmp(rkm->key, domain_id, klen) == 0) {
-        trace_msg m = {.kind = kind, .topic = topic, .partition = rkm->partition,
-                       .offset = rkm->offset, .ts_ms = ts};
+        trace_msg m = {.kind = kind,
+                       .topic = topic,
+                       .partition = rkm->partition,
+                       .offset = rkm->offset,
+                       .ts_ms = ts};
         (void)trace_header_get(rkm, TRACE_HEADER, m.traceparent, sizeof m.traceparent);
         if (trace_decode_id(w, kind, rkm, m.id) == 0)
             return trace_msgs_push(out, &m);
