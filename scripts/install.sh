@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 WF4_LOG_TAG=install
 
 APT_PACKAGES=(
-    build-essential cmake pkg-config ninja-build clang libclang-rt-14-dev
+    build-essential cmake pkg-config ninja-build clang clang-format libclang-rt-14-dev
     librdkafka-dev libavro-dev libcurl4-openssl-dev libpq-dev postgresql postgresql-contrib
     libgumbo-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libuchardet-dev libidn2-dev
     libphonenumber-dev
