@@ -37,7 +37,7 @@ rate() {
 
 # ---------------------------------------------------------------- pgbench
 say "pgbench: one-row UPDATE transactions, -c 8 -j 2, ${PGB_T} s"
-pgb_url=${WF4_ADMIN_DATABASE_URL%/*}/bench_pgbench
+pgb_url=$(url_database "$WF4_ADMIN_DATABASE_URL" bench_pgbench)
 psql_pg -c "DROP DATABASE IF EXISTS bench_pgbench" >/dev/null
 psql_pg -c "CREATE DATABASE bench_pgbench" >/dev/null
 "$WF4_PG_BIN/pgbench" -i -q -s 5 "$pgb_url" >"$BENCH_TMP/pgbench-init.log" 2>&1 || die "pgbench -i: $(tail -3 "$BENCH_TMP/pgbench-init.log")"

@@ -125,9 +125,19 @@ fail:
     return NULL;
 }
 
+/* The last connection failure librdkafka reported, named when Kafka cannot be reached at start:
+ * the FAIL line itself comes at info level and may say "security.protocol" or "SSL". */
+static pthread_mutex_t kafka_fail_lock = PTHREAD_MUTEX_INITIALIZER;
+static char kafka_last_fail[512];
+
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
+    if (strcmp(fac, "FAIL") == 0) {
+        pthread_mutex_lock(&kafka_fail_lock);
+        snprintf(kafka_last_fail, sizeof kafka_last_fail, "%s", buf);
+        pthread_mutex_unlock(&kafka_fail_lock);
+    }
     log_level l = level <= 3   ? LOG_LEVEL_ERROR
                   : level <= 4 ? LOG_LEVEL_WARN
                   : level <= 6 ? LOG_LEVEL_INFO
@@ -257,7 +267,12 @@ int kafka_check_reachable(rd_kafka_t *rk, const char *brokers, int timeout_ms)
     const struct rd_kafka_metadata *md;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
     if (e) {
-        log_error("WF4_KAFKA_BROKERS: cannot reach Kafka at %s: %s", brokers, rd_kafka_err2str(e));
+        char last[sizeof kafka_last_fail];
+        pthread_mutex_lock(&kafka_fail_lock);
+        snprintf(last, sizeof last, "%s", kafka_last_fail[0] ? kafka_last_fail : "none reported");
+        pthread_mutex_unlock(&kafka_fail_lock);
+        log_error("WF4_KAFKA_BROKERS: cannot reach Kafka at %s: %s (last connection failure: %s)",
+                  brokers, rd_kafka_err2str(e), last);
         return -1;
     }
     rd_kafka_metadata_destroy(md);

@@ -36,6 +36,12 @@ in_order() {
         END { exit !(i > n) }'
 }
 
+# story NAME: NAME's intake and group lines, in order (what a failed sequence check saw).
+story() {
+    say "---- $1's intake and group lines"
+    msgs "$1" | grep -E 'intake|partitions|rebalance' | sed 's/^/    /' >&2
+}
+
 results_published() { (($(topic_end_offsets "$RESULTS") >= N)); }
 
 # Both scrapers: debug log level for the "paused/resumed intake" lines, the eager protocol.
@@ -67,9 +73,11 @@ check '[[ $taken_a -lt $N ]]' "claims wait in Kafka while scraper_a's intake is 
 #    claims abandoned after the grace period, intake resumed on the empty assignment, half
 #    of the partitions assigned back to it.
 scraper_in_group scraper_b WF4_SCRAPER_GRACE_MS=1000
-wait_until 40 in_order scraper_a "^paused intake [(]$P partitions" "^$P partitions revoked" \
-    "^resumed intake [(]0 partitions" "^[1-9][0-9]* partitions assigned [(]eager[)]" ||
+if ! wait_until 40 in_order scraper_a "^paused intake [(]$P partitions" "^$P partitions revoked" \
+    "^resumed intake [(]0 partitions" "^[1-9][0-9]* partitions assigned [(]eager[)]"; then
+    story scraper_a
     fatal "scraper_a did not go through revoke, resume on an empty assignment, re-assign within 40 s"
+fi
 wait_until 30 grep -q '"msg":"[1-9][0-9]* partitions assigned (eager)' "$(svc_log scraper_b)" ||
     fatal "scraper_b got no partitions within 30 s"
 say "measured: after scraper_b joined: scraper_a $(msgs scraper_a | grep 'assigned (eager)' | tail -1), scraper_b $(msgs scraper_b | grep 'assigned (eager)' | tail -1)"
@@ -77,8 +85,10 @@ say "measured: after scraper_b joined: scraper_a $(msgs scraper_a | grep 'assign
 # 3. The second member leaves: scraper_a gets all partitions back.
 svc_kill scraper_b TERM
 wait_until 40 in_order scraper_a "^$P partitions revoked" "^[1-9][0-9]* partitions assigned" \
-    "partitions revoked" "^$P partitions assigned [(]eager[)]" ||
+    "partitions revoked" "^$P partitions assigned [(]eager[)]" || {
+    story scraper_a
     fatal "scraper_a did not get its $P partitions back within 40 s of scraper_b's stop"
+}
 check 'in_order scraper_a "^paused intake [(]$P partitions" "^$P partitions revoked" "^resumed intake [(]0 partitions" "partitions assigned" "partitions revoked" "^$P partitions assigned"' \
     "scraper_a went through: paused, all revoked, resumed on no partition, assigned back (twice)"
 before=$(scraper_metric scraper_a wf4_scraper_claims_total)

@@ -150,7 +150,14 @@ wf4_psql() {
 # postgres database, through $WF4_PG_BIN (the stack's env file sets these variables).
 psql_admin() { wf4_psql "$WF4_ADMIN_DATABASE_URL" "$@"; }
 psql_app() { wf4_psql "$WF4_DATABASE_URL" "$@"; }
-psql_pg() { wf4_psql "${WF4_ADMIN_DATABASE_URL%/*}/postgres" "$@"; }
+psql_pg() { wf4_psql "$(url_database "$WF4_ADMIN_DATABASE_URL" postgres)" "$@"; }
+
+# url_database URL DB: URL naming database DB, its query (sslrootcert=/a/path) kept whole.
+url_database() {
+    local base=${1%%\?*} query=
+    [[ $1 == *\?* ]] && query=?${1#*\?}
+    echo "${base%/*}/$2$query"
+}
 
 # random_hex N: N random bytes as hex.
 random_hex() {
