@@ -45,10 +45,9 @@ check "[[ \$out == *'uthorization'* ]]" "the claimer's principal may not read th
 
 # ---- the pipeline, one misconfigured process at a time
 KEY=$(random_hex 12)
-svc_start standin env STANDIN_PORT=0 STANDIN_API_KEY="$KEY" STANDIN_LATENCY_MIN_MS=50 \
-    STANDIN_LATENCY_MAX_MS=150 "$WF4_BIN/scraperapi-standin"
-wait_until 20 grep -q 'listening on port' "$(svc_log standin)" || fatal "stand-in did not start"
-port=$(grep -o 'listening on port [0-9]*' "$(svc_log standin)" | head -1 | grep -o '[0-9]*$')
+STANDIN_KEY=$KEY
+standin_start standin STANDIN_LATENCY_MIN_MS=50 STANDIN_LATENCY_MAX_MS=150
+port=$STANDIN_LISTEN_PORT
 export SCRAPERAPI_URL="http://127.0.0.1:$port/" SCRAPERAPI_KEY="$KEY"
 seq 1 "$n_domains" | sed 's/^/shop/; s/$/.wf4acl.com/' >"$TEST_TMP/domains"
 "$WF4_BIN/wf4ctl" select --file "$TEST_TMP/domains" >"$TEST_TMP/select.log" 2>&1 || fatal "select: $(cat "$TEST_TMP/select.log")"

@@ -6,13 +6,7 @@
 
 sql_eq() { [ "$(psql_admin -c "$1")" = "$2" ]; }
 
-claims_of() { # decoded claims on the topic as "domain_id claim_id" lines
-    "$WF4_BIN/wf4-inspect" -o beginning wf4.domain.claims 2>/dev/null |
-        python3 -c 'import sys, json
-for l in sys.stdin:
-    v = json.loads(l).get("value") or {}
-    if "claim_id" in v: print(v["domain_id"], v["claim_id"])'
-}
+claims_of() { topic_pairs wf4.domain.claims domain_id claim_id; }
 claimer() { # NAME [VAR=VALUE ...]
     local name=$1; shift
     svc_start "$name" env WF4_METRICS_PORT=0 WF4_INSTANCE_ID="$name" "$@" "$WF4_BIN/claimer"

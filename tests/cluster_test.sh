@@ -42,10 +42,9 @@ grep -h 'broker(s)' "$WF4_STACK_DIR/logs/topics.log" | jq -r '"    wf4ctl topics
 export WF4_METRICS_PORT=0 WF4_KAFKA_PROPS=session.timeout.ms=6000 WF4_RETRY_BASE_S=1 \
     WF4_RETRY_CAP_S=4 WF4_LEASE_SECONDS=900
 KEY=$(random_hex 12)
-svc_start standin env STANDIN_PORT=0 STANDIN_API_KEY="$KEY" STANDIN_LATENCY_MIN_MS=1000 \
-    STANDIN_LATENCY_MAX_MS=2000 STANDIN_CONCURRENCY=200 "$WF4_BIN/scraperapi-standin"
-wait_until 20 grep -q 'listening on port' "$(svc_log standin)" || fatal "stand-in did not start"
-port=$(grep -o 'listening on port [0-9]*' "$(svc_log standin)" | head -1 | grep -o '[0-9]*$')
+STANDIN_KEY=$KEY
+standin_start standin STANDIN_LATENCY_MIN_MS=1000 STANDIN_LATENCY_MAX_MS=2000 STANDIN_CONCURRENCY=200
+port=$STANDIN_LISTEN_PORT
 export SCRAPERAPI_URL="http://127.0.0.1:$port/" SCRAPERAPI_KEY="$KEY"
 svc_start claimer env WF4_INSTANCE_ID=claimer1 "$WF4_BIN/claimer"
 svc_start scraper env WF4_INSTANCE_ID=scraper1 WF4_SCRAPER_CONCURRENCY=60 "$WF4_BIN/scraper"

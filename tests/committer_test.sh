@@ -14,13 +14,7 @@ committer() { # NAME [VAR=VALUE ...]
         WF4_COMMITTER_GROUP="wf4-committer-test-$RANDOM$RANDOM" "$@" "$WF4_BIN/committer"
 }
 # "domain_id event_id" of every WF5 event on the topic
-wf5_events() {
-    "$WF4_BIN/wf4-inspect" -o beginning wf5.domain.handoffs 2>/dev/null |
-        python3 -c 'import sys, json
-for l in sys.stdin:
-    v = json.loads(l).get("value") or {}
-    if "event_id" in v: print(v["domain_id"], v["event_id"])'
-}
+wf5_events() { topic_pairs wf5.domain.handoffs domain_id event_id; }
 processing() { # N PREFIX: N domains processing under known claims
     psql_admin -c "INSERT INTO domains (domain, status, claim_id, claimed_at, lease_expires_at, attempts)
                    SELECT '$2' || g || '.example-shop.com', 'processing', gen_random_uuid(), now(),

@@ -25,10 +25,9 @@ credits_pipeline() {
     private_topics "$TEST_TMP/schemas" "t.$TEST_NAME.$RUN_ID.claims" "t.$TEST_NAME.$RUN_ID.results" \
         "t.$TEST_NAME.$RUN_ID.handoffs" "$TEST_TMP/topics.log" ||
         fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
-    svc_start standin env STANDIN_PORT=0 STANDIN_API_KEY="$KEY" STANDIN_LOG_REQUESTS=1 \
-        "${standin[@]}" "$WF4_BIN/scraperapi-standin"
-    wait_until 20 grep -q 'listening on port' "$(svc_log standin)" || fatal "stand-in did not start"
-    port=$(grep -o 'listening on port [0-9]*' "$(svc_log standin)" | head -1 | grep -o '[0-9]*$')
+    STANDIN_KEY=$KEY
+    standin_start standin STANDIN_LOG_REQUESTS=1 "${standin[@]}"
+    port=$STANDIN_LISTEN_PORT
     STANDIN_URL="http://127.0.0.1:$port"
     export SCRAPERAPI_URL="$STANDIN_URL/" SCRAPERAPI_KEY="$KEY"
     db_reset

@@ -35,6 +35,12 @@ topic_partitions() {
         jq -r --arg t "$1" '[.topics[] | select(.topic == $t and .error == null) | .partitions | length] | add // 0'
 }
 
+# topic_pairs TOPIC A B: "A B" of each value decoded from TOPIC that has a field B.
+topic_pairs() {
+    "$WF4_BIN/wf4-inspect" -o beginning "$1" 2>/dev/null |
+        jq -r --arg a "$2" --arg b "$3" '(.value // {}) | select(.[$b] != null) | "\(.[$a]) \(.[$b])"'
+}
+
 topic_end_offsets() {
     local n p args=()
     n=$(topic_partitions "$1")

@@ -57,11 +57,10 @@ via() { # via PORT: WF4_DATABASE_URL through 127.0.0.1:PORT
 }
 KAFKA_VIA=127.0.0.1:$WF4_STACK_KAFKA_FAULT_ADVERTISED
 
-svc_start standin env STANDIN_PORT=0 STANDIN_API_KEY="$KEY" STANDIN_LATENCY_MIN_MS=1000 \
-    STANDIN_LATENCY_MAX_MS=2000 STANDIN_RATE_500=0.02 STANDIN_CONCURRENCY=100 \
-    "$WF4_BIN/scraperapi-standin"
-wait_until 20 grep -q 'listening on port' "$(svc_log standin)" || fatal "stand-in did not start"
-port=$(grep -o 'listening on port [0-9]*' "$(svc_log standin)" | head -1 | grep -o '[0-9]*$')
+STANDIN_KEY=$KEY
+standin_start standin STANDIN_LATENCY_MIN_MS=1000 STANDIN_LATENCY_MAX_MS=2000 STANDIN_RATE_500=0.02 \
+    STANDIN_CONCURRENCY=100
+port=$STANDIN_LISTEN_PORT
 export SCRAPERAPI_URL="http://127.0.0.1:$port/" SCRAPERAPI_KEY="$KEY"
 
 db_reset

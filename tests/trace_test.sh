@@ -15,10 +15,9 @@ export WF4_SCRAPER_GROUP="g.$RUN_ID.scraper" WF4_COMMITTER_GROUP="g.$RUN_ID.comm
 private_topics "$TEST_TMP/schemas" "$CLAIMS" "$RESULTS" "$HANDOFFS" "$TEST_TMP/topics.log" ||
     fatal "cannot create topics: $(cat "$TEST_TMP/topics.log")"
 
-svc_start standin env STANDIN_PORT=0 STANDIN_API_KEY="$KEY" STANDIN_LATENCY_MIN_MS=50 \
-    STANDIN_LATENCY_MAX_MS=100 STANDIN_CONCURRENCY=20 "$WF4_BIN/scraperapi-standin"
-wait_until 20 grep -q 'listening on port' "$(svc_log standin)" || fatal "stand-in did not start"
-port=$(grep -o 'listening on port [0-9]*' "$(svc_log standin)" | head -1 | grep -o '[0-9]*$')
+STANDIN_KEY=$KEY
+standin_start standin STANDIN_LATENCY_MIN_MS=50 STANDIN_LATENCY_MAX_MS=100 STANDIN_CONCURRENCY=20
+port=$STANDIN_LISTEN_PORT
 export SCRAPERAPI_URL="http://127.0.0.1:$port/" SCRAPERAPI_KEY="$KEY"
 
 db_reset
