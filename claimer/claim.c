@@ -223,9 +223,12 @@ void claim_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaq
     }
     claim_nacked++;
     metrics_add(claim_m_failed, 1);
-    log_error("claim for domain %.*s not delivered: %s (it will be claimed again after its "
-              "lease)",
-              (int)rkm->key_len, (const char *)rkm->key, rd_kafka_err2str(rkm->err));
+    char domain[MSG_UUID_LEN], claim_id[MSG_UUID_LEN];
+    snprintf(domain, sizeof domain, "%.*s", (int)rkm->key_len, (const char *)rkm->key);
+    trace_claim_of_message(rkm, claim_id);
+    log_write(LOG_LEVEL_ERROR, domain, claim_id,
+              "claim for domain %s not delivered: %s (it will be claimed again after its lease)",
+              domain, rd_kafka_err2str(rkm->err));
 }
 
 static int claim_produce(rd_kafka_t *producer, wire *w, const char *topic, const msg_claim *c)

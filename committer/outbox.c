@@ -31,9 +31,14 @@ void outbox_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
         return;
     }
     unsigned char *flag = rkm->_private;
-    if (rkm->err)
-        log_error("handoff for domain %.*s not delivered: %s (left in the outbox)",
-                  (int)rkm->key_len, (const char *)rkm->key, rd_kafka_err2str(rkm->err));
+    if (rkm->err) {
+        char domain[MSG_UUID_LEN], claim_id[MSG_UUID_LEN];
+        snprintf(domain, sizeof domain, "%.*s", (int)rkm->key_len, (const char *)rkm->key);
+        trace_claim_of_message(rkm, claim_id);
+        log_write(LOG_LEVEL_ERROR, domain, claim_id,
+                  "handoff for domain %s not delivered: %s (left in the outbox)", domain,
+                  rd_kafka_err2str(rkm->err));
+    }
     if (flag)
         *flag = rkm->err ? 2 : 1;
 }

@@ -67,14 +67,18 @@ void trace_from_claim(const char *claim_id, char *out)
     snprintf(out, MSG_TRACEPARENT_LEN, "00-%s-%s-01", id, span);
 }
 
+/* 00-<32>-<16>-<2>: 55 characters, lower-case hex. */
+static int trace_parent_valid(const char *p)
+{
+    return p && strlen(p) == 55 && strncmp(p, "00-", 3) == 0 && p[35] == '-' && p[52] == '-' &&
+           trace_is_hex(p + 3, 32) && trace_is_hex(p + 36, 16) && trace_is_hex(p + 53, 2);
+}
+
 void trace_child(const char *parent, char *out)
 {
     char span[17];
     out[0] = '\0';
-    /* 00-<32>-<16>-<2>: 55 characters */
-    if (!parent || strlen(parent) != 55 || strncmp(parent, "00-", 3) != 0 || parent[35] != '-' ||
-        parent[52] != '-' || !trace_is_hex(parent + 3, 32) || !trace_is_hex(parent + 36, 16) ||
-        !trace_is_hex(parent + 53, 2))
+    if (!trace_parent_valid(parent))
         return;
     trace_span_id(span);
     snprintf(out, MSG_TRACEPARENT_LEN, "00-%.32s-%s-%.2s", parent + 3, span, parent + 53);
@@ -106,4 +110,21 @@ void trace_result_headers(const rd_kafka_message_t *rkm, msg_result *r)
         if (end != buf && *end == '\0' && v >= 0 && v < 1000000)
             r->retries = (int32_t)v;
     }
+}
+
+void trace_claim_of_parent(const char *parent, char *out)
+{
+    out[0] = '\0';
+    if (!trace_parent_valid(parent))
+        return;
+    const char *id = parent + 3;
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", id, id + 8, id + 12, id + 16, id + 20);
+}
+
+void trace_claim_of_message(const rd_kafka_message_t *rkm, char *out)
+{
+    char tp[MSG_TRACEPARENT_LEN];
+    out[0] = '\0';
+    if (trace_header_get(rkm, TRACE_HEADER, tp, sizeof tp) == 0)
+        trace_claim_of_parent(tp, out);
 }

@@ -24,6 +24,14 @@ void trace_child(const char *parent, char *out);
 /* The 32 hex digits of a claim_id (out: 33 bytes); "" when it is not a UUID. */
 void trace_id_of_claim(const char *claim_id, char *out);
 
+/* The claim_id whose trace parent is (the inverse of trace_from_claim's trace id), in
+ * out (37 bytes); "" when parent is not a valid traceparent. */
+void trace_claim_of_parent(const char *parent, char *out);
+
+/* The claim_id named by rkm's traceparent header (out: 37 bytes), "" without one: lets a
+ * delivery report's log line carry the trace id. */
+void trace_claim_of_message(const rd_kafka_message_t *rkm, char *out);
+
 /* Copies the last value of header name of rkm into out (size n, NUL-terminated).
  * Returns 0, or -1 when absent or too long (out is then ""). */
 int trace_header_get(const rd_kafka_message_t *rkm, const char *name, char *out, size_t n);

@@ -75,9 +75,23 @@ static void test_trace_child_rejects(void **state)
     }
 }
 
+static void test_trace_claim_of_parent(void **state)
+{
+    (void)state;
+    char tp[MSG_TRACEPARENT_LEN], back[37];
+    trace_from_claim(claim, tp);
+    trace_claim_of_parent(tp, back);
+    assert_string_equal(back, "9e352bd3-e259-4e07-9d99-b459fb5e3d79");
+    trace_claim_of_parent("00-9E352BD3E2594E079D99B459FB5E3D79-0123456789abcdef-01", back);
+    assert_string_equal(back, "");
+    trace_claim_of_parent(NULL, back);
+    assert_string_equal(back, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_trace_claim_of_parent),
         cmocka_unit_test(test_trace_id_of_claim),
         cmocka_unit_test(test_trace_from_claim_and_child),
         cmocka_unit_test(test_trace_child_rejects),
