@@ -363,7 +363,9 @@ void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     const kafka_rebalance *r = opaque;
-    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    /* NULL once the consumer has left its group (the revocation at close). */
+    const char *protocol = rd_kafka_rebalance_protocol(rk);
+    int cooperative = protocol && strcmp(protocol, "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         kafka_assign(rk, parts, 1, cooperative);
         log_info("%d partitions assigned (%s)", parts->cnt, cooperative ? "cooperative" : "eager");
