@@ -21,7 +21,18 @@ say "three-broker stack up in $((SECONDS - t_up)) s: $WF4_KAFKA_BROKERS"
 TOPICS=(wf4.domain.claims wf4.domain.results wf5.domain.handoffs wf4.domain.claims.dlq wf4.domain.results.dlq)
 
 # ---- the topics as wf4ctl topics made them: replicas (metadata) and min.insync.replicas (admin API)
-kcat -b "$WF4_KAFKA_BROKERS" -L -J >"$TEST_TMP/md.json"
+# metadata_knows_topics: every broker's metadata lists every topic (a broker learns of a new
+# topic from the controller a moment after wf4ctl topics returns; kcat asks any one of them).
+metadata_knows_topics() {
+    local b
+    for b in ${WF4_KAFKA_BROKERS//,/ }; do
+        kcat -b "$b" -L -J 2>/dev/null >"$TEST_TMP/md.json" || return 1
+        jq -e --argjson want "$(printf '%s\n' "${TOPICS[@]}" | jq -R . | jq -s .)" \
+            '[.topics[] | select((.partitions | length) > 0) | .topic] as $have
+             | all($want[]; . as $t | $have | index($t))' "$TEST_TMP/md.json" >/dev/null || return 1
+    done
+}
+wait_until 30 metadata_knows_topics || say "not every broker lists every topic after 30 s"
 for t in "${TOPICS[@]}"; do
     reps=$(jq -r --arg t "$t" '[.topics[] | select(.topic == $t) | .partitions[] | (.replicas | length)] | unique | map(tostring) | join(",")' "$TEST_TMP/md.json")
     check_eq "$reps" 3 "$t: every partition has 3 replicas (kcat -L)"
