@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "api_url.h"
 #include "log.h"
 #include "metrics.h"
 #include "retry.h"
@@ -71,47 +72,6 @@ static int64_t fetch_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void fetch_redact_url(const char *url, char *out, size_t outlen)
-{
-    size_t o = 0;
-    if (outlen == 0)
-        return;
-    for (const char *p = url; *p && o + 1 < outlen;) {
-        if (strncmp(p, "api_key=", 8) == 0 && (p == url || p[-1] == '?' || p[-1] == '&')) {
-            const char *rep = "api_key=***";
-            for (const char *r = rep; *r && o + 1 < outlen; r++)
-                out[o++] = *r;
-            p += 8;
-            while (*p && *p != '&')
-                p++;
-            continue;
-        }
-        out[o++] = *p++;
-    }
-    out[o] = '\0';
-}
-
-char *fetch_build_url(CURL *easy, const char *base, const char *path, const char *key,
-                      const char *target, const char *extra)
-{
-    char *k = curl_easy_escape(easy, key, 0);
-    char *t = target ? curl_easy_escape(easy, target, 0) : NULL;
-    char *url = NULL;
-    if (k && (t || !target)) {
-        size_t n = strlen(base) + strlen(path) + strlen(k) + (t ? strlen(t) : 0) + strlen(extra) +
-                   32;
-        url = malloc(n);
-        if (url)
-            snprintf(url, n, "%s%s%capi_key=%s%s%s%s", base, path, strchr(base, '?') ? '&' : '?', k,
-                     t ? "&url=" : "", t ? t : "", extra);
-        if (strcmp(k, key) != 0)
-            log_add_secret(k); /* the escaped key is a secret too */
-    }
-    curl_free(k);
-    curl_free(t);
-    return url;
 }
 
 static size_t fetch_write_cb(char *data, size_t size, size_t nmemb, void *userp)
@@ -202,7 +162,7 @@ static int fetch_start(fetch *f, fetch_xfer *x, int64_t now)
     }
     char extra[96];
     snprintf(extra, sizeof extra, "%s%s", tier_params(x->tier), f->max_cost_param);
-    url = fetch_build_url(easy, f->api_url, "", f->api_key, x->page_url, extra);
+    url = api_url_build(easy, f->api_url, "", f->api_key, x->page_url, extra);
     if (!url || fetch_easy_setup(x, easy, url) != 0)
         goto fail;
     x->len = 0;
@@ -426,7 +386,7 @@ static void fetch_reason_detail(fetch_xfer *x, CURLcode cc)
     if (cc == CURLE_OK || !x->errbuf[0])
         return;
     char detail[CURL_ERROR_SIZE], clean[CURL_ERROR_SIZE];
-    fetch_redact_url(x->errbuf, detail, sizeof detail);
+    api_url_redact(x->errbuf, detail, sizeof detail);
     log_redact(detail, clean, sizeof clean);
     size_t l = strlen(x->reason);
     snprintf(x->reason + l, sizeof x->reason - l, ": %s", clean);

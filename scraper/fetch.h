@@ -81,12 +81,4 @@ int fetch_parked(const fetch *f);
 /* Credits charged since start (what the answers said, else the tier's list price). */
 long fetch_credits_spent(const fetch *f);
 
-/* Builds "<base><path>?api_key=<key>[&url=<escaped target>]<extra>" (or "&api_key=" when
- * base already has a query). Returns a malloc'ed string, or NULL. */
-char *fetch_build_url(CURL *easy, const char *base, const char *path, const char *key,
-                      const char *target, const char *extra);
-
-/* Writes url with the value of every api_key= parameter replaced by "***". */
-void fetch_redact_url(const char *url, char *out, size_t outlen);
-
 #endif

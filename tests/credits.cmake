@@ -4,3 +4,9 @@ include(${WF4_TEST_DIR}/stack.cmake)
 
 wf4_integration_test(integration_credits credits_test.sh LABELS scraper TIMEOUT 600)
 wf4_integration_test(integration_tier tier_test.sh LABELS scraper TIMEOUT 600)
+
+# common/account.c and api_url.c: ScraperAPI's /account answer, the key redacted from URLs.
+add_executable(test_account ${WF4_TEST_DIR}/unit/test_account.c)
+target_link_libraries(test_account wf4common PkgConfig::CMOCKA)
+add_test(NAME unit_account COMMAND test_account)
+set_tests_properties(unit_account PROPERTIES LABELS "unit;credits")

@@ -2,7 +2,7 @@
 # the claim/result test tools, and black-box runs against Kafka and a ScraperAPI stand-in.
 include(${WF4_TEST_DIR}/stack.cmake)
 
-foreach(t offsets retry tier account)
+foreach(t offsets retry tier)
   add_executable(test_scraper_${t} ${WF4_TEST_DIR}/unit/test_scraper_${t}.c)
   target_link_libraries(test_scraper_${t} scraper_core PkgConfig::CMOCKA)
   add_test(NAME unit_scraper_${t} COMMAND test_scraper_${t})

@@ -1,6 +1,6 @@
 /* ScraperAPI's /account: the plan's concurrency and the credits used and left. */
-#ifndef WF4_SCRAPER_ACCOUNT_H
-#define WF4_SCRAPER_ACCOUNT_H
+#ifndef WF4_ACCOUNT_H
+#define WF4_ACCOUNT_H
 
 #include <curl/curl.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests of scraper/account.c: reading ScraperAPI's /account answer. */
+/* Unit tests of common/account.c and api_url.c: reading /account, redacting the key. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "account.h"
+#include "api_url.h"
 
 static void test_parse(void **state)
 {
@@ -51,12 +52,27 @@ static void test_not_json(void **state)
     assert_int_equal(account_parse("[1,2]", &a, err, sizeof err), -1);
 }
 
+static void test_redact_url(void **state)
+{
+    (void)state;
+    char out[256];
+    api_url_redact("http://h:1/?api_key=SECRET123&url=https%3A%2F%2Fa.com%2F", out, sizeof out);
+    assert_string_equal(out, "http://h:1/?api_key=***&url=https%3A%2F%2Fa.com%2F");
+    api_url_redact("http://h/account?x=1&api_key=SECRET", out, sizeof out);
+    assert_string_equal(out, "http://h/account?x=1&api_key=***");
+    api_url_redact("no key here", out, sizeof out);
+    assert_string_equal(out, "no key here");
+    api_url_redact("http://h/?api_key=SECRET", out, 12);
+    assert_null(strstr(out, "SECRET"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_left),
         cmocka_unit_test(test_not_json),
+        cmocka_unit_test(test_redact_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

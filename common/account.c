@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fetch.h"
+#include "api_url.h"
 
 #define ACCOUNT_MAX_BODY (1 << 20)
 
@@ -73,8 +73,8 @@ CURL *account_easy(const char *api_url, const char *api_key, long timeout_ms, ac
         return NULL;
     }
     size_t l = strlen(api_url);
-    char *url = fetch_build_url(easy, api_url, l && api_url[l - 1] == '/' ? "account" : "/account",
-                                api_key, NULL, "");
+    char *url = api_url_build(easy, api_url, l && api_url[l - 1] == '/' ? "account" : "/account",
+                              api_key, NULL, "");
     CURLcode cc = url ? CURLE_OK : CURLE_OUT_OF_MEMORY;
     errbuf[0] = '\0';
     ACCOUNT_SETOPT(easy, CURLOPT_URL, url);
@@ -99,7 +99,7 @@ int account_finish(CURL *easy, CURLcode cc, account_buf *b, const char *errbuf, 
     long status = 0;
     int rc = -1;
     if (cc != CURLE_OK) {
-        fetch_redact_url(errbuf, clean, sizeof clean);
+        api_url_redact(errbuf, clean, sizeof clean);
         snprintf(err, errlen, "GET account: %s%s%s", curl_easy_strerror(cc), *clean ? ": " : "",
                  clean);
         goto done;
