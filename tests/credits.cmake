@@ -10,3 +10,9 @@ add_executable(test_account ${WF4_TEST_DIR}/unit/test_account.c)
 target_link_libraries(test_account wf4common PkgConfig::CMOCKA)
 add_test(NAME unit_account COMMAND test_account)
 set_tests_properties(unit_account PROPERTIES LABELS "unit;credits")
+
+# common/credits.c: the credit budget's arithmetic (day rollover, floor, unknown answer).
+add_executable(test_credits ${WF4_TEST_DIR}/unit/test_credits.c)
+target_link_libraries(test_credits wf4common PkgConfig::CMOCKA)
+add_test(NAME unit_credits COMMAND test_credits)
+set_tests_properties(unit_credits PROPERTIES LABELS "unit;credits")
