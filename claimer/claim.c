@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "credits.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -148,6 +149,12 @@ static int claim_tx(db_tx *tx, void *arg)
      * (bench/README.md, "Incidents behind comments"). */
     long room = a->o->max_in_flight - a->out->in_flight;
     long due = room < a->o->batch ? (room > 0 ? room : 0) : a->o->batch;
+    /* The credit budget: each domain in flight holds credit_per_claim credits until its
+     * result is applied, so new claims get only what is left. */
+    long credits = credits_claims_allowed(a->o->credit_room, a->o->credit_per_claim,
+                                          a->out->in_flight);
+    if (credits >= 0 && credits < due)
+        due = credits;
     char lim[24], lease[24], cap[24], due_lim[24];
     snprintf(lim, sizeof lim, "%ld", a->o->batch);
     snprintf(lease, sizeof lease, "%ld", a->o->lease_s);

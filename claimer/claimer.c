@@ -22,7 +22,8 @@ typedef struct claimer_ctx {
     service_handles h;
     db *listen; /* the LISTEN connection: h.d itself, or a direct one (WF4_LISTEN_DATABASE_URL) */
     claim_inflight inflight;
-    long limit; /* claims per transaction now: WF4_CLAIM_BATCH, less while slow */
+    budget credits; /* the credit budget's verdict, refreshed each round */
+    long limit;     /* claims per transaction now: WF4_CLAIM_BATCH, less while slow */
 } claimer_ctx;
 
 /* Start-up: every part is checked with a clear message naming what failed. */
@@ -69,6 +70,11 @@ static int claimer_drain_due(claimer_ctx *c)
     int txs = 0, rc = 0;
     int64_t t0 = service_mono_ms();
     claim_publish_counts(&acked0, &failed0);
+    /* Paused by the credit budget: nothing is claimed, expired leases included (a scraper
+     * holding them is paused too, and each reclaim would count an attempt). */
+    const credits_view *v = budget_refresh(&c->credits, c->h.d);
+    if (v->state != CREDITS_OK)
+        return 0;
     for (;;) {
         claim_publish_wait(c->h.producer, (size_t)(CLAIMER_UNACKED_BATCHES * s->claim.batch),
                            (int)s->publish_timeout_ms);
@@ -76,6 +82,7 @@ static int claimer_drain_due(claimer_ctx *c)
         claim_opts o = s->claim;
         o.batch = c->limit;
         o.instance = s->base.instance;
+        o.credit_room = v->room;
         if (claim_batch(c->h.d, &o, &c->inflight, &set) != 0) {
             rc = -1;
             break;
@@ -130,7 +137,8 @@ int claimer_run(const claimer_settings *s)
     /* The first batches are small: the pace is unknown until a full batch was timed. */
     claimer_ctx c = {.s = s, .limit = s->claim.batch < 50 ? s->claim.batch : 50};
     int rc = 1;
-    if (claimer_open(&c) != 0 || service_endpoint_start(&s->base, claimer_ready_fn, NULL) != 0)
+    if (budget_init(&c.credits, &s->budget) != 0 || claimer_open(&c) != 0 ||
+        service_endpoint_start(&s->base, claimer_ready_fn, NULL) != 0)
         goto out;
     log_info("claimer started: batch %ld, lease %ld s, max in flight %ld, max attempts %ld, "
              "topic %s",

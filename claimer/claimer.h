@@ -2,6 +2,7 @@
 #ifndef WF4_CLAIMER_H
 #define WF4_CLAIMER_H
 
+#include "budget.h"
 #include "claim.h"
 #include "service.h"
 
@@ -14,6 +15,7 @@ typedef struct claimer_settings {
     long fault_publish_delay_ms; /* fault injection for tests: pause between commit and publish */
     long attempts_retention_days; /* domain_attempts rows older than this are pruned */
     claim_opts claim;
+    budget_settings budget; /* the credit budget (WF4_CREDITS_*) */
 } claimer_settings;
 
 /* Runs until SIGTERM/SIGINT; returns the process exit status. */

@@ -82,6 +82,47 @@ int main(int argc, char **argv)
          .max = 36500,
          .dst = &s.attempts_retention_days,
          .help = "attempt history (domain_attempts, wf4ctl trace) older than this is pruned"},
+        {.env = "WF4_CREDITS_DAILY_BUDGET",
+         .type = CFG_INT,
+         .def = "0",
+         .min = 0,
+         .max = 1000000000000L,
+         .dst = &s.budget.limits.daily,
+         .help = "ScraperAPI credits per UTC day; once spent (or reserved by domains in flight) "
+                 "no domain is claimed until the next day (0: no daily budget)"},
+        {.env = "WF4_CREDITS_FLOOR",
+         .type = CFG_INT,
+         .def = "0",
+         .min = 0,
+         .max = 1000000000000L,
+         .dst = &s.budget.limits.floor,
+         .help = "no domain is claimed while the account has this many credits left or fewer "
+                 "(0: no floor)"},
+        {.env = "WF4_CREDITS_ACCOUNT_CACHE_MS",
+         .type = CFG_INT,
+         .def = "5000",
+         .min = 100,
+         .max = 3600000,
+         .dst = &s.budget.cache_ms,
+         .help = "an /account answer is used this long before it is read again"},
+        {.env = "WF4_CREDITS_PER_CLAIM",
+         .type = CFG_INT,
+         .def = "1",
+         .min = 1,
+         .max = 1000,
+         .dst = &s.budget.per_claim,
+         .help = "credits the budget reserves for each domain in flight (1: a plain call; "
+                 "raise it when escalations to dearer tiers are common)"},
+        {.env = "SCRAPERAPI_URL",
+         .type = CFG_STR,
+         .def = "https://api.scraperapi.com/",
+         .dst = &s.budget.api_url,
+         .help = "ScraperAPI endpoint, for <url>/account (the credit budget and its metrics)"},
+        {.env = "SCRAPERAPI_KEY",
+         .type = CFG_SECRET,
+         .dst = &s.budget.api_key,
+         .help = "ScraperAPI key: when set, the claimer reads /account for the credit budget and "
+                 "exports the credits left (required by WF4_CREDITS_DAILY_BUDGET / _FLOOR)"},
         {.env = "WF4_FAULT_PUBLISH_DELAY_MS",
          .type = CFG_INT,
          .def = "0",
@@ -97,9 +138,11 @@ int main(int argc, char **argv)
     cfg_entry *table = NULL;
     size_t n = 0;
     int rc = service_config(&spec, &s.base, own, sizeof own / sizeof *own, argc, argv, &table, &n);
-    if (rc == 0)
+    if (rc == 0) {
+        s.budget.instance = s.base.instance;
+        s.claim.credit_per_claim = s.budget.per_claim;
         rc = claimer_run(&s);
-    else
+    } else
         rc = rc < 0 ? 2 : 0;
     service_config_free(table, n);
     return rc;

@@ -39,6 +39,7 @@ typedef struct fetch_xfer {
     int attempts, retries, throttles;
     int tier;         /* tier of the next or running attempt */
     long credits;     /* charged so far, all attempts */
+    long reserved;    /* list price of the running attempt, held in f->reserved */
     long cost_header; /* this attempt's sa-credit-cost, -1 when the answer had none */
     int64_t due_ms, started_ms, api_ms;
     long last_status;
@@ -58,12 +59,16 @@ struct fetch {
     fetch_pause pause;
     int64_t next_probe_ms, next_poll_ms;
     long credits_spent;
+    long acct_left;     /* credits left at the last /account answer, -1: unknown */
+    long spent_at_poll; /* credits_spent when that read started (charges since count) */
+    long spent_at_read;
+    long reserved; /* list prices of the attempts running */
     char max_cost_param[32];
     CURL *acct_easy; /* the /account read in flight while credits are exhausted */
     account_buf acct_body;
     char acct_errbuf[CURL_ERROR_SIZE];
     metric *m_api_seconds, *m_retries, *m_in_flight, *m_code_other, *m_escalations;
-    metric *m_paused_key, *m_paused_credits, *m_credits[3];
+    metric *m_paused_key, *m_paused_credits, *m_paused_budget, *m_credits[3];
     metric *m_codes[600];
 };
 
@@ -179,6 +184,8 @@ static int fetch_start(fetch *f, fetch_xfer *x, int64_t now)
     x->state = XFER_RUNNING;
     x->started_ms = now;
     x->attempts++;
+    x->reserved = tier_price(x->tier);
+    f->reserved += x->reserved;
     f->running++;
     return 0;
 fail:
@@ -288,6 +295,7 @@ static void fetch_set_pause(fetch *f, fetch_pause p)
     f->pause = p;
     metrics_set(f->m_paused_key, p == FETCH_PAUSED_KEY);
     metrics_set(f->m_paused_credits, p == FETCH_PAUSED_CREDITS);
+    metrics_set(f->m_paused_budget, p == FETCH_PAUSED_BUDGET);
 }
 
 /* A refused key: park x (no result: its claim stays uncommitted) and stop starting calls. */
@@ -412,6 +420,8 @@ static void fetch_finish(fetch *f, CURLMsg *msg, int64_t now)
     curl_easy_cleanup(easy);
     x->easy = NULL;
     f->running--;
+    f->reserved -= x->reserved;
+    x->reserved = 0;
     x->api_ms += now - x->started_ms;
     x->last_status = status;
     metrics_observe(f->m_api_seconds, (double)(now - x->started_ms) / 1000.0);
@@ -431,11 +441,49 @@ static void fetch_finish(fetch *f, CURLMsg *msg, int64_t now)
     free(ctcopy);
 }
 
-/* Starts the /account read on the multi handle (credits exhausted). */
+/* Credits left as this scraper sees them: the last /account answer, less what it was
+ * charged since that read began, less the list price of its attempts running. */
+static long fetch_budget_left(const fetch *f)
+{
+    if (f->acct_left < 0)
+        return -1;
+    return f->acct_left - (f->credits_spent - f->spent_at_read) - f->reserved;
+}
+
+/* 1 when an attempt costing price keeps the account at or above the floor. */
+static int fetch_budget_allows(const fetch *f, long price)
+{
+    if (f->cfg.credits_floor <= 0)
+        return 1;
+    long left = fetch_budget_left(f);
+    return left >= 0 && left - price >= f->cfg.credits_floor;
+}
+
+/* The floor reached (or the account unknown): start nothing until /account shows room. */
+static void fetch_pause_budget(fetch *f, int64_t now)
+{
+    fetch_set_pause(f, FETCH_PAUSED_BUDGET);
+    if (f->next_poll_ms < now)
+        f->next_poll_ms = now + f->cfg.account_poll_ms;
+    char why[160];
+    if (f->acct_left < 0)
+        snprintf(why, sizeof why, "account unknown: /account gave no usable answer");
+    else
+        snprintf(why, sizeof why,
+                 "floor: %ld credits left less %ld held by calls running, floor %ld",
+                 f->acct_left - (f->credits_spent - f->spent_at_read), f->reserved,
+                 f->cfg.credits_floor);
+    log_warn("paused: credit budget (%s): no new calls, claims in hand kept, /account read every "
+             "%ld ms; %ld credits spent by this scraper",
+             why, f->cfg.account_poll_ms, f->credits_spent);
+}
+
+/* Starts the /account read on the multi handle (credits exhausted, or a floor set). */
 static void fetch_account_poll(fetch *f, int64_t now)
 {
     char err[256];
     f->next_poll_ms = now + f->cfg.account_poll_ms;
+    f->spent_at_poll = f->credits_spent;
     f->acct_easy = account_easy(f->api_url, f->api_key, FETCH_ACCOUNT_TIMEOUT_MS, &f->acct_body,
                                 f->acct_errbuf, err, sizeof err);
     if (!f->acct_easy) {
@@ -450,7 +498,8 @@ static void fetch_account_poll(fetch *f, int64_t now)
     }
 }
 
-/* Resumes when the account shows credits left; otherwise waits for the next read. */
+/* Resumes when the account shows credits left, or room above the floor; otherwise waits for
+ * the next read. */
 static void fetch_account_done(fetch *f, CURLMsg *msg, int64_t now)
 {
     char err[512];
@@ -463,22 +512,28 @@ static void fetch_account_done(fetch *f, CURLMsg *msg, int64_t now)
     curl_easy_cleanup(f->acct_easy);
     f->acct_easy = NULL;
     if (rc != 0) {
-        log_warn("paused: credits exhausted; %s", err);
+        log_warn("%s; %s",
+                 f->pause == FETCH_PAUSED_CREDITS ? "paused: credits exhausted"
+                                                  : "cannot read the account",
+                 err);
         return;
     }
     long left = account_credits_left(&a);
     log_debug("account: %ld of %ld credits used, %ld left", a.request_count, a.request_limit, left);
-    if (f->pause == FETCH_PAUSED_CREDITS && left > 0) {
-        snprintf(err, sizeof err, "the account has %ld credits left (%ld of %ld used)", left,
-                 a.request_count, a.request_limit);
+    f->acct_left = left;
+    f->spent_at_read = f->spent_at_poll;
+    snprintf(err, sizeof err, "the account has %ld credits left (%ld of %ld used)", left,
+             a.request_count, a.request_limit);
+    if (f->pause == FETCH_PAUSED_CREDITS && left > 0)
         fetch_unpark_all(f, now, err);
-    }
+    else if (f->pause == FETCH_PAUSED_BUDGET && fetch_budget_allows(f, 1))
+        fetch_unpark_all(f, now, err);
 }
 
 /* While paused: the key probe (one parked call a minute) or the account read. */
 static void fetch_start_paused(fetch *f, int64_t now)
 {
-    if (f->pause == FETCH_PAUSED_CREDITS) {
+    if (f->pause == FETCH_PAUSED_CREDITS || f->pause == FETCH_PAUSED_BUDGET) {
         if (!f->acct_easy && now >= f->next_poll_ms)
             fetch_account_poll(f, now);
         return;
@@ -503,11 +558,21 @@ static void fetch_start_due(fetch *f, int64_t now)
         fetch_start_paused(f, now);
         return;
     }
+    /* With a floor the account is read as often while running: other scrapers spend too. */
+    if (f->cfg.credits_floor > 0 && !f->acct_easy && now >= f->next_poll_ms)
+        fetch_account_poll(f, now);
     for (fetch_xfer *x = f->head; x; x = x->next) {
         if (!retry_limiter_allow(&f->limiter, f->running, now))
             break;
-        if (x->state == XFER_WAITING && x->due_ms <= now)
-            fetch_start(f, x, now);
+        if (x->state != XFER_WAITING || x->due_ms > now)
+            continue;
+        if (f->acct_left < 0 && f->cfg.credits_floor > 0 && f->acct_easy)
+            break; /* the first /account answer is on its way */
+        if (!fetch_budget_allows(f, tier_price(x->tier))) {
+            fetch_pause_budget(f, now);
+            break;
+        }
+        fetch_start(f, x, now);
     }
 }
 
@@ -563,6 +628,8 @@ size_t fetch_cancel_if(fetch *f, int (*match)(void *opaque, void *arg), void *ar
             curl_easy_cleanup(x->easy);
             x->easy = NULL;
             f->running--;
+            f->reserved -= x->reserved;
+            x->reserved = 0;
         }
         snprintf(x->reason, sizeof x->reason, "cancelled");
         fetch_complete(f, x, FETCH_CANCELLED, 0, NULL);
@@ -607,6 +674,8 @@ static void fetch_metrics_setup(fetch *f)
                                     "1 while no ScraperAPI call is started, by reason");
     f->m_paused_credits = metrics_gauge("wf4_scraper_paused{reason=\"credits exhausted\"}",
                                         "1 while no ScraperAPI call is started, by reason");
+    f->m_paused_budget = metrics_gauge("wf4_scraper_paused{reason=\"credit budget\"}",
+                                       "1 while no ScraperAPI call is started, by reason");
     const char *outcomes[] = {"success", "failure", "abandoned"};
     for (int i = 0; i < 3; i++) {
         char name[96];
@@ -630,6 +699,7 @@ fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *e
     f->done_arg = arg;
     f->rnd = (uint64_t)fetch_now_ms() ^ ((uint64_t)getpid() << 32);
     snprintf(f->max_cost_param, sizeof f->max_cost_param, "&max_cost=%ld", cfg->max_cost);
+    f->acct_left = -1;
     if (!f->api_url || !f->api_key) {
         snprintf(err, errlen, "out of memory");
         goto fail;

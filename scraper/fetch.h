@@ -18,6 +18,8 @@ typedef struct fetch_config {
     long max_cost;        /* sent as max_cost=N on every call */
     int max_tier;         /* a blocked page climbs the tiers up to this one (tier.h) */
     long account_poll_ms; /* while credits are exhausted, /account is read this often */
+    long credits_floor;   /* WF4_CREDITS_FLOOR: no call may take the account's credits below
+                           * it (0: none); /account is then read every account_poll_ms */
 } fetch_config;
 
 typedef enum { FETCH_OK, FETCH_FAILED, FETCH_CANCELLED } fetch_status;
@@ -67,10 +69,13 @@ long fetch_limit(const fetch *f);       /* current AIMD limit */
 /* Why calls are parked (not failed, their claims kept uncommitted) and none is started. */
 typedef enum {
     FETCH_RUNNING,
-    FETCH_PAUSED_KEY,    /* 401 or an unexplained 403: one parked call is retried a minute
-                          * as a probe; all resume when it is accepted */
-    FETCH_PAUSED_CREDITS /* 403 "exhausted the API Credits": /account is read every
-                          * account_poll_ms; all resume when it shows credits left */
+    FETCH_PAUSED_KEY,     /* 401 or an unexplained 403: one parked call is retried a minute
+                           * as a probe; all resume when it is accepted */
+    FETCH_PAUSED_CREDITS, /* 403 "exhausted the API Credits": /account is read every
+                           * account_poll_ms; all resume when it shows credits left */
+    FETCH_PAUSED_BUDGET   /* the next call would take the account below credits_floor (or
+                           * /account is unknown): calls running finish, none starts;
+                           * all resume when /account shows room for a plain call */
 } fetch_pause;
 
 fetch_pause fetch_paused(const fetch *f);

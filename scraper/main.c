@@ -111,7 +111,16 @@ int main(int argc, char **argv)
          .min = 100,
          .max = 3600000,
          .dst = &s.account_poll_ms,
-         .help = "while the account's credits are exhausted, /account is read this often"},
+         .help = "while the account's credits are exhausted (or, with WF4_CREDITS_FLOOR, "
+                 "always), /account is read this often"},
+        {.env = "WF4_CREDITS_FLOOR",
+         .type = CFG_INT,
+         .def = "0",
+         .min = 0,
+         .max = 1000000000000L,
+         .dst = &s.credits_floor,
+         .help = "no call is started that would take the account's credits left below this "
+                 "(0: no floor); the claimer stops claiming at the same floor"},
     };
     const service_spec spec = {"scraper",
                                "Consumes domain claims, fetches each home page through ScraperAPI, "

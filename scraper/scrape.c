@@ -49,7 +49,9 @@ static void scrape_summary(scrape *s, int64_t now)
              (unsigned long long)s->n_failure, (unsigned long long)s->n_dlq,
              secs > 0 ? (double)(s->n_success + s->n_failure) / secs : 0.0, s->njobs,
              fetch_in_flight(s->f), fetch_limit(s->f), fetch_credits_spent(s->f),
-             fetch_paused(s->f) == FETCH_PAUSED_CREDITS ? "; paused: credits exhausted" : "");
+             fetch_paused(s->f) == FETCH_PAUSED_CREDITS  ? "; paused: credits exhausted"
+             : fetch_paused(s->f) == FETCH_PAUSED_BUDGET ? "; paused: credit budget"
+                                                         : "");
     s->n_claims = s->n_success = s->n_failure = s->n_dlq = 0;
     s->summary_start_ms = now;
     s->next_summary_ms = now + SCRAPE_SUMMARY_MS;
@@ -76,6 +78,11 @@ static void scrape_periodic(scrape *s)
     } else if (pause == FETCH_PAUSED_CREDITS && now >= s->next_auth_log_ms) {
         log_warn("paused: credits exhausted: intake stopped, %zu claims held uncommitted "
                  "until /account shows credits again",
+                 s->njobs);
+        s->next_auth_log_ms = now + SCRAPE_AUTH_LOG_MS;
+    } else if (pause == FETCH_PAUSED_BUDGET && now >= s->next_auth_log_ms) {
+        log_warn("paused: credit budget: intake stopped, %zu claims held uncommitted until "
+                 "/account shows credits above WF4_CREDITS_FLOOR",
                  s->njobs);
         s->next_auth_log_ms = now + SCRAPE_AUTH_LOG_MS;
     } else if (pause == FETCH_RUNNING) {
@@ -211,6 +218,7 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
         .max_cost = cfg->max_cost,
         .max_tier = max_tier,
         .account_poll_ms = cfg->account_poll_ms,
+        .credits_floor = cfg->credits_floor,
     };
     s->cap = (size_t)(fc.concurrency * cfg->backlog_factor);
     if (!(s->f = fetch_new(&fc, scrape_fetched, s, err, errlen)))

@@ -15,6 +15,7 @@ typedef struct scrape_settings {
     long max_cost;        /* max_cost=N on every ScraperAPI call */
     char *max_tier;       /* highest tier a blocked page escalates to (tier.h names) */
     long account_poll_ms; /* /account read interval while credits are exhausted */
+    long credits_floor;   /* WF4_CREDITS_FLOOR: no call takes the account below it */
 } scrape_settings;
 
 /* Runs until SIGTERM/SIGINT (service_running) or a fatal Kafka error, then shuts down in
