@@ -16,3 +16,6 @@ add_executable(test_credits ${WF4_TEST_DIR}/unit/test_credits.c)
 target_link_libraries(test_credits wf4common PkgConfig::CMOCKA)
 add_test(NAME unit_credits COMMAND test_credits)
 set_tests_properties(unit_credits PROPERTIES LABELS "unit;credits")
+
+# The credit budget (daily budget and floor) on the whole pipeline against the stand-in.
+wf4_integration_test(integration_budget budget_test.sh LABELS credits TIMEOUT 400)

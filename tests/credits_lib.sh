@@ -9,6 +9,7 @@
 #   standin_get PATH               GET from the stand-in (/account, /stats, /control/...)
 #   scraper_metric SERIES-REGEX    the metric of the scraper ($SCRAPER, default "scraper"),
 #                                  summed (0 when absent)
+#   svc_metric NAME SERIES-REGEX   the same for the service NAME
 . "$WF4_SRC/tests/lib.sh"
 
 RUN_ID="$(date +%s)$$"
@@ -58,12 +59,14 @@ status_count() { psql_admin -c "SELECT count(*) FROM domains WHERE status = '$1'
 
 standin_get() { curl -sf --max-time 5 "$STANDIN_URL$1"; }
 
-scraper_metric() {
+scraper_metric() { svc_metric "${SCRAPER:-scraper}" "$1"; }
+
+svc_metric() {
     local port
-    port=$(grep -o 'serving /metrics, /healthz, /readyz on port [0-9]*' "$(svc_log "${SCRAPER:-scraper}")" |
+    port=$(grep -o 'serving /metrics, /healthz, /readyz on port [0-9]*' "$(svc_log "$1")" |
         tail -1 | grep -o '[0-9]*$')
     curl -sf --max-time 5 "http://127.0.0.1:$port/metrics" |
-        awk -v re="^$1" '$0 ~ re {s += $NF} END {printf "%d\n", s + 0}'
+        awk -v re="^$2" '$0 ~ re {s += $NF} END {printf "%d\n", s + 0}'
 }
 
 # The stand-in's log as "host status tier cost" lines, one per scrape request answered.

@@ -12,6 +12,8 @@ typedef struct ctl_settings {
     char *claims_topic, *results_topic, *handoff_topic; /* as the services name them */
     long lease_seconds;
     long idle_threshold_s;
+    char *api_url, *api_key;           /* SCRAPERAPI_URL, SCRAPERAPI_KEY: status reads /account */
+    long credits_daily, credits_floor; /* the claimers' credit budget, for status */
 } ctl_settings;
 
 typedef int (*ctl_fn)(const ctl_settings *s, int argc, char **argv);

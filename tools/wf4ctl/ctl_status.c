@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_credits.h"
 #include "ctl_ops.h"
 #include "kafka.h"
 
@@ -129,6 +130,7 @@ static int status_database(const ctl_settings *s, json_t *root)
                              "by_curation_status");
     rc |= status_claims(d, root);
     rc |= status_outbox(d, root);
+    rc |= ctl_status_credits(s, d, root);
     db_close(d);
     return rc;
 }
@@ -351,6 +353,7 @@ static void status_print_human(json_t *root)
     if (json_array_size(json_object_get(root, "consumer_lag")) > 0)
         status_print_lag(json_object_get(root, "consumer_lag"));
     status_print_counts("DLQ (messages retained)", json_object_get(root, "dlq"));
+    ctl_status_credits_print(root);
     json_array_foreach(json_object_get(root, "errors"), i, v)
         printf("ERROR %s\n", json_string_value(v));
 }
@@ -361,7 +364,8 @@ static int status_usage(int rc)
             "Usage: wf4ctl status [--json]\n"
             "Counts of domains by status and sitemap analysis status, claims in flight, the\n"
             "oldest claim, expired leases, pending domains due now, consumer lag per group\n"
-            "and partition, the WF5 outbox backlog and the size of every *.dlq topic.\n"
+            "and partition, the WF5 outbox backlog and the size of every *.dlq topic; with\n"
+            "SCRAPERAPI_KEY, the credits /account says are left and the credit budget's state.\n"
             "  --json  one JSON object instead of the table\n"
             "Exit status: 0, or 1 when part of the report could not be read.\n");
     return rc;

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Issue 23: the credit budget. 300 domains against a stand-in account of 1,000 credits (a
+# plain call costs 1), the claimer holding a daily budget of 100: 100 credits spent, 100
+# domains completed, the other 200 pending and never claimed, none in error; the claimer,
+# its metric, its log and wf4ctl status say "paused: credit budget". Then a floor of 850
+# instead (900 left): 50 more, and it stops again at the floor. Then 100 credits added and
+# a scraper with its own floor of 900: the claimer resumes and hands out 100 claims, the
+# scraper stops its calls at 900 left, mid-batch, overspending by no more than its calls in
+# flight (0 for one scraper: it counts its running calls at their list price), and holds
+# the other claims.
+# Then credits are added: everything resumes by itself and all 300 complete, one credit each.
+# A claimer's reservation: each domain in flight holds WF4_CREDITS_PER_CLAIM (1) credits.
+source "$WF4_SRC/tests/credits_lib.sh"
+N=${BUDGET_TEST_DOMAINS:-300}
+export WF4_CREDITS_ACCOUNT_CACHE_MS=200 WF4_LEASE_SECONDS=600 WF4_CREDITS_DAILY_BUDGET=100
+
+credits_pipeline STANDIN_REQUEST_LIMIT=1000 STANDIN_CONCURRENCY=100 \
+    STANDIN_LATENCY_MIN_MS=100 STANDIN_LATENCY_MAX_MS=300 -- \
+    WF4_SCRAPER_CONCURRENCY=20 WF4_SCRAPER_ACCOUNT_POLL_MS=300
+for i in $(seq 1 "$N"); do echo "budget-site-$i.com"; done >"$TEST_TMP/domains"
+t0=$(now_ms)
+credits_select "$TEST_TMP/domains"
+
+used() { standin_get /account | jq .requestCount; }
+claimer_paused() { [[ $(svc_metric "$CLAIMER" "wf4_credits_paused{reason=\"$1\"}") == 1 ]]; }
+never_claimed() { psql_admin -c "SELECT count(*) FROM domains WHERE status = 'pending' AND attempts = 0"; }
+figures() {
+    say "measured: $1: $(used) credits used, $(status_count completed) completed, $(status_count pending) pending ($(never_claimed) never claimed), $(status_count processing) processing, $(status_count error) error; $(($(now_ms) - t0)) ms"
+}
+
+# 1. The daily budget.
+CLAIMER=claimer
+wait_until 60 claimer_paused "daily budget" || fatal "the claimer did not pause on its daily budget: $(status_counts)"
+sleep 2 # several /account reads while paused: nothing may move
+figures "daily budget 100"
+check_eq "$(used)" 100 "the daily budget is spent, not exceeded"
+check_eq "$(status_count completed)" 100 "100 domains completed"
+check_eq "$(status_count error)" 0 "no domain in error"
+check_eq "$(never_claimed)" $((N - 100)) "the other $((N - 100)) are pending and were never claimed"
+check_eq "$(psql_admin -c 'SELECT count(*) FROM domain_attempts')" 100 "100 claims made in all"
+check_eq "$(psql_admin -c "SELECT request_count_at_start FROM credits_days WHERE day = (now() AT TIME ZONE 'UTC')::date")" 0 \
+    "credits_days holds the count at the start of today"
+check_eq "$(svc_metric claimer wf4_credits_spent_today)" 100 "wf4_credits_spent_today"
+check_eq "$(svc_metric claimer wf4_credits_remaining)" 900 "wf4_credits_remaining (from /account)"
+check 'grep -q "paused: credit budget (daily budget: 100 of 100 credits spent today)" "$(svc_log claimer)"' \
+    "the claimer logs 'paused: credit budget'"
+SCRAPERAPI_URL=$STANDIN_URL/ SCRAPERAPI_KEY=$KEY "$WF4_BIN/wf4ctl" status >"$TEST_TMP/status" 2>&1
+sed -n '/^CREDITS/,$p' "$TEST_TMP/status"
+check 'grep -q "paused: credit budget (daily budget" "$TEST_TMP/status"' "wf4ctl status says 'paused: credit budget'"
+check 'grep -Eq "left +900 of 1000" "$TEST_TMP/status"' "wf4ctl status shows what /account says is left"
+
+# 2. A floor instead: 900 left, floor 850: 50 more, then paused again.
+svc_kill claimer TERM
+CLAIMER=claimer2
+svc_start claimer2 env WF4_INSTANCE_ID=claimer2 WF4_CREDITS_DAILY_BUDGET=0 WF4_CREDITS_FLOOR=850 "$WF4_BIN/claimer"
+wait_until 60 claimer_paused floor || fatal "the claimer did not pause at its floor: $(status_counts)"
+sleep 2
+figures "floor 850"
+check_eq "$(used)" 150 "stopped at the floor: 50 more credits"
+check_eq "$(status_count completed)" 150 "150 domains completed"
+check_eq "$(status_count error)" 0 "no domain in error"
+check_eq "$(never_claimed)" $((N - 150)) "the rest pending, never claimed"
+check_eq "$(svc_metric claimer2 'wf4_credits_paused{reason="daily budget"}')" 0 "the reason is the floor, not the budget"
+
+# 3. Mid-batch: a scraper with a floor of its own (900) above the claimer's (850); 100
+# credits added (950 left): the claimer resumes by itself and hands out 100 claims, the
+# scraper stops its calls at 900 left and holds the other 50 (processing, not error).
+svc_kill scraper TERM
+svc_start scraper2 env WF4_INSTANCE_ID=scraper2 WF4_SCRAPER_CONCURRENCY=20 \
+    WF4_SCRAPER_ACCOUNT_POLL_MS=300 WF4_CREDITS_FLOOR=900 "$WF4_BIN/scraper"
+SCRAPER=scraper2
+wait_until 30 grep -q 'serving /metrics' "$(svc_log scraper2)" || fatal "scraper2 has no /metrics"
+standin_get "/control/credits?add=100" >/dev/null || fatal "cannot add credits"
+scraper_paused() { [[ $(scraper_metric 'wf4_scraper_paused{reason="credit budget"}') == 1 ]]; }
+wait_until 60 scraper_paused || fatal "the scraper did not pause at its floor: $(status_counts)"
+sleep 2
+figures "100 credits added, claimer floor 850, scraper floor 900"
+check 'grep -q "resumed: credit budget" "$(svc_log claimer2)"' "the claimer logs that it resumed"
+check_eq "$(never_claimed)" $((N - 250)) "the claimer handed out 100 claims, no more"
+check_eq "$(used)" 200 "the scraper stopped its calls at its floor: 50 more, no overspend (bound: its calls in flight, 20)"
+check_eq "$(status_count processing)" 50 "the other 50 claims are held by the paused scraper"
+check_eq "$(status_count error)" 0 "no domain in error"
+check 'grep -q "paused: credit budget (floor" "$(svc_log scraper2)"' "the scraper logs 'paused: credit budget'"
+# The claimer is not paused (50 credits above its floor) but has no room for new claims:
+# the 50 domains in flight hold them.
+check_eq "$(svc_metric claimer2 wf4_credits_budget_room)" 50 "the claimer's budget has room for 50 credits"
+check_eq "$(svc_metric claimer2 'wf4_credits_paused{reason="floor"}')" 0 "... held by the domains in flight: not paused"
+requests0=$(standin_get /stats | jq .requests)
+sleep 2
+check_eq "$(standin_get /stats | jq .requests)" "$requests0" "no call started while paused (2 s)"
+check_eq "$(never_claimed)" $((N - 250)) "no claim while the domains in flight hold the room"
+
+# 4. Credits added: everything resumes by itself.
+standin_get "/control/credits?add=1000" >/dev/null || fatal "cannot add credits"
+t1=$(now_ms)
+all_done() { [[ $(status_count completed) -ge $N ]]; }
+wait_until 120 all_done || fail "not every domain completed 120 s after credits were added: $(status_counts)"
+say "measured: all $N completed $(($(now_ms) - t1)) ms after the credits were added"
+figures "credits added"
+check_eq "$(used)" "$N" "one credit per domain, $N in all"
+check_eq "$(status_count error)" 0 "no domain in error"
+check_eq "$(scraper_metric 'wf4_scraper_paused{reason="credit budget"}')" 0 "the scraper is no longer paused"
+check 'grep -q "resumed: the account has" "$(svc_log scraper2)"' "the scraper logs that it resumed"
+for s in claimer claimer2 scraper scraper2 committer; do
+    check '! grep -q "ERROR: AddressSanitizer\|runtime error" "$(svc_log '$s')"' "no sanitizer report ($s)"
+done
