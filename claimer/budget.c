@@ -85,6 +85,7 @@ static void budget_read(budget *g, db *d)
     char err[512];
     const budget_settings *s = g->s;
     g->read_ms = service_mono_ms();
+    g->read_wall_ms = service_now_ms();
     g->have = account_get(s->api_url, s->api_key, BUDGET_ACCOUNT_TIMEOUT_MS, &g->acct, err,
                           sizeof err) == 0;
     if (!g->have) {
@@ -140,4 +141,11 @@ const credits_view *budget_refresh(budget *g, db *d)
     budget_export(g);
     budget_log(g, was);
     return &g->view;
+}
+
+int64_t budget_uncounted_since_ms(const budget *g)
+{
+    if (!credits_budget_set(&g->s->limits) || !g->have)
+        return 0;
+    return g->read_wall_ms - g->s->lag_ms;
 }

@@ -137,6 +137,30 @@ static long claim_count_in_flight(db_tx *tx, const claim_opts *o, claim_inflight
     return inf->counted;
 }
 
+/* Results applied since credit_since_ms: charged, no longer in flight, and perhaps not yet
+ * in /account's count (ScraperAPI refreshes it every 15 s). Through the BRIN index on
+ * claimed_at: such a claim was made at most a lease before. Returns -1 on a failed query. */
+static long claim_count_uncounted(db_tx *tx, const claim_opts *o)
+{
+    if (o->credit_room < 0 || o->credit_since_ms <= 0)
+        return 0;
+    char since[24], lease[24];
+    snprintf(since, sizeof since, "%lld", (long long)o->credit_since_ms);
+    snprintf(lease, sizeof lease, "%ld", o->lease_s);
+    const char *p[] = {since, lease};
+    PGresult *r = db_exec(tx,
+                          "SELECT count(*) FROM domain_attempts"
+                          " WHERE claimed_at > to_timestamp($1::bigint / 1000.0)"
+                          "  - make_interval(secs => $2::int)"
+                          " AND applied_at > to_timestamp($1::bigint / 1000.0)",
+                          2, p);
+    if (!r)
+        return -1;
+    long n = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return n;
+}
+
 /* The transaction body; it may run more than once, so it starts from an empty set. */
 static int claim_tx(db_tx *tx, void *arg)
 {
@@ -151,8 +175,11 @@ static int claim_tx(db_tx *tx, void *arg)
     long due = room < a->o->batch ? (room > 0 ? room : 0) : a->o->batch;
     /* The credit budget: each domain in flight holds credit_per_claim credits until its
      * result is applied, so new claims get only what is left. */
+    long uncounted = claim_count_uncounted(tx, a->o);
+    if (uncounted < 0)
+        return -1;
     long credits = credits_claims_allowed(a->o->credit_room, a->o->credit_per_claim,
-                                          a->out->in_flight);
+                                          a->out->in_flight + uncounted);
     if (credits >= 0 && credits < due)
         due = credits;
     char lim[24], lease[24], cap[24], due_lim[24];

@@ -10,14 +10,16 @@
 #include "wire.h"
 
 typedef struct claim_opts {
-    long batch;            /* claims per transaction */
-    long lease_s;          /* lease granted to a claim */
-    long max_attempts;     /* past this, an expired claim becomes error */
-    long max_in_flight;    /* claim nothing while this many domains are processing */
-    long budget_ms;        /* transaction budget */
-    const char *instance;  /* this claimer's WF4_INSTANCE_ID, recorded in domain_attempts */
-    long credit_room;      /* credits the budget allows for new claims, -1: no budget */
-    long credit_per_claim; /* credits reserved for each domain in flight */
+    long batch;              /* claims per transaction */
+    long lease_s;            /* lease granted to a claim */
+    long max_attempts;       /* past this, an expired claim becomes error */
+    long max_in_flight;      /* claim nothing while this many domains are processing */
+    long budget_ms;          /* transaction budget */
+    const char *instance;    /* this claimer's WF4_INSTANCE_ID, recorded in domain_attempts */
+    long credit_room;        /* credits the budget allows for new claims, -1: no budget */
+    long credit_per_claim;   /* credits reserved for each domain in flight */
+    int64_t credit_since_ms; /* results applied since then (epoch ms) hold credits too: the
+                              * account may not count them yet; 0 = not asked */
 } claim_opts;
 
 /* The outcome of one claim transaction. Owns the claims (msg_claim_free each). */

@@ -83,6 +83,7 @@ static int claimer_drain_due(claimer_ctx *c)
         o.batch = c->limit;
         o.instance = s->base.instance;
         o.credit_room = v->room;
+        o.credit_since_ms = budget_uncounted_since_ms(&c->credits);
         if (claim_batch(c->h.d, &o, &c->inflight, &set) != 0) {
             rc = -1;
             break;

@@ -3,7 +3,9 @@
 # plain call costs 1), the claimer holding a daily budget of 100: 100 credits spent, 100
 # domains completed, the other 200 pending and never claimed, none in error; the claimer,
 # its metric, its log and wf4ctl status say "paused: credit budget". Then a floor of 850
-# instead (900 left): 50 more, and it stops again at the floor. Then 100 credits added and
+# instead (900 left): 50 more, and it stops again at the floor (10 first, while 40 results
+# look applied after its /account read: a lagging account has not counted them yet). Then
+# 100 credits added and
 # a scraper with its own floor of 900: the claimer resumes and hands out 100 claims, the
 # scraper stops its calls at 900 left, mid-batch, overspending by no more than its calls in
 # flight (0 for one scraper: it counts its running calls at their list price), and holds
@@ -12,7 +14,10 @@
 # A claimer's reservation: each domain in flight holds WF4_CREDITS_PER_CLAIM (1) credits.
 source "$WF4_SRC/tests/credits_lib.sh"
 N=${BUDGET_TEST_DOMAINS:-300}
-export WF4_CREDITS_ACCOUNT_CACHE_MS=200 WF4_LEASE_SECONDS=600 WF4_CREDITS_DAILY_BUDGET=100
+# The stand-in's /account counts at once: a lag of 1 s (ScraperAPI's is 15 s) keeps the
+# claimer's count of results applied since its last read in play without slowing the test.
+export WF4_CREDITS_ACCOUNT_CACHE_MS=200 WF4_CREDITS_ACCOUNT_LAG_MS=1000 WF4_LEASE_SECONDS=600 \
+    WF4_CREDITS_DAILY_BUDGET=100
 
 credits_pipeline STANDIN_REQUEST_LIMIT=1000 STANDIN_CONCURRENCY=100 \
     STANDIN_LATENCY_MIN_MS=100 STANDIN_LATENCY_MAX_MS=300 -- \
@@ -52,7 +57,18 @@ check 'grep -Eq "left +900 of 1000" "$TEST_TMP/status"' "wf4ctl status shows wha
 # 2. A floor instead: 900 left, floor 850: 50 more, then paused again.
 svc_kill claimer TERM
 CLAIMER=claimer2
+# First 40 results are made to look applied after the claimer's /account read (applied_at
+# moved an hour ahead: what a lagging /account misses): they hold 40 of the 50 credits, so
+# only 10 domains are claimed; put back, the other 40 follow.
+psql_admin -c "UPDATE domain_attempts SET applied_at = now() + interval '1 hour' WHERE claim_id IN (SELECT claim_id FROM domain_attempts ORDER BY claimed_at LIMIT 40)" >/dev/null
 svc_start claimer2 env WF4_INSTANCE_ID=claimer2 WF4_CREDITS_DAILY_BUDGET=0 WF4_CREDITS_FLOOR=850 "$WF4_BIN/claimer"
+ten_done() { [[ $(status_count completed) -ge 110 ]]; }
+wait_until 60 ten_done || fatal "claimer2 claimed nothing: $(status_counts)"
+sleep 2
+figures "floor 850, 40 results applied after the last /account read"
+check_eq "$(used)" 110 "results not yet counted by /account hold their credits: 10 claims, not 50"
+check_eq "$(svc_metric claimer2 'wf4_credits_paused{reason="floor"}')" 0 "not paused: the room is held"
+psql_admin -c "UPDATE domain_attempts SET applied_at = now() - interval '1 hour' WHERE applied_at > now()" >/dev/null
 wait_until 60 claimer_paused floor || fatal "the claimer did not pause at its floor: $(status_counts)"
 sleep 2
 figures "floor 850"
