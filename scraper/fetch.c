@@ -763,7 +763,7 @@ int fetch_auth_blocked(const fetch *f)
 
 int fetch_parked(const fetch *f)
 {
-    return f->pause != FETCH_RUNNING;
+    return f->pause != FETCH_RUNNING && !(f->pause == FETCH_PAUSED_BUDGET && f->running > 0);
 }
 
 long fetch_credits_spent(const fetch *f)

@@ -81,7 +81,8 @@ typedef enum {
 fetch_pause fetch_paused(const fetch *f);
 /* 1 while the key is refused (FETCH_PAUSED_KEY). */
 int fetch_auth_blocked(const fetch *f);
-/* 1 while calls are parked for any reason: waiting for them to finish is pointless. */
+/* 1 while calls are parked for any reason and none runs to its answer (a credit budget pause
+ * lets the calls running finish): waiting for them is pointless. */
 int fetch_parked(const fetch *f);
 /* Credits charged since start (what the answers said, else the tier's list price). */
 long fetch_credits_spent(const fetch *f);

@@ -272,7 +272,7 @@ destroy:
 
 void scrape_intake(scrape *s)
 {
-    int want = s->stopping || fetch_parked(s->f) || s->njobs >= s->cap;
+    int want = s->stopping || fetch_paused(s->f) != FETCH_RUNNING || s->njobs >= s->cap;
     if (want != s->paused)
         scrape_set_paused(s, want);
     /* Polled even while paused: rebalances and the poll interval are served here. */
