@@ -64,7 +64,7 @@ struct fetch {
     long spent_at_read;
     long reserved; /* list prices of the attempts running */
     char max_cost_param[32];
-    CURL *acct_easy; /* the /account read in flight while credits are exhausted */
+    CURL *acct_easy; /* the /account read in flight (credits exhausted, or a floor set) */
     account_buf acct_body;
     char acct_errbuf[CURL_ERROR_SIZE];
     metric *m_api_seconds, *m_retries, *m_in_flight, *m_code_other, *m_escalations;
