@@ -5,12 +5,12 @@
 #include <jansson.h>
 
 #include "ctl.h"
-#include "db.h"
 
 /* Adds "credit_budget" to root: /account's credits and the budget's verdict, as the claimer
- * reaches it (today's start from credits_days). Nothing when SCRAPERAPI_KEY is unset.
- * Returns 0, or -1 when /account did not answer (noted in root's errors). */
-int ctl_status_credits(const ctl_settings *s, db *d, json_t *root);
+ * reaches it (today's start from credits_days, read on a connection of its own). Nothing
+ * when SCRAPERAPI_KEY is unset. Returns 0, or -1 when /account or the database did not
+ * answer (noted in root's errors). */
+int ctl_status_credits(const ctl_settings *s, json_t *root);
 
 /* Prints the "CREDITS" section of root, when there is one. */
 void ctl_status_credits_print(json_t *root);

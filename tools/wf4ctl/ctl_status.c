@@ -130,7 +130,6 @@ static int status_database(const ctl_settings *s, json_t *root)
                              "by_curation_status");
     rc |= status_claims(d, root);
     rc |= status_outbox(d, root);
-    rc |= ctl_status_credits(s, d, root);
     db_close(d);
     return rc;
 }
@@ -364,9 +363,9 @@ static int status_usage(int rc)
             "Usage: wf4ctl status [--json]\n"
             "Counts of domains by status and sitemap analysis status, claims in flight, the\n"
             "oldest claim, expired leases, pending domains due now, consumer lag per group\n"
-            "and partition, the WF5 outbox backlog and the size of every *.dlq topic; with\n"
-            "SCRAPERAPI_KEY, the credits /account says are left and the credit budget's state.\n"
+            "and partition, the WF5 outbox backlog and the size of every *.dlq topic.\n"
             "  --json  one JSON object instead of the table\n"
+            "With SCRAPERAPI_KEY: the credits /account says are left, the credit budget's state.\n"
             "Exit status: 0, or 1 when part of the report could not be read.\n");
     return rc;
 }
@@ -389,6 +388,7 @@ int ctl_status(const ctl_settings *s, int argc, char **argv)
     }
     int rc = status_database(s, root);
     rc |= ctl_status_kafka(s, root);
+    rc |= ctl_status_credits(s, root);
     if (as_json) {
         if (json_dumpf(root, stdout, JSON_COMPACT) != 0)
             fprintf(stderr, "wf4ctl status: cannot write JSON\n");
