@@ -528,6 +528,8 @@ static void fetch_account_done(fetch *f, CURLMsg *msg, int64_t now)
         fetch_unpark_all(f, now, err);
     else if (f->pause == FETCH_PAUSED_BUDGET && fetch_budget_allows(f, 1))
         fetch_unpark_all(f, now, err);
+    else if (f->pause == FETCH_RUNNING && !fetch_budget_allows(f, 1))
+        fetch_pause_budget(f, now); /* at the floor already: take no claim it cannot serve */
 }
 
 /* While paused: the key probe (one parked call a minute) or the account read. */

@@ -78,7 +78,8 @@ check_eq "$(status_count error)" 0 "no domain in error"
 check_eq "$(never_claimed)" $((N - 150)) "the rest pending, never claimed"
 check_eq "$(svc_metric claimer2 'wf4_credits_paused{reason="daily budget"}')" 0 "the reason is the floor, not the budget"
 
-# 3. Mid-batch: a scraper with a floor of its own (900) above the claimer's (850); 100
+# 3. Mid-batch: a scraper with a floor of its own (900) above the claimer's (850), paused at
+# start (850 left); 100
 # credits added (950 left): the claimer resumes by itself and hands out 100 claims, the
 # scraper stops its calls at 900 left and holds the other 50 (processing, not error).
 svc_kill scraper TERM
@@ -86,9 +87,13 @@ svc_start scraper2 env WF4_INSTANCE_ID=scraper2 WF4_SCRAPER_CONCURRENCY=20 \
     WF4_SCRAPER_ACCOUNT_POLL_MS=300 WF4_CREDITS_FLOOR=900 "$WF4_BIN/scraper"
 SCRAPER=scraper2
 wait_until 30 grep -q 'serving /metrics' "$(svc_log scraper2)" || fatal "scraper2 has no /metrics"
-standin_get "/control/credits?add=100" >/dev/null || fatal "cannot add credits"
 scraper_paused() { [[ $(scraper_metric 'wf4_scraper_paused{reason="credit budget"}') == 1 ]]; }
-wait_until 60 scraper_paused || fatal "the scraper did not pause at its floor: $(status_counts)"
+# 850 left, under its floor: it pauses at once, before any claim arrives.
+wait_until 30 scraper_paused || fatal "scraper2, started under its floor, did not pause"
+standin_get "/control/credits?add=100" >/dev/null || fatal "cannot add credits"
+spent_200() { [[ $(used) -ge 200 ]]; }
+wait_until 60 spent_200 || fatal "the scraper did not resume with credits above its floor: $(status_counts)"
+wait_until 30 scraper_paused || fatal "the scraper did not pause at its floor: $(status_counts)"
 sleep 2
 figures "100 credits added, claimer floor 850, scraper floor 900"
 check 'grep -q "resumed: credit budget" "$(svc_log claimer2)"' "the claimer logs that it resumed"
