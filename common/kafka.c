@@ -279,6 +279,33 @@ int kafka_check_reachable(rd_kafka_t *rk, const char *brokers, int timeout_ms)
     return 0;
 }
 
+int kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err,
+                          size_t errlen)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (!rkt) {
+        snprintf(err, errlen, "rd_kafka_topic_new(%s): %s", topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    const struct rd_kafka_metadata *md;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    rd_kafka_topic_destroy(rkt);
+    if (e) {
+        snprintf(err, errlen, "metadata of %s: %s", topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    int n = -1;
+    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        n = md->topics[0].partition_cnt;
+    else
+        snprintf(err, errlen, "metadata of %s: %s", topic,
+                 rd_kafka_err2str(md->topic_cnt == 1 ? md->topics[0].err
+                                                     : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
+
 int kafka_dlq_send_counted(rd_kafka_t *producer, const rd_kafka_message_t *rkm,
                            const char *consumer, const char *reason, kafka_dlq *d)
 {

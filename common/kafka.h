@@ -87,6 +87,10 @@ void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
  * Returns 0, or -1 after logging one line naming the variable. */
 int kafka_check_reachable(rd_kafka_t *rk, const char *brokers, int timeout_ms);
 
+/* The number of partitions of topic from the cluster's metadata, or -1 with err. */
+int kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err,
+                          size_t errlen);
+
 /* Polls a producer until its queue is empty or timeout_ms passes; returns remaining count. */
 int kafka_drain(rd_kafka_t *rk, int timeout_ms);
 

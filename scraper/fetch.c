@@ -753,6 +753,11 @@ long fetch_limit(const fetch *f)
     return retry_limiter_limit(&f->limiter);
 }
 
+void fetch_set_max(fetch *f, long max)
+{
+    retry_limiter_set_max(&f->limiter, max);
+}
+
 fetch_pause fetch_paused(const fetch *f)
 {
     return f->pause;

@@ -65,6 +65,9 @@ size_t fetch_cancel_if(fetch *f, int (*match)(void *opaque, void *arg), void *ar
 size_t fetch_count(const fetch *f);     /* queued, backing off, in flight or parked */
 size_t fetch_in_flight(const fetch *f); /* transfers running now */
 long fetch_limit(const fetch *f);       /* current AIMD limit */
+/* Calls in flight at most from now on (this scraper's share of the account; calls already
+ * running finish). */
+void fetch_set_max(fetch *f, long max);
 
 /* Why calls are parked (not failed, their claims kept uncommitted) and none is started. */
 typedef enum {

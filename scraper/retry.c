@@ -128,3 +128,12 @@ long retry_limiter_limit(const retry_limiter *l)
 {
     return (long)l->limit;
 }
+
+void retry_limiter_set_max(retry_limiter *l, long max)
+{
+    double m = max > 0 ? (double)max : 1.0;
+    l->limit = l->limit * m / l->max;
+    if (l->limit < 1.0)
+        l->limit = 1.0;
+    l->max = m;
+}

@@ -49,5 +49,8 @@ void retry_limiter_ok(retry_limiter *l);
 /* 1 when one more transfer may start with in_flight already running. */
 int retry_limiter_allow(const retry_limiter *l, size_t in_flight, int64_t now_ms);
 long retry_limiter_limit(const retry_limiter *l);
+/* A new maximum (at least 1): the limit keeps its fraction of the old maximum, so what AIMD
+ * learnt from 429s carries over to the new share. */
+void retry_limiter_set_max(retry_limiter *l, long max);
 
 #endif

@@ -131,13 +131,15 @@ static rd_kafka_t *scrape_consumer_new(scrape *s, const char *client_id, char *e
     return rk;
 }
 
-/* The plan's concurrency when not configured: ScraperAPI's /account, else a safe 10. */
+/* The group's concurrency when not configured: ScraperAPI's /account, else a safe 10. */
 static long scrape_concurrency(const scrape_settings *cfg)
 {
     char err[512];
     account_info a;
     if (cfg->concurrency > 0)
         return cfg->concurrency;
+    if (cfg->account_concurrency > 0)
+        return cfg->account_concurrency;
     if (account_get(cfg->api_url, cfg->api_key, 10000, &a, err, sizeof err) == 0) {
         if (a.concurrency_limit > 0) {
             log_info("ScraperAPI account allows %ld concurrent calls (%ld of %ld credits used)",
@@ -164,6 +166,9 @@ static void scrape_metrics_setup(scrape *s)
                               "Claims taken and not yet acknowledged as results");
     s->m_limit = metrics_gauge("wf4_scraper_concurrency_limit",
                                "Current limit of ScraperAPI calls in flight (AIMD)");
+    s->m_share = metrics_gauge("wf4_scraper_concurrency_share",
+                               "This scraper's share of the account's concurrency (AIMD's "
+                               "ceiling)");
 }
 
 /* WF4_SCRAPER_MAX_TIER as a tier, or -1 with err when unknown or dearer than max_cost
@@ -221,9 +226,19 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
         .credits_floor = cfg->credits_floor,
     };
     s->cap = (size_t)(fc.concurrency * cfg->backlog_factor);
+    s->account_limit = fc.concurrency;
+    s->sharing = cfg->concurrency == 0;
+    s->partitions = -1;
+    metrics_set(s->m_share, s->sharing ? 0.0 : (double)fc.concurrency);
     if (!(s->f = fetch_new(&fc, scrape_fetched, s, err, errlen)))
         return -1;
-    log_info("up to %ld ScraperAPI calls in flight, %zu claims in hand", fc.concurrency, s->cap);
+    if (s->sharing)
+        log_info("the group shares %ld ScraperAPI calls in flight: this scraper takes its "
+                 "share by the claim partitions it holds",
+                 fc.concurrency);
+    else
+        log_info("up to %ld ScraperAPI calls in flight, %zu claims in hand", fc.concurrency,
+                 s->cap);
     if (!(s->producer = scrape_producer_new(s, client_id, err, errlen)))
         return -1;
     /* As in the claimer and committer: an unreachable broker is a start-up error (logged
@@ -234,6 +249,8 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
     }
     if (!(s->consumer = scrape_consumer_new(s, client_id, err, errlen)))
         return -1;
+    if (s->sharing)
+        scrape_share_partitions(s);
     return 0;
 }
 

@@ -9,7 +9,8 @@ typedef struct scrape_settings {
     service_base base; /* brokers, schemas, registry, metrics port, instance, log level */
     char *claims_topic, *results_topic, *group;
     char *api_key, *api_url;
-    long concurrency; /* 0 = ask ScraperAPI's /account, 10 when it does not answer */
+    long concurrency;         /* > 0: this process's own fixed limit; 0: its share */
+    long account_concurrency; /* the group's shared limit; 0 = /account's, 10 unknown */
     long timeout_ms, max_body, retry_base_ms, retry_cap_ms, max_retries;
     long grace_ms, backlog_factor;
     long max_cost;        /* max_cost=N on every ScraperAPI call */

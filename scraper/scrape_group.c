@@ -4,6 +4,7 @@
 #include "log.h"
 #include "scrape_internal.h"
 #include "service.h"
+#include "share.h"
 
 /* Pauses or resumes parts (none: nothing to do). Returns 0, or -1 logged. */
 static int scrape_pause_parts(scrape *s, rd_kafka_topic_partition_list_t *parts, int paused)
@@ -89,6 +90,48 @@ static size_t scrape_jobs_in(const scrape *s, const rd_kafka_topic_partition_lis
     return n;
 }
 
+void scrape_share_partitions(scrape *s)
+{
+    char err[512];
+    s->partitions = kafka_partition_count(s->consumer, s->cfg->claims_topic, 10000, err,
+                                          sizeof err);
+    if (s->partitions < 0)
+        log_warn("cannot count the partitions of %s (%s): each scraper takes the whole "
+                 "account's concurrency until it can",
+                 s->cfg->claims_topic, err);
+}
+
+/* After a rebalance: this scraper holds mine partitions; its calls in flight and claims in
+ * hand follow its share of the account (nothing changes while it holds none). */
+static void scrape_share_update(scrape *s, int mine)
+{
+    if (!s->sharing || mine <= 0)
+        return;
+    if (s->partitions < 0 || mine > s->partitions)
+        scrape_share_partitions(s);
+    long share = share_of(s->account_limit, mine, s->partitions);
+    fetch_set_max(s->f, share);
+    s->cap = (size_t)(share * s->cfg->backlog_factor);
+    metrics_set(s->m_share, (double)share);
+    log_info("share of the account's %ld calls in flight: %ld (%d of %d partitions), %zu "
+             "claims in hand at most",
+             s->account_limit, share, mine, s->partitions, s->cap);
+}
+
+/* The number of partitions assigned now, or -1 logged. */
+static int scrape_assigned_count(scrape *s)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_assignment(s->consumer, &parts);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("rd_kafka_assignment: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    int n = parts->cnt;
+    rd_kafka_topic_partition_list_destroy(parts);
+    return n;
+}
+
 /* Lets the claims of revoked partitions finish within the grace period, commits what is
  * done, and drops the rest (the partition's next owner replays them). */
 void scrape_revoked(void *arg, rd_kafka_topic_partition_list_t *parts, int lost)
@@ -119,6 +162,10 @@ void scrape_revoked(void *arg, rd_kafka_topic_partition_list_t *parts, int lost)
     if (cancelled || scrape_jobs_in(s, parts))
         log_warn("abandoned %zu claims of revoked partitions: their next owner replays them",
                  cancelled);
+    /* Still assigned until the callback returns: what remains is the rest. */
+    int n = scrape_assigned_count(s);
+    if (n >= 0)
+        scrape_share_update(s, n - parts->cnt);
 }
 
 void scrape_assigned(void *arg, rd_kafka_topic_partition_list_t *parts, int cooperative)
@@ -135,4 +182,5 @@ void scrape_assigned(void *arg, rd_kafka_topic_partition_list_t *parts, int coop
      * #1849), so new partitions get the intake's state explicitly, both ways (bench/README.md,
      * "Incidents behind comments"). */
     (void)scrape_pause_parts(s, parts, s->paused);
+    scrape_share_update(s, scrape_assigned_count(s));
 }

@@ -45,6 +45,9 @@ typedef struct scrape {
     offsets *off;
     scrape_job *head, *tail;
     size_t njobs, npublish, cap;
+    long account_limit; /* shared by the group: this scraper's share follows its partitions */
+    int sharing;        /* 0: WF4_SCRAPER_CONCURRENCY fixed the limit */
+    int partitions;     /* of the claims topic; -1 unknown (then the whole limit) */
     char dlq_consumer[256];
     int paused;   /* we paused the assignment */
     int stopping; /* 1: intake stopped; 2: final flush, failed deliveries are dropped */
@@ -52,7 +55,7 @@ typedef struct scrape {
     atomic_int ready_joined, ready_blocked, ready_stopping;
     int64_t next_commit_ms, next_summary_ms, next_auth_log_ms, summary_start_ms;
     uint64_t n_claims, n_success, n_failure, n_dlq; /* this summary period */
-    metric *m_claims, *m_success, *m_failure, *m_dlq, *m_jobs, *m_limit;
+    metric *m_claims, *m_success, *m_failure, *m_dlq, *m_jobs, *m_limit, *m_share;
 } scrape;
 
 /* scrape_claims.c */
@@ -63,6 +66,8 @@ void scrape_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 void scrape_job_free(scrape *s, scrape_job *job);
 
 /* scrape_group.c */
+/* Reads the claim topic's partition count, for the share (logged when unknown). */
+void scrape_share_partitions(scrape *s);
 void scrape_assigned(void *arg, rd_kafka_topic_partition_list_t *parts, int cooperative);
 void scrape_revoked(void *arg, rd_kafka_topic_partition_list_t *parts, int lost);
 void scrape_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Issue 23: the account's concurrency shared by the scrapers of one group. Claims wait on
+# Kafka; three scrapers start at once against a stand-in whose plan allows 30 calls in flight
+# (its /account says so; 1.8-2.2 s a call); a third of the way through, one scraper stops
+# (SIGTERM) and the group rebalances. Each scraper takes its share of the 30 by the claim
+# partitions it holds, so the stand-in sees almost no 429 at the start or at the rebalance
+# (under 1 % of calls), throughput stays at 0.95 x 30 / 2 s or better, and no scraper sits
+# under half its share for long while claims wait. Every claim gets exactly one result.
+source "$WF4_SRC/tests/scraper_lib.sh"
+N=${SCRAPER_SHARE_CLAIMS:-900}
+LIMIT=30
+LAT_MIN=1800 LAT_MAX=2200
+SAMPLE_S=0.5
+SCRAPERS=(share_a share_b share_c)
+
+scraper_topics
+P=$(topic_partitions "$CLAIMS")
+"$WF4_BIN/wf4-claimgen" -n "$N" -t "$CLAIMS" -o "$TEST_TMP/claims.txt" -g "sh$RUN_ID" ||
+    fatal "wf4-claimgen failed"
+standin_start standin STANDIN_CONCURRENCY=$LIMIT STANDIN_LATENCY_MIN_MS=$LAT_MIN \
+    STANDIN_LATENCY_MAX_MS=$LAT_MAX
+say "$N claims wait on $P partitions; the stand-in's plan allows $LIMIT calls in flight"
+
+t0=$(now_ms)
+for s in "${SCRAPERS[@]}"; do scraper_start "$s"; done
+
+# sample: one line every SAMPLE_S: the time (epoch ms), the stand-in's calls in flight and
+# 429s, then each live scraper's calls in flight and share ("- -" once stopped).
+sample() {
+    local line s
+    line="$(date +%s%3N) $(standin_stat '"\(.inFlight) \(.status429)"')"
+    for s in "${SCRAPERS[@]}"; do
+        if svc_alive "$s"; then
+            line+=" $(scraper_metric "$s" wf4_scraper_in_flight) $(scraper_metric "$s" wf4_scraper_concurrency_share)"
+        else
+            line+=" - -"
+        fi
+    done
+    echo "$line"
+}
+sampler() { while :; do sample; sleep "$SAMPLE_S"; done >"$TEST_TMP/samples.txt" 2>/dev/null; }
+sampler &
+sampler_pid=$!
+
+results() { topic_end_offsets "$RESULTS"; }
+results_at_least() { (($(results) >= $1)); }
+wait_until 120 results_at_least $((N / 3)) ||
+    fatal "not a third of the results within 120 s"
+s429_start=$(standin_stat .status429)
+t_rebalance=$(($(now_ms) - t0))
+svc_kill share_c TERM
+say "share_c stopped at $((t_rebalance / 1000)) s, $(results) results in: the group rebalances"
+wait_until 180 results_at_least "$N" ||
+    fail "only $(results) of $N results within 180 s of the rebalance"
+kill "$sampler_pid" 2>/dev/null || true
+wait "$sampler_pid" 2>/dev/null || true
+
+requests=$(standin_stat .requests)
+s429=$(standin_stat .status429)
+maxin=$(standin_stat .maxInFlight)
+say "measured: 429s at the start $s429_start, after the rebalance $((s429 - s429_start)), of $requests calls; the stand-in's most in flight $maxin (limit $LIMIT)"
+for s in share_a share_b share_c; do
+    say "    $s: $(jq -Rr 'fromjson? | .msg // empty' "$(svc_log "$s")" | grep '^share of' | sed 's/^/    /' | paste -sd';')"
+done
+check "(( s429 * 100 < requests ))" "429s under 1 % of calls ($s429 of $requests)"
+
+# Throughput between 10 % and 90 % of the results by their Kafka timestamps (the start and
+# the drained tail are not steady), against Little's bound: LIMIT / the mean latency.
+kcat -b "$WF4_KAFKA_BROKERS" -C -t "$RESULTS" -o beginning -e -q -f '%T\n' | sort -n >"$TEST_TMP/ts.txt"
+t10=$(sed -n "$((N / 10))p" "$TEST_TMP/ts.txt")
+t90=$(sed -n "$((N * 9 / 10))p" "$TEST_TMP/ts.txt")
+rate=$(echo "scale=2; ($N * 9 / 10 - $N / 10) * 1000 / ($t90 - $t10)" | bc)
+bound=$(echo "scale=2; $LIMIT * 2000 / ($LAT_MIN + $LAT_MAX)" | bc)
+ratio=$(echo "scale=3; $rate / $bound" | bc)
+say "measured: $rate results/s from 10 % to 90 % of the results, Little's bound $bound/s: $ratio"
+check "(( \$(echo '$ratio >= 0.95' | bc) ))" "throughput at least 0.95 of $LIMIT calls / 2 s ($ratio)"
+
+# In flight at the stand-in above the limit: refused at once, so it may only touch it.
+over=$(awk -v l="$LIMIT" '$2 > l' "$TEST_TMP/samples.txt" | wc -l)
+check_eq "$over" 0 "no sample with more than $LIMIT calls in flight at the stand-in"
+
+# Under half its share in the same steady window: the longest such run per scraper (the
+# samples' own times), and how many samples the window holds.
+say "measured: $(awk -v a="$t10" -v b="$t90" '$1 >= a && $1 <= b' "$TEST_TMP/samples.txt" | wc -l) samples between 10 % and 90 % of the results"
+for i in 0 1 2; do
+    longest=$(awk -v c=$((4 + 2 * i)) -v a="$t10" -v b="$t90" '
+        $1 < a || $1 > b || $c == "-" || $(c + 1) == 0 {since = 0; next}
+        $c < $(c + 1) / 2 {if (!since) since = $1; if ($1 - since > max) max = $1 - since; next}
+        {since = 0}
+        END {printf "%.1f\n", max / 1000}' "$TEST_TMP/samples.txt")
+    say "measured: ${SCRAPERS[i]} spent at most $longest s in a row under half its share"
+    check "(( \$(echo '$longest <= 5' | bc) ))" "${SCRAPERS[i]} not under half its share for more than 5 s ($longest s)"
+done
+
+resultcheck "$RESULTS" "$TEST_TMP/claims.txt" 30
+check_eq "${RC_missing:-x}" 0 "no claim without a result"
+check_eq "${RC_duplicates:-x}" 0 "no claim with two results"
+check_eq "${RC_success:-x}" "$N" "every claim succeeded"
+for s in share_a share_b; do svc_kill "$s" TERM; done
+for s in "${SCRAPERS[@]}"; do
+    check '! grep -q "ERROR: AddressSanitizer\|runtime error" "$(svc_log '$s')"' "no sanitizer report ($s)"
+done
