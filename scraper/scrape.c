@@ -162,6 +162,9 @@ static void scrape_metrics_setup(scrape *s)
                                    "Results acknowledged by Kafka, by outcome");
     s->m_dlq = metrics_counter("wf4_scraper_dlq_total",
                                "Undecodable claims sent to the dead-letter topic");
+    s->m_replayed = metrics_counter("wf4_scraper_replays_skipped_total",
+                                    "Replayed claims whose result this scraper had published "
+                                    "already: not fetched again");
     s->m_jobs = metrics_gauge("wf4_scraper_claims_in_hand",
                               "Claims taken and not yet acknowledged as results");
     s->m_limit = metrics_gauge("wf4_scraper_concurrency_limit",
@@ -204,7 +207,7 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
         return -1;
     if (wire_register(s->w, WIRE_RESULT, cfg->results_topic, err, errlen) != 0)
         return -1;
-    if (!(s->off = offsets_new())) {
+    if (!(s->off = offsets_new()) || !(s->published = seen_new((size_t)cfg->replay_memory))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -293,6 +296,7 @@ static void scrape_shutdown(scrape *s)
     while (s->head)
         scrape_job_free(s, s->head);
     offsets_free(s->off);
+    seen_free(s->published);
     wire_free(s->w);
 }
 

@@ -13,6 +13,7 @@ typedef struct scrape_settings {
     long account_concurrency; /* the group's shared limit; 0 = /account's, 10 unknown */
     long timeout_ms, max_body, retry_base_ms, retry_cap_ms, max_retries;
     long grace_ms, backlog_factor;
+    long replay_memory;   /* claim ids with acknowledged results remembered (0: none) */
     long max_cost;        /* max_cost=N on every ScraperAPI call */
     char *max_tier;       /* highest tier a blocked page escalates to (tier.h names) */
     long account_poll_ms; /* /account read interval while credits are exhausted */

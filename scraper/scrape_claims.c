@@ -233,6 +233,17 @@ static void scrape_consumer_error(scrape *s, rd_kafka_message_t *rkm)
     log_warn("consumer: %s", rd_kafka_message_errstr(rkm));
 }
 
+/* A claim whose result Kafka acknowledged already (its offset was not committed before the
+ * partition came back): done without a call, its result stands. */
+static void scrape_skip_replay(scrape *s, scrape_job *job)
+{
+    log_write(LOG_LEVEL_DEBUG, job->claim.domain_id, job->claim.claim_id,
+              "replayed claim: its result was published already, not fetched again");
+    metrics_add(s->m_replayed, 1);
+    offsets_done(s->off, job->topic, job->partition, job->offset);
+    scrape_job_free(s, job);
+}
+
 /* Takes one message from the consumer. Takes ownership of rkm. */
 static void scrape_on_message(scrape *s, rd_kafka_message_t *rkm)
 {
@@ -264,7 +275,10 @@ static void scrape_on_message(scrape *s, rd_kafka_message_t *rkm)
     (void)trace_header_get(rkm, TRACE_HEADER, job->claim.traceparent,
                            sizeof job->claim.traceparent);
     rd_kafka_message_destroy(rkm);
-    scrape_start(s, job);
+    if (seen_has(s->published, job->claim.claim_id))
+        scrape_skip_replay(s, job);
+    else
+        scrape_start(s, job);
     return;
 destroy:
     rd_kafka_message_destroy(rkm);
@@ -327,6 +341,8 @@ void scrape_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
     if (!job->orphan)
         offsets_done(s->off, job->topic, job->partition, job->offset);
+    if (!job->dlq_rkm)
+        seen_add(s->published, job->claim.claim_id);
     scrape_count_done(s, job);
     scrape_job_free(s, job);
 }

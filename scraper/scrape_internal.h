@@ -12,6 +12,7 @@
 #include "msg.h"
 #include "offsets.h"
 #include "scrape.h"
+#include "seen.h"
 
 typedef enum {
     JOB_FETCHING,   /* queued, backing off or in flight in fetch */
@@ -43,6 +44,7 @@ typedef struct scrape {
     wire *w;
     fetch *f;
     offsets *off;
+    seen *published; /* claim ids whose results Kafka acknowledged lately */
     scrape_job *head, *tail;
     size_t njobs, npublish, cap;
     long account_limit; /* shared by the group: this scraper's share follows its partitions */
@@ -55,7 +57,7 @@ typedef struct scrape {
     atomic_int ready_joined, ready_blocked, ready_stopping;
     int64_t next_commit_ms, next_summary_ms, next_auth_log_ms, summary_start_ms;
     uint64_t n_claims, n_success, n_failure, n_dlq; /* this summary period */
-    metric *m_claims, *m_success, *m_failure, *m_dlq, *m_jobs, *m_limit, *m_share;
+    metric *m_claims, *m_success, *m_failure, *m_dlq, *m_jobs, *m_limit, *m_share, *m_replayed;
 } scrape;
 
 /* scrape_claims.c */

@@ -2,7 +2,7 @@
 # the claim/result test tools, and black-box runs against Kafka and a ScraperAPI stand-in.
 include(${WF4_TEST_DIR}/stack.cmake)
 
-foreach(t offsets retry tier share)
+foreach(t offsets retry tier share seen)
   add_executable(test_scraper_${t} ${WF4_TEST_DIR}/unit/test_scraper_${t}.c)
   target_link_libraries(test_scraper_${t} scraper_core PkgConfig::CMOCKA)
   add_test(NAME unit_scraper_${t} COMMAND test_scraper_${t})
@@ -27,3 +27,4 @@ wf4_integration_test(scraper_kill scraper_kill.sh LABELS scraper TIMEOUT 600)
 wf4_integration_test(scraper_secret scraper_secret.sh LABELS scraper TIMEOUT 300)
 wf4_integration_test(scraper_rebalance_pause scraper_rebalance_pause.sh LABELS scraper TIMEOUT 300)
 wf4_integration_test(scraper_share scraper_share.sh LABELS scraper TIMEOUT 400)
+wf4_integration_test(scraper_replay scraper_replay.sh LABELS scraper TIMEOUT 300)

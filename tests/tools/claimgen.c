@@ -11,7 +11,7 @@
 
 typedef struct claimgen_opts {
     long n, notfound, invalid, garbage;
-    const char *topic, *out, *tag;
+    const char *topic, *out, *tag, *replay;
 } claimgen_opts;
 
 static int claimgen_failed;
@@ -57,10 +57,12 @@ static int claimgen_usage(void)
 {
     printf("usage: wf4-claimgen -n N -t TOPIC -o FILE [-g TAG] [--notfound K] [--invalid K] "
            "[--garbage K]\n"
+           "       wf4-claimgen --replay FILE -t TOPIC -o FILE\n"
            "Publishes N claims (random UUIDs) to TOPIC and writes 'domain_id claim_id domain'\n"
            "lines to FILE. K of them are notfound-* hosts, K have invalid names; --garbage\n"
            "adds K undecodable messages (not listed). Env: WF4_KAFKA_BROKERS, WF4_SCHEMA_DIR,\n"
-           "WF4_SCHEMA_REGISTRY_URL.\n");
+           "WF4_SCHEMA_REGISTRY_URL. --replay publishes the claims a FILE of an earlier run\n"
+           "lists again, with the same ids (a replay, as after a partition moved).\n");
     return 0;
 }
 
@@ -86,10 +88,12 @@ static int claimgen_args(int argc, char **argv, claimgen_opts *o)
             o->invalid = atol(v);
         else if (strcmp(a, "--garbage") == 0)
             o->garbage = atol(v);
+        else if (strcmp(a, "--replay") == 0)
+            o->replay = v;
         else
             return -1;
     }
-    return o->n > 0 && o->topic && o->out ? 0 : -1;
+    return (o->n > 0 || o->replay) && o->topic && o->out ? 0 : -1;
 }
 
 static int claimgen_send(rd_kafka_t *rk, const char *topic, const char *key, void *buf, size_t len)
@@ -107,30 +111,56 @@ static int claimgen_send(rd_kafka_t *rk, const char *topic, const char *key, voi
     return e ? -1 : 0;
 }
 
+/* Publishes claim c (attempt 1, a 10-minute lease) and lists it in out. */
+static int claimgen_claim(rd_kafka_t *rk, wire *w, const char *topic, msg_claim *c, FILE *out)
+{
+    char err[512];
+    void *buf = NULL;
+    size_t len = 0;
+    c->attempt = 1;
+    c->claimed_at_ms = (int64_t)time(NULL) * 1000;
+    c->lease_expires_at_ms = c->claimed_at_ms + 600000;
+    if (msg_claim_encode(w, c, &buf, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "wf4-claimgen: encode: %s\n", err);
+        return -1;
+    }
+    int rc = claimgen_send(rk, topic, c->domain_id, buf, len);
+    free(buf);
+    if (rc == 0)
+        fprintf(out, "%s %s %s\n", c->domain_id, c->claim_id, c->domain);
+    rd_kafka_poll(rk, 0);
+    return rc;
+}
+
+/* The claims an earlier run listed in path, published again with the same ids. */
+static int claimgen_replay(const char *path, rd_kafka_t *rk, wire *w, const char *topic, FILE *out)
+{
+    char domain[256];
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        fprintf(stderr, "wf4-claimgen: cannot open %s\n", path);
+        return -1;
+    }
+    msg_claim c = {.domain = domain};
+    int rc = 0;
+    while (rc == 0 && fscanf(in, "%36s %36s %255s", c.domain_id, c.claim_id, domain) == 3)
+        rc = claimgen_claim(rk, w, topic, &c, out);
+    fclose(in);
+    return rc;
+}
+
 static int claimgen_run(const claimgen_opts *o, rd_kafka_t *rk, wire *w, FILE *out, FILE *rnd)
 {
-    char err[512], domain[256];
+    char domain[256];
+    if (o->replay)
+        return claimgen_replay(o->replay, rk, w, o->topic, out);
     for (long i = 0; i < o->n; i++) {
-        msg_claim c = {0};
-        void *buf = NULL;
-        size_t len = 0;
+        msg_claim c = {.domain = domain};
         claimgen_uuid(rnd, c.domain_id);
         claimgen_uuid(rnd, c.claim_id);
         claimgen_domain(o, i, domain, sizeof domain);
-        c.domain = domain;
-        c.attempt = 1;
-        c.claimed_at_ms = (int64_t)time(NULL) * 1000;
-        c.lease_expires_at_ms = c.claimed_at_ms + 600000;
-        if (msg_claim_encode(w, &c, &buf, &len, err, sizeof err) != 0) {
-            fprintf(stderr, "wf4-claimgen: encode: %s\n", err);
+        if (claimgen_claim(rk, w, o->topic, &c, out) != 0)
             return -1;
-        }
-        int rc = claimgen_send(rk, o->topic, c.domain_id, buf, len);
-        free(buf);
-        if (rc != 0)
-            return -1;
-        fprintf(out, "%s %s %s\n", c.domain_id, c.claim_id, domain);
-        rd_kafka_poll(rk, 0);
     }
     for (long i = 0; i < o->garbage; i++) {
         char key[MSG_UUID_LEN], junk[] = "\xff\xfe not an avro message";
@@ -182,7 +212,9 @@ int main(int argc, char **argv)
     if (rk)
         rd_kafka_destroy(rk);
     wire_free(w);
-    if (rc == 0)
+    if (rc == 0 && o.replay)
+        printf("published the claims of %s again to %s\n", o.replay, o.topic);
+    else if (rc == 0)
         printf("published %ld claims (+%ld undecodable) to %s\n", o.n, o.garbage, o.topic);
     return rc;
 }
