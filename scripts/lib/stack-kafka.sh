@@ -5,8 +5,10 @@
 # (1..KAFKA_NODES) lives in kafka_dir i; node 1 keeps the single node's names (directory
 # $D/kafka, log kafka.log, state KAFKA_PORT/KAFKA_CTRL_PORT/KAFKA_PID), node i > 1 adds _i.
 
-# The services' Kafka principals (one each) and the administrator (wf4ctl, the tools).
-KAFKA_USERS=(admin claimer scraper committer)
+# The secured broker's properties, SCRAM credentials and clients' properties (shared with the
+# compose stack); KAFKA_SASL_USERS: the administrator and one principal per service.
+# shellcheck source=scripts/lib/kafka-sasl.sh
+source "$WF4_ROOT/scripts/lib/kafka-sasl.sh"
 
 kafka_dir() { if (($1 == 1)); then echo "$D/kafka"; else echo "$D/kafka$1"; fi; }
 kafka_logfile() { if (($1 == 1)); then echo "$LOGS/kafka.log"; else echo "$LOGS/kafka$1.log"; fi; }
@@ -37,7 +39,7 @@ kafka_password() { # kafka_password USER (secured stack)
 
 # librdkafka properties of a client of the secured cluster as USER (comma-separated).
 kafka_client_props() {
-    echo "security.protocol=SASL_SSL,sasl.mechanisms=SCRAM-SHA-512,sasl.username=$1,sasl.password=$(kafka_password "$1"),ssl.ca.location=$D/tls/ca.pem"
+    kafka_sasl_client_props "$1" "$D/tls/ca.pem" "$(kafka_password "$1")"
 }
 
 kafka_kcat_args() { # kcat's -X options (administrator) on the secured cluster; none when plain
@@ -52,29 +54,16 @@ kafka_java() { # kafka_java CLASS ARGS...: a short-lived Kafka tool with its own
 
 # ---------------------------------------------------------------- TLS (secured stack)
 
-# A CA made now, a certificate for the brokers (CN=wf4-broker: also their principal on the
-# controller listener, which authenticates by certificate) and one for PostgreSQL; every
-# server name is 127.0.0.1/localhost, so that clients verify names as in production.
+# A CA made now (scripts/tls-make.sh), a certificate for the brokers (CN=wf4-broker: also
+# their principal on the controller listener, which authenticates by certificate) and one for
+# PostgreSQL; every server name is 127.0.0.1/localhost, so that clients verify names as in
+# production. The principals' passwords beside them.
 tls_make() {
-    local t=$D/tls u
+    local t=$D/tls
     rm -rf "$t"
-    mkdir -p "$t"
-    (
-        cd "$t"
-        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj '/CN=wf4 stack CA' \
-            -keyout ca.key -out ca.pem
-        for u in wf4-broker localhost; do
-            openssl req -newkey rsa:2048 -nodes -subj "/CN=$u" -keyout "$u.key" -out "$u.csr"
-            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >"$u.ext"
-            openssl x509 -req -in "$u.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
-                -extfile "$u.ext" -out "$u.pem"
-        done
-        random_hex 16 >keystore.password
-        openssl pkcs12 -export -in wf4-broker.pem -inkey wf4-broker.key -certfile ca.pem \
-            -name broker -passout "file:keystore.password" -out broker.p12
-        for u in "${KAFKA_USERS[@]}"; do random_hex 16 >"kafka-$u.password"; done
-    ) >>"$LOGS/tls.log" 2>&1 || part_failed tls "$LOGS/tls.log" "openssl failed"
-    chmod 600 "$t"/*.key "$t"/*.password
+    "$WF4_ROOT/scripts/tls-make.sh" "$t" wf4-broker=IP:127.0.0.1,DNS:localhost \
+        localhost=IP:127.0.0.1,DNS:localhost >>"$LOGS/tls.log" 2>&1 || part_failed tls "$LOGS/tls.log" "tls-make.sh failed"
+    kafka_sasl_passwords "$t/kafka-%s.password"
     log "tls: CA and certificates made in $t"
 }
 
@@ -100,24 +89,8 @@ inter.broker.listener.name=PLAINTEXT
 EOF
         return 0
     fi
-    cat <<EOF
-listeners=SASL_SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl
-advertised.listeners=SASL_SSL://127.0.0.1:$port
-listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL
-inter.broker.listener.name=SASL_SSL
-sasl.enabled.mechanisms=SCRAM-SHA-512
-sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(kafka_password admin)";
-ssl.keystore.type=PKCS12
-ssl.keystore.location=$D/tls/broker.p12
-ssl.keystore.password=$(cat "$D/tls/keystore.password")
-ssl.truststore.type=PEM
-ssl.truststore.location=$D/tls/ca.pem
-listener.name.controller.ssl.client.auth=required
-authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-allow.everyone.if.no.acl.found=false
-super.users=User:admin;User:CN=wf4-broker
-EOF
+    kafka_sasl_server_conf "127.0.0.1:$port" "127.0.0.1:$port" "127.0.0.1:$ctrl" "$D/tls/wf4-broker.p12" \
+        "$(cat "$D/tls/wf4-broker.p12.password")" "$D/tls/ca.pem" "$(kafka_password admin)"
 }
 
 # kafka_server_conf NODE: server.properties. A cluster of three or more keeps its internal
@@ -167,13 +140,9 @@ EOF
 
 # kafka_format NODE CLUSTER_ID: the node's storage, with the SCRAM credentials when secured.
 kafka_format() {
-    local i=$1 dir u scram=()
+    local i=$1 dir scram=()
     dir=$(kafka_dir "$i")
-    if [[ ${KAFKA_SECURE:-0} == 1 ]]; then
-        for u in "${KAFKA_USERS[@]}"; do
-            scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(kafka_password "$u")]")
-        done
-    fi
+    [[ ${KAFKA_SECURE:-0} != 1 ]] || mapfile -t scram < <(kafka_sasl_format_args "$D/tls/kafka-%s.password")
     (cd "$dir" && kafka_java kafka.tools.StorageTool format -t "$2" -c "$dir/server.properties" "${scram[@]}") \
         >>"$(kafka_logfile "$i")" 2>&1
 }
