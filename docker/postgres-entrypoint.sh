@@ -3,6 +3,9 @@
 # the compose network, and create the services' login role WF4_DB_USER (IN ROLE wf4_service).
 # Every start: run postgres as user postgres (exec, so it gets the signals), listening on all
 # addresses. Extra `-c name=value` arguments are passed through to postgres.
+# POSTGRES_PASSWORD_FILE and WF4_DB_PASSWORD_FILE (Docker secrets) may give the passwords.
+# WF4_PG_TLS_DIR (compose.secure.yaml): TLS with DIR/postgres.pem and DIR/postgres.key, and
+# every TCP connection without TLS refused (pg_hba.conf rewritten at each start).
 set -euo pipefail
 
 PGDATA=${PGDATA:-/var/lib/postgresql/data}
@@ -10,6 +13,17 @@ BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 AS_PG=(setpriv --reuid=postgres --regid=postgres --init-groups --)
 
 log() { printf 'postgres-entrypoint: %s\n' "$*" >&2; }
+
+# file_env VAR: VAR from the file VAR_FILE names, when that is set (an empty VAR counts as unset).
+file_env() {
+  local var=$1 file_var="${1}_FILE"
+  [ -n "${!file_var:-}" ] || return 0
+  [ -z "${!var:-}" ] || { log "$var and $file_var are both set: give one"; exit 1; }
+  printf -v "$var" '%s' "$(cat "${!file_var}")"
+  export "${var?}"
+}
+file_env POSTGRES_PASSWORD
+file_env WF4_DB_PASSWORD
 
 mkdir -p "$PGDATA" /run/postgresql
 chown postgres:postgres "$PGDATA" /run/postgresql
@@ -64,5 +78,23 @@ SQL
   log "initialised"
 fi
 
+tls=()
+if [ -n "${WF4_PG_TLS_DIR:-}" ]; then
+  install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/tls
+  install -o postgres -g postgres -m 0600 "$WF4_PG_TLS_DIR/postgres.pem" /var/lib/postgresql/tls/server.pem
+  install -o postgres -g postgres -m 0600 "$WF4_PG_TLS_DIR/postgres.key" /var/lib/postgresql/tls/server.key
+  cat >"$PGDATA/pg_hba.conf" <<'HBA'
+# Written by postgres-entrypoint.sh (WF4_PG_TLS_DIR): TLS or nothing over TCP.
+local     all all              trust
+hostnossl all all 0.0.0.0/0    reject
+hostnossl all all ::/0         reject
+hostssl   all all 0.0.0.0/0    scram-sha-256
+hostssl   all all ::/0         scram-sha-256
+HBA
+  chown postgres:postgres "$PGDATA/pg_hba.conf"
+  tls=(-c ssl=on -c ssl_cert_file=/var/lib/postgresql/tls/server.pem -c ssl_key_file=/var/lib/postgresql/tls/server.key)
+  log "TLS on ($WF4_PG_TLS_DIR/postgres.pem); connections without TLS refused"
+fi
+
 exec "${AS_PG[@]}" "$BIN/postgres" -D "$PGDATA" -c listen_addresses='*' \
-  -c unix_socket_directories=/run/postgresql "$@"
+  -c unix_socket_directories=/run/postgresql "${tls[@]}" "$@"

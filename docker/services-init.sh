@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The compose stack's one-shot init: apply the migrations (as the admin role), then create the
-# topics from the catalogue. Both are idempotent; retried while PostgreSQL or Kafka are still
+# topics from the catalogue, and with WF4_COMPOSE_ACLS=1 (compose.secure.yaml) each service's
+# ACLs (wf4ctl acls, as the Kafka administrator). Both are idempotent; retried while PostgreSQL or Kafka are still
 # coming up (the healthchecks say "up", the first connection may still race).
 set -uo pipefail
 try() {
@@ -15,3 +16,4 @@ try() {
 }
 try "migrate" wf4ctl migrate
 try "topics" wf4ctl topics
+[ "${WF4_COMPOSE_ACLS:-0}" != 1 ] || try "acls" wf4ctl acls
