@@ -9,3 +9,13 @@ set_tests_properties(compose_stack PROPERTIES
   TIMEOUT 1500
   RUN_SERIAL TRUE
   ENVIRONMENT "WF4_COMPOSE_BUDGET_S=1380")
+
+# The secured compose stack (compose.yaml + compose.secure.yaml): SASL_SSL, ACLs, TLS to
+# PostgreSQL, Docker secrets; what the broker and PostgreSQL refuse; no secret in any log.
+# About 70 s with the images cached; its own deadline below TIMEOUT for the `down -v` trap.
+add_test(NAME compose_secure_stack COMMAND bash ${WF4_TEST_DIR}/compose_secure_test.sh)
+set_tests_properties(compose_secure_stack PROPERTIES
+  LABELS compose
+  TIMEOUT 1200
+  RUN_SERIAL TRUE
+  ENVIRONMENT "WF4_COMPOSE_SECURE_BUDGET_S=1080")
