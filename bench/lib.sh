@@ -85,6 +85,15 @@ topics() {
     export WF4_SCRAPER_GROUP=g.$p.scraper WF4_COMMITTER_GROUP=g.$p.committer
     private_topics "$BENCH_TMP/schemas" "$p.claims" "$p.results" "$p.handoffs" "$BENCH_TMP/topics.log" ||
         die "topics: $(cat "$BENCH_TMP/topics.log")"
+    [[ -n ${BENCH_TOPICS_NOTED:-} || ${BENCH_WARM:-0} == 1 ]] || topics_note
+}
+
+# topics_note: once per benchmark, the cluster and the replication its topics got (kcat -L).
+topics_note() {
+    local meta
+    BENCH_TOPICS_NOTED=1
+    meta=$(kcat -b "$WF4_KAFKA_BROKERS" -L -t "$WF4_CLAIMS_TOPIC" -J 2>/dev/null) || return 0
+    note "topics: $(jq '.brokers | length' <<<"$meta") broker(s), each partition of $WF4_CLAIMS_TOPIC on $(jq '[.topics[0].partitions[].replicas | length] | min' <<<"$meta") replica(s) (kcat -L); wf4ctl topics: $(grep -c 'instead of the catalogue' "$BENCH_TMP/topics.log" || true) topic(s) below the catalogue's replication 3 / min.insync.replicas 2"
 }
 
 standin() {

@@ -25,10 +25,39 @@ def fmt(v):
     return str(v)
 
 
+def title(b):
+    base, _, rf = b.partition(".rf")
+    if rf:
+        return f"{TITLES.get(base, base)}: on {rf} brokers, replication 3"
+    return TITLES.get(b, b)
+
+
+def replication(data):
+    """The figures of each benchmark run on both stacks (NAME and NAME.rfN), side by side."""
+    lines = []
+    for b in [b for b in data if ".rf" in b]:
+        base, _, n = b.partition(".rf")
+        if base not in data:
+            continue
+        if not lines:
+            lines.append(f"\n### Replication: 1 broker beside {n} brokers (replication 3, "
+                         f"min.insync.replicas 2), same run\n")
+            lines.append(f"| figure | 1 broker | {n} brokers | unit | {n} brokers / 1 broker |")
+            lines.append("|---|---:|---:|---|---:|")
+        one = {r["key"]: r for r in data[base]["rows"]}
+        for r in data[b]["rows"]:
+            o = one.get(r["key"])
+            if not o or not isinstance(r["value"], (int, float)) or not isinstance(o["value"], (int, float)):
+                continue
+            ratio = fmt(round(r["value"] / o["value"], 3)) if o["value"] else ""
+            lines.append(f"| {o['figure']} | {fmt(o['value'])} | {fmt(r['value'])} | {r['unit']} | {ratio} |")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
 def table(data):
     lines = []
     for b in [b for b in ORDER if b in data] + [b for b in data if b not in ORDER]:
-        lines.append(f"\n### {TITLES.get(b, b)}\n")
+        lines.append(f"\n### {title(b)}\n")
         lines.append("| figure | value | unit | bound (same run) | ratio | target | result |")
         lines.append("|---|---:|---|---|---:|---|---|")
         for r in data[b]["rows"]:
@@ -68,7 +97,7 @@ def main():
           f"{m['postgres']}, Kafka {m['kafka']}; run {m['date']}"
           f"{' (--quick)' if m['quick'] else ''}; {doc['summary']['passed']} of "
           f"{doc['summary']['targets']} targets passed.")
-    print(table(data))
+    print(replication(data) + table(data))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--no-build] [--keep-stack]
+Usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--brokers N] [--no-build] [--keep-stack]
 
 Benchmarks (each figure beside a bound measured in the same run; these machines are noisy):
   scraper       1. one scraper vs Little's law (C=256, L=2.5 s): throughput / (C/L) >= 0.95;
@@ -22,6 +22,11 @@ Benchmarks (each figure beside a bound measured in the same run; these machines 
 Options:
   --quick        smaller runs (about 3 minutes instead of about 8)
   --only LIST    run only these benchmarks (comma separated)
+  --brokers N    then run pipeline and dbthroughput (those of them selected) again on a
+                 cluster of N brokers (scripts/stack.sh up --brokers N: the topics get
+                 replication 3 and min.insync.replicas 2 from N = 3), and print them beside
+                 the single broker's in a "Replication" table. Cheapest:
+                 bench/run.sh --quick --only pipeline,dbthroughput --brokers 3
   --no-build     use build-bench/bin as it is
   --keep-stack   leave the stack running (stop it: WF4_STACK_DIR=build-bench/stack scripts/stack.sh down)
 EOF
@@ -29,12 +34,13 @@ EOF
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ALL=(scraper pipeline dbthroughput antipattern)
-only=() quick=0 build=1 keep=0
+only=() quick=0 build=1 keep=0 brokers=1
 while (($#)); do
     case $1 in
         --quick) quick=1 ;;
         --only) IFS=, read -r -a only <<<"${2:?--only needs a list}"; shift ;;
         --only=*) IFS=, read -r -a only <<<"${1#--only=}" ;;
+        --brokers) brokers=${2:?--brokers needs a number}; shift ;;
         --no-build) build=0 ;;
         --keep-stack) keep=1 ;;
         -h | --help) usage; exit 0 ;;
@@ -43,6 +49,9 @@ while (($#)); do
     shift
 done
 ((${#only[@]})) || only=("${ALL[@]}")
+[[ $brokers =~ ^[1-9]$ ]] || { echo "--brokers: 1 to 9 nodes, not '$brokers'" >&2; exit 2; }
+# The benchmarks that run again on the cluster (what replication could slow down).
+REPLICATED=(pipeline dbthroughput)
 for b in "${only[@]}"; do
     [[ " ${ALL[*]} " == *" $b "* ]] || { echo "unknown benchmark: $b (one of ${ALL[*]})" >&2; exit 2; }
 done
@@ -70,7 +79,7 @@ fi
 
 stack_down() {
     ((keep)) && return 0
-    log "stopping the stack"
+    log "stopping the stack ($WF4_STACK_DIR)"
     "$ROOT/scripts/stack.sh" down >>"$B/stack.log" 2>&1 || log "WARNING: stack down failed (see $B/stack.log)"
 }
 trap stack_down EXIT
@@ -83,16 +92,34 @@ rm -rf "$BENCH_OUT"
 mkdir -p "$BENCH_OUT" "$ROOT/bench/results"
 log "warming the broker up (not measured)"
 "$ROOT/bench/warmup.sh" >"$B/warmup.log" 2>&1 || { tail -5 "$B/warmup.log"; exit 1; }
-failed=()
-for b in "${ALL[@]}"; do
-    [[ " ${only[*]} " == *" $b "* ]] || continue
-    log "benchmark $b"
-    t=$SECONDS
-    if ! "$ROOT/bench/$b.sh" 2>&1 | tee "$BENCH_OUT/$b.log" >&2; then
-        failed+=("$b")
+failed=() ran=() loads=()
+# run_bench NAME SCRIPT: one benchmark on the stack of WF4_STACK_DIR, its rows as NAME.
+run_bench() {
+    local t=$SECONDS
+    loads+=("$1 $(cut -d' ' -f1 /proc/loadavg)")
+    log "benchmark $1 (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    if ! BENCH_NAME=$1 "$ROOT/bench/$2.sh" 2>&1 | tee "$BENCH_OUT/$1.log" >&2; then
+        failed+=("$1")
     fi
-    log "benchmark $b: $((SECONDS - t)) s"
+    ran+=("$1")
+    log "benchmark $1: $((SECONDS - t)) s"
+}
+for b in "${ALL[@]}"; do
+    [[ " ${only[*]} " == *" $b "* ]] && run_bench "$b" "$b"
 done
+
+# The same benchmarks on a cluster, one stack after the other on the same machine.
+if ((brokers > 1)); then
+    stack_down
+    export WF4_STACK_DIR=$B/stack$brokers
+    log "stack up in $WF4_STACK_DIR: $brokers brokers"
+    "$ROOT/scripts/stack.sh" up --brokers "$brokers" >"$B/stack.log" 2>&1 || { tail -20 "$B/stack.log"; exit 1; }
+    log "warming the $brokers brokers up (not measured)"
+    "$ROOT/bench/warmup.sh" >"$B/warmup$brokers.log" 2>&1 || { tail -5 "$B/warmup$brokers.log"; exit 1; }
+    for b in "${REPLICATED[@]}"; do
+        [[ " ${only[*]} " == *" $b "* ]] && run_bench "$b.rf$brokers" "$b"
+    done
+fi
 
 # The machine it ran on.
 . "$WF4_STACK_DIR/env"
@@ -102,18 +129,17 @@ jq -n --arg nproc "$(nproc)" --arg cpu "$(sed -n 's/^model name[[:space:]]*: //p
     --arg postgres "$(sed -n 's/^postgresql=\(PostgreSQL [0-9.]*\).*/\1/p' "$WF4_STACK_DIR/versions")" \
     --arg kafka "$(sed -n 's/^kafka=//p' "$WF4_STACK_DIR/versions")" \
     --arg commit "$(git -C "$ROOT" rev-parse --short HEAD)" --argjson quick "$quick" \
-    --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg loads "$(IFS=,; echo "${loads[*]}")" \
     '{nproc: ($nproc | tonumber), cpu: $cpu, ram: $ram, kernel: $kernel, date: $date,
-      postgres: $postgres, kafka: $kafka, commit: $commit, quick: ($quick == 1), loadavg: $load}' \
+      postgres: $postgres, kafka: $kafka, commit: $commit, quick: ($quick == 1), loadavg: $load,
+      loadavg_at_start: $loads}' \
     >"$BENCH_OUT/machine.json"
-ran=()
-for b in "${ALL[@]}"; do [[ " ${only[*]} " == *" $b "* ]] && ran+=("$b"); done
 python3 "$ROOT/bench/report.py" "$BENCH_OUT" "$BENCH_OUT/machine.json" \
     "$ROOT/bench/results/latest.json" "${ran[@]}" >"$BENCH_OUT/table.md"
 {
     echo "# Benchmark results"
     echo
-    echo "Produced by \`bench/run.sh$( ((quick)) && echo ' --quick')$( ((${#only[@]} < ${#ALL[@]})) && echo " --only ${only[*]}")\` at commit $(jq -r .commit "$BENCH_OUT/machine.json"); the same figures are in \`bench/results/latest.json\`. Load average at the end: $(jq -r .loadavg "$BENCH_OUT/machine.json") (the machine is shared)."
+    echo "Produced by \`bench/run.sh$( ((quick)) && echo ' --quick')$( ((${#only[@]} < ${#ALL[@]})) && echo " --only $(IFS=,; echo "${only[*]}")")$( ((brokers > 1)) && echo " --brokers $brokers")\` at commit $(jq -r .commit "$BENCH_OUT/machine.json"); the same figures are in \`bench/results/latest.json\`. Load average (1 min) as each benchmark started: $(jq -r .loadavg_at_start "$BENCH_OUT/machine.json"); at the end: $(jq -r .loadavg "$BENCH_OUT/machine.json") (the machine is shared)."
     echo
     cat "$BENCH_OUT/table.md"
 } >"$ROOT/bench/RESULTS.md"
