@@ -22,10 +22,11 @@ Benchmarks (each figure beside a bound measured in the same run; these machines 
 Options:
   --quick        smaller runs (about 3 minutes instead of about 8)
   --only LIST    run only these benchmarks (comma separated)
-  --brokers N    then run pipeline and dbthroughput (those of them selected) again on a
-                 cluster of N brokers (scripts/stack.sh up --brokers N: the topics get
-                 replication 3 and min.insync.replicas 2 from N = 3), and print them beside
-                 the single broker's in a "Replication" table. Cheapest:
+  --brokers N    also start a cluster of N brokers (scripts/stack.sh up --brokers N in
+                 build-bench/stackN: the topics get replication 3 and min.insync.replicas 2
+                 from N = 3) beside the single broker, run pipeline and dbthroughput (those
+                 of them selected) on the cluster right after each runs on the single
+                 broker, and print both in a "Replication" table. Cheapest:
                  bench/run.sh --quick --only pipeline,dbthroughput --brokers 3
   --no-build     use build-bench/bin as it is
   --keep-stack   leave the stack running (stop it: WF4_STACK_DIR=build-bench/stack scripts/stack.sh down)
@@ -77,51 +78,56 @@ if ((build)); then
         { tail -30 "$B/cmake.log"; exit 1; }
 fi
 
+# Both stacks when --brokers N: the single broker and the cluster side by side (the idle one
+# costs little), so that each benchmark runs on one and at once on the other.
+STACK1=$B/stack STACKN=$B/stack$brokers
+stacks=("$STACK1")
+((brokers == 1)) || stacks+=("$STACKN")
 stack_down() {
+    local d
     ((keep)) && return 0
-    log "stopping the stack ($WF4_STACK_DIR)"
-    "$ROOT/scripts/stack.sh" down >>"$B/stack.log" 2>&1 || log "WARNING: stack down failed (see $B/stack.log)"
+    for d in "${stacks[@]}"; do
+        log "stopping the stack ($d)"
+        WF4_STACK_DIR=$d "$ROOT/scripts/stack.sh" down >>"$B/stack.log" 2>&1 || log "WARNING: stack down failed (see $B/stack.log)"
+    done
 }
 trap stack_down EXIT
 trap 'exit 130' INT TERM
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
-log "stack up in $WF4_STACK_DIR"
-"$ROOT/scripts/stack.sh" up >"$B/stack.log" 2>&1 || { tail -20 "$B/stack.log"; exit 1; }
-
 rm -rf "$BENCH_OUT"
 mkdir -p "$BENCH_OUT" "$ROOT/bench/results"
-log "warming the broker up (not measured)"
-"$ROOT/bench/warmup.sh" >"$B/warmup.log" 2>&1 || { tail -5 "$B/warmup.log"; exit 1; }
+: >"$B/stack.log"
+for d in "${stacks[@]}"; do
+    n=$([[ $d == "$STACK1" ]] && echo 1 || echo "$brokers")
+    log "stack up in $d ($n broker(s))"
+    WF4_STACK_DIR=$d "$ROOT/scripts/stack.sh" up --brokers "$n" >>"$B/stack.log" 2>&1 || { tail -20 "$B/stack.log"; exit 1; }
+    log "warming the broker(s) up (not measured)"
+    WF4_STACK_DIR=$d "$ROOT/bench/warmup.sh" >"$B/warmup$n.log" 2>&1 || { tail -5 "$B/warmup$n.log"; exit 1; }
+done
+
 failed=() ran=() loads=()
-# run_bench NAME SCRIPT: one benchmark on the stack of WF4_STACK_DIR, its rows as NAME.
+# run_bench NAME SCRIPT STACK_DIR: one benchmark on that stack, its rows as NAME.
 run_bench() {
     local t=$SECONDS
     loads+=("$1 $(cut -d' ' -f1 /proc/loadavg)")
     log "benchmark $1 (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-    if ! BENCH_NAME=$1 "$ROOT/bench/$2.sh" 2>&1 | tee "$BENCH_OUT/$1.log" >&2; then
+    if ! WF4_STACK_DIR=$3 BENCH_NAME=$1 "$ROOT/bench/$2.sh" 2>&1 | tee "$BENCH_OUT/$1.log" >&2; then
         failed+=("$1")
     fi
     ran+=("$1")
     log "benchmark $1: $((SECONDS - t)) s"
 }
 for b in "${ALL[@]}"; do
-    [[ " ${only[*]} " == *" $b "* ]] && run_bench "$b" "$b"
+    [[ " ${only[*]} " == *" $b "* ]] || continue
+    run_bench "$b" "$b" "$STACK1"
+    # Right after, on the cluster: the two columns a minute apart, not a whole run.
+    if ((brokers > 1)) && [[ " ${REPLICATED[*]} " == *" $b "* ]]; then
+        run_bench "$b.rf$brokers" "$b" "$STACKN"
+    fi
 done
 
-# The same benchmarks on a cluster, one stack after the other on the same machine.
-if ((brokers > 1)); then
-    stack_down
-    export WF4_STACK_DIR=$B/stack$brokers
-    log "stack up in $WF4_STACK_DIR: $brokers brokers"
-    "$ROOT/scripts/stack.sh" up --brokers "$brokers" >"$B/stack.log" 2>&1 || { tail -20 "$B/stack.log"; exit 1; }
-    log "warming the $brokers brokers up (not measured)"
-    "$ROOT/bench/warmup.sh" >"$B/warmup$brokers.log" 2>&1 || { tail -5 "$B/warmup$brokers.log"; exit 1; }
-    for b in "${REPLICATED[@]}"; do
-        [[ " ${only[*]} " == *" $b "* ]] && run_bench "$b.rf$brokers" "$b"
-    done
-fi
-
 # The machine it ran on.
+export WF4_STACK_DIR=$STACK1
 . "$WF4_STACK_DIR/env"
 jq -n --arg nproc "$(nproc)" --arg cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
     --arg ram "$(awk '/^MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo)" \
