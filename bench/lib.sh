@@ -90,9 +90,15 @@ topics() {
 
 # topics_note: once per benchmark, the cluster and the replication its topics got (kcat -L).
 topics_note() {
-    local meta
+    local meta i
     BENCH_TOPICS_NOTED=1
-    meta=$(kcat -b "$WF4_KAFKA_BROKERS" -L -t "$WF4_CLAIMS_TOPIC" -J 2>/dev/null) || return 0
+    # A topic just created may not be in every broker's metadata yet: until it has partitions.
+    for ((i = 0; i < 25; i++)); do
+        meta=$(kcat -b "$WF4_KAFKA_BROKERS" -L -t "$WF4_CLAIMS_TOPIC" -J 2>/dev/null) || meta=''
+        [[ $(jq '[.topics[0].partitions[]?] | length' <<<"${meta:-{\}}" 2>/dev/null) -gt 0 ]] && break
+        sleep 0.2
+    done
+    [[ -n $meta ]] || return 0
     note "topics: $(jq '.brokers | length' <<<"$meta") broker(s), each partition of $WF4_CLAIMS_TOPIC on $(jq '[.topics[0].partitions[].replicas | length] | min' <<<"$meta") replica(s) (kcat -L); wf4ctl topics: $(grep -c 'instead of the catalogue' "$BENCH_TMP/topics.log" || true) topic(s) below the catalogue's replication 3 / min.insync.replicas 2"
 }
 
