@@ -106,7 +106,7 @@ for svc_port in claimer:9101 scraper:9102 committer:9103; do
     "${DC[@]}" exec -T --index=1 "$svc" "$svc" --print-config >"$TMP/$svc.config" 2>&1 || bad "$svc --print-config failed"
 done
 masked=$(cat "$TMP"/*.config | grep -c -E '^(WF4_DATABASE_URL|SCRAPERAPI_KEY)=\*\*\*$|^kafka: sasl.password=\*\*\*$' || true)
-check_eq "$masked" 6 "--print-config masks the database URL (claimer, committer), the ScraperAPI key and the three Kafka passwords"
+check_eq "$masked" 7 "--print-config masks the database URL (claimer, committer), the ScraperAPI key (claimer, scraper) and the three Kafka passwords"
 pats=() n_secrets=0
 for f in "$WF4_SECRETS_DIR"/*; do pats+=(-e "$(cat "$f")"); n_secrets=$((n_secrets + 1)); done
 # The search itself: it finds every secret in its own file.
