@@ -12,7 +12,8 @@ set_tests_properties(compose_stack PROPERTIES
 
 # The secured compose stack (compose.yaml + compose.secure.yaml): SASL_SSL, ACLs, TLS to
 # PostgreSQL, Docker secrets; what the broker and PostgreSQL refuse; no secret in any log.
-# About 70 s with the images cached; its own deadline below TIMEOUT for the `down -v` trap.
+# About 110 s with the images cached (2 cores, loaded), 130-145 s with the services image
+# rebuilt; its own deadline below TIMEOUT for the `down -v` trap.
 add_test(NAME compose_secure_stack COMMAND bash ${WF4_TEST_DIR}/compose_secure_test.sh)
 set_tests_properties(compose_secure_stack PROPERTIES
   LABELS compose
