@@ -39,7 +39,7 @@ static const char claim_sql[] =
     "  updated_at = now()"
     " WHERE d.id = ANY(ARRAY(SELECT id FROM picked))"
     " RETURNING d.id, d.claim_id, d.domain, d.tenant_id, d.attempts, d.status,"
-    "  d.claimed_at, d.lease_expires_at),"
+    "  d.claimed_at, d.lease_expires_at, d.scrape_tier),"
     /* Attempt history (schemas/sql/006_domain_attempts.sql): a new claim's row, and the
      * expired claim it replaces marked as such (its result may still come: superseded). */
     " att AS (INSERT INTO domain_attempts (claim_id, domain_id, attempt, claimer_instance,"
@@ -51,7 +51,8 @@ static const char claim_sql[] =
     "  FROM expired e WHERE a.claim_id = e.claim_id AND a.outcome IS NULL)"
     " SELECT id, claim_id, domain, coalesce(tenant_id::text, ''), attempts,"
     "  status = 'processing', (extract(epoch FROM claimed_at) * 1000)::bigint,"
-    "  coalesce((extract(epoch FROM lease_expires_at) * 1000)::bigint, 0)"
+    "  coalesce((extract(epoch FROM lease_expires_at) * 1000)::bigint, 0),"
+    "  coalesce(scrape_tier, '')"
     " FROM upd";
 
 static metric *claim_m_claimed, *claim_m_gave_up, *claim_m_published, *claim_m_failed,
@@ -99,6 +100,7 @@ static int claim_push(claim_set *s, PGresult *r, int row)
     c->attempt = (int32_t)atoi(PQgetvalue(r, row, 4));
     c->claimed_at_ms = strtoll(PQgetvalue(r, row, 6), NULL, 10);
     c->lease_expires_at_ms = strtoll(PQgetvalue(r, row, 7), NULL, 10);
+    snprintf(c->tier, sizeof c->tier, "%s", PQgetvalue(r, row, 8));
     if (!c->domain)
         return -1;
     s->n++;

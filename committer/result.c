@@ -21,16 +21,24 @@
     "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END = r.claim_id"
 
 /* Attempt history (schemas/sql/006_domain_attempts.sql), CTEs of both statements: what
- * the scraper said ($k.. the RESULT_ATT_COLS arrays, r.scraper .. r.scraped_ms), recorded
- * on the applied result's attempt (from upd, by its primary key) and, as superseded, on the
+ * the scraper said ($k.. the RESULT_ATT_COLS arrays, r.scraper .. r.tier), recorded on the
+ * applied result's attempt (from upd, by its primary key) and, as superseded, on the
  * attempt of a result the fence turned away (evaluated on the statement's snapshot, like
  * the fence itself; a replay of an applied result finds its attempt done and changes
  * nothing). */
 #define RESULT_ATT_SET(src)                                                 \
     " scraper_instance = " src ".scraper, api_status = " src ".api_status," \
     " retries = " src ".retries, api_ms = " src ".api_ms,"                  \
+    " credits = " src ".credits, tier = " src ".tier,"                      \
     " scraped_at = to_timestamp(" src ".scraped_ms / 1000.0), applied_at = now()"
-#define RESULT_ATT_RETURNING ", r.scraper, r.api_status, r.retries, r.api_ms, r.scraped_ms"
+#define RESULT_ATT_RETURNING \
+    ", r.scraper, r.api_status, r.retries, r.api_ms, r.scraped_ms, r.credits, r.tier"
+
+/* Credits (schemas/sql/007_credits_tier.sql): a stale result's calls were paid too, so its
+ * credits count on the domain, once: when its attempt is first marked superseded (a replay
+ * finds it marked). They are summed per domain (stale_credits) and added by upd to a row
+ * this statement applies a result to, else by stale_dom: a row is updated once a statement.
+ * RESULT_ATT_STALE comes before upd, RESULT_STALE_DOM after it. */
 #define RESULT_ATT_STALE                                                                        \
     " att_stale AS (UPDATE domain_attempts a SET" RESULT_ATT_SET(                               \
         "r") ","                                                                                \
@@ -38,7 +46,17 @@
              "  FROM r LEFT JOIN domains d ON d.id = r.domain_id"                               \
              "  WHERE a.claim_id = r.claim_id AND (a.outcome IS NULL OR a.outcome = 'expired')" \
              "  AND CASE WHEN d.status = 'processing' THEN d.claim_id END IS DISTINCT FROM "    \
-             "r.claim_id)"
+             "r.claim_id"                                                                       \
+             "  RETURNING a.domain_id, r.credits),"                                             \
+             " stale_credits AS (SELECT domain_id, sum(credits) AS credits FROM att_stale"      \
+             "  WHERE credits > 0 GROUP BY domain_id),"
+#define RESULT_CREDITS_SET                                                  \
+    " credits_spent = d.credits_spent + coalesce(r.credits, 0) + coalesce(" \
+    "  (SELECT s.credits FROM stale_credits s WHERE s.domain_id = d.id), 0),"
+#define RESULT_STALE_DOM                                                              \
+    " stale_dom AS (UPDATE domains d SET credits_spent = d.credits_spent + s.credits" \
+    "  FROM stale_credits s WHERE d.id = s.domain_id"                                 \
+    "  AND NOT EXISTS (SELECT 1 FROM upd WHERE upd.id = s.domain_id)),"
 
 /* Successes: fenced on (processing, claim_id); the batch's handoff events go into one outbox
  * row (schemas/sql/004_outbox_batches.sql), whose batch_id comes back with every row.
@@ -54,16 +72,18 @@ enum { RESULT_KEY_COLS = 3, RESULT_SQL_MAX = 6144, RESULT_OID_INT8 = 20 };
 static const char result_att_unnest[] =
     ", unnest($%d::text[]) AS scraper, unnest($%d::int4[]) AS api_status,"
     " unnest($%d::int4[]) AS retries, unnest($%d::int8[]) AS api_ms,"
-    " unnest($%d::int8[]) AS scraped_ms";
+    " unnest($%d::int8[]) AS scraped_ms, unnest($%d::int8[]) AS credits,"
+    " unnest($%d::text[]) AS tier";
 
 static const char result_success_head[] =
     "WITH r AS (SELECT unnest($1::int4[]) AS idx, unnest($2::uuid[]) AS domain_id,"
     " unnest($3::uuid[]) AS claim_id";
-static const char result_success_set[] =
+static const char result_success_set[] = RESULT_ATT_STALE
     " upd AS (UPDATE domains d SET status = 'completed', error_message = NULL";
 /* %d: the parameter of the acknowledged outbox rows. */
 static const char result_success_tail[] =
-    ", sitemap_analysis_status = 'queued', sitemap_analysis_error = NULL,"
+    "," RESULT_CREDITS_SET " scrape_tier = coalesce(r.tier, d.scrape_tier),"
+    "  sitemap_analysis_status = 'queued', sitemap_analysis_error = NULL,"
     "  handoff_event_id = gen_random_uuid(), handed_off_at = now(), completed_at = now(),"
     "  lease_expires_at = NULL, next_attempt_at = NULL, updated_at = now()"
     "  FROM r" RESULT_FENCE
@@ -81,7 +101,7 @@ static const char result_success_tail[] =
     " att_ok AS (UPDATE domain_attempts a SET" RESULT_ATT_SET(
         "upd") ","
                "  outcome = 'completed', reason = NULL, handoff_event_id = upd.handoff_event_id"
-               "  FROM upd WHERE a.claim_id = upd.claim_id)," RESULT_ATT_STALE
+               "  FROM upd WHERE a.claim_id = upd.claim_id)," RESULT_STALE_DOM
                " SELECT upd.handoff_event_id, upd.id, upd.claim_id, coalesce(upd.tenant_id::text, "
                "''),"
                "  upd.domain, (extract(epoch FROM upd.completed_at) * 1000)::bigint, upd.idx,"
@@ -121,7 +141,8 @@ static void result_success_build(void)
                               result_kind_of(meta_fields[i].kind).elem, meta_fields[i].column);
     int k = RESULT_KEY_COLS + META_NFIELDS + 1;
     if (n < cap)
-        n += (size_t)snprintf(b + n, cap - n, result_att_unnest, k, k + 1, k + 2, k + 3, k + 4);
+        n += (size_t)snprintf(b + n, cap - n, result_att_unnest, k, k + 1, k + 2, k + 3, k + 4,
+                              k + 5, k + 6);
     if (n < cap)
         n += (size_t)snprintf(b + n, cap - n, "),%s", result_success_set);
     for (int i = 0; i < META_NFIELDS && n < cap; i++)
@@ -146,35 +167,38 @@ static const char result_failure_sql[] =
     "  unnest($3::uuid[]) AS claim_id, unnest($4::text[]) AS error,"
     "  unnest($5::bool[]) AS retryable, unnest($6::text[]) AS scraper,"
     "  unnest($7::int4[]) AS api_status, unnest($8::int4[]) AS retries,"
-    "  unnest($9::int8[]) AS api_ms, unnest($10::int8[]) AS scraped_ms),"
-    " upd AS (UPDATE domains d SET"
-    "  status = CASE WHEN r.retryable AND d.attempts < $11 THEN 'pending'::domain_status"
+    "  unnest($9::int8[]) AS api_ms, unnest($10::int8[]) AS scraped_ms,"
+    "  unnest($11::int8[]) AS credits, unnest($12::text[]) AS tier),"
+    RESULT_ATT_STALE
+    " upd AS (UPDATE domains d SET" RESULT_CREDITS_SET
+    "  status = CASE WHEN r.retryable AND d.attempts < $13 THEN 'pending'::domain_status"
     "           ELSE 'error'::domain_status END,"
-    "  error_message = CASE WHEN r.retryable AND d.attempts < $11 THEN r.error"
+    "  error_message = CASE WHEN r.retryable AND d.attempts < $13 THEN r.error"
     "           WHEN r.retryable THEN format('claimed %s times, giving up; last failure: %s',"
     "                                         d.attempts, r.error)"
     "           ELSE r.error END,"
-    "  next_attempt_at = CASE WHEN r.retryable AND d.attempts < $11 THEN now() +"
-    "     make_interval(secs => least($12::float8 * power(2, greatest(d.attempts - 1, 0)),"
-    "     $13::float8) * (0.5 + random() / 2)) END,"
+    "  next_attempt_at = CASE WHEN r.retryable AND d.attempts < $13 THEN now() +"
+    "     make_interval(secs => least($14::float8 * power(2, greatest(d.attempts - 1, 0)),"
+    "     $15::float8) * (0.5 + random() / 2)) END,"
     "  lease_expires_at = NULL, updated_at = now()"
     " FROM r" RESULT_FENCE
     " RETURNING d.id, d.claim_id, d.status = 'pending' AS retry, r.idx, d.error_message"
     RESULT_ATT_RETURNING "),"
     " att_ok AS (UPDATE domain_attempts a SET" RESULT_ATT_SET("upd") ","
     "  outcome = CASE WHEN upd.retry THEN 'retry' ELSE 'error' END, reason = upd.error_message"
-    "  FROM upd WHERE a.claim_id = upd.claim_id)," RESULT_ATT_STALE
+    "  FROM upd WHERE a.claim_id = upd.claim_id)," RESULT_STALE_DOM
     " SELECT id, claim_id, retry, idx FROM upd";
 /* clang-format on */
 
 /* The failure statement's element types, in its parameter order. */
 static const uint32_t result_failure_oids[RESULT_FAILURE_COLS] = {
-    DB_OID_INT4, DB_OID_UUID, DB_OID_UUID, DB_OID_TEXT,     DB_OID_BOOL,
-    DB_OID_TEXT, DB_OID_INT4, DB_OID_INT4, RESULT_OID_INT8, RESULT_OID_INT8};
+    DB_OID_INT4, DB_OID_UUID, DB_OID_UUID,     DB_OID_TEXT,     DB_OID_BOOL,     DB_OID_TEXT,
+    DB_OID_INT4, DB_OID_INT4, RESULT_OID_INT8, RESULT_OID_INT8, RESULT_OID_INT8, DB_OID_TEXT};
 
 /* The attempt columns' element types (both statements end their arrays with them). */
-static const uint32_t result_att_oids[RESULT_ATT_COLS] = {DB_OID_TEXT, DB_OID_INT4, DB_OID_INT4,
-                                                          RESULT_OID_INT8, RESULT_OID_INT8};
+static const uint32_t result_att_oids[RESULT_ATT_COLS] = {
+    DB_OID_TEXT,     DB_OID_INT4,     DB_OID_INT4, RESULT_OID_INT8,
+    RESULT_OID_INT8, RESULT_OID_INT8, DB_OID_TEXT};
 
 /* The success statement's element types, in its parameter order. */
 static uint32_t result_success_oid(int col)
@@ -214,7 +238,7 @@ static void result_add_int8(db_array *a, int64_t v)
 }
 
 /* The RESULT_ATT_COLS columns from c on: scraper instance, API status, retries (NULL when
- * unknown), API time, scraped at. */
+ * unknown), API time, scraped at, credits, tier (NULL when no call was made). */
 static void result_add_att(db_array *c, const msg_result *r)
 {
     db_array_add_text(&c[0], r->scraper_instance[0] ? r->scraper_instance : NULL);
@@ -228,6 +252,8 @@ static void result_add_att(db_array *c, const msg_result *r)
         db_array_add(&c[2], NULL, 0);
     result_add_int8(&c[3], r->api_ms);
     result_add_int8(&c[4], r->scraped_at_ms);
+    result_add_int8(&c[5], r->credits);
+    db_array_add_text(&c[6], r->tier[0] ? r->tier : NULL);
 }
 
 static void result_add_success(db_array *c, const msg_result *r, size_t idx)

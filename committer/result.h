@@ -27,10 +27,11 @@ typedef struct result_stats {
 } result_stats;
 
 /* The success columns: batch index, domain_id, claim_id, one per META_FIELDS entry, then the
- * attempt history's (scraper instance, API status, retries, API time, scraped at); the
- * failure columns: batch index, domain_id, claim_id, error, retryable, then the same. */
+ * attempt history's (scraper instance, API status, retries, API time, scraped at, credits,
+ * tier); the failure columns: batch index, domain_id, claim_id, error, retryable, then the
+ * same. */
 enum {
-    RESULT_ATT_COLS = 5,
+    RESULT_ATT_COLS = 7,
     RESULT_SUCCESS_COLS = 3 + META_NFIELDS + RESULT_ATT_COLS,
     RESULT_FAILURE_COLS = 5 + RESULT_ATT_COLS
 };

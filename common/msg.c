@@ -148,7 +148,8 @@ int msg_claim_encode(wire *w, const msg_claim *c, void **buf, size_t *len, char 
                      enc_str(r, "domain", c->domain, err, errlen) ||
                      enc_int(r, "attempt", c->attempt, err, errlen) ||
                      enc_long(r, "claimed_at", c->claimed_at_ms, err, errlen) ||
-                     enc_long(r, "lease_expires_at", c->lease_expires_at_ms, err, errlen)
+                     enc_long(r, "lease_expires_at", c->lease_expires_at_ms, err, errlen) ||
+                     enc_opt_str(r, "tier", c->tier[0] ? c->tier : NULL, err, errlen)
                  ? -1
                  : 0;
     return enc_finish(w, WIRE_CLAIM, &d, rc, buf, len, err, errlen);
@@ -238,6 +239,8 @@ int msg_result_encode(wire *w, const msg_result *res, void **buf, size_t *len, c
                      enc_status(r, res->http_status, err, errlen) ||
                      enc_long(r, "scraped_at", res->scraped_at_ms, err, errlen) ||
                      enc_long(r, "api_ms", res->api_ms, err, errlen) ||
+                     enc_long(r, "credits", res->credits, err, errlen) ||
+                     enc_opt_str(r, "tier", res->tier[0] ? res->tier : NULL, err, errlen) ||
                      enc_meta(r, res, err, errlen)
                  ? -1
                  : 0;
@@ -337,6 +340,23 @@ static int dec_list(avro_value_t *rec, const char *name, strlist *l, char *err, 
     return 0;
 }
 
+/* A tier name ("" when absent or null); one longer than any tier's name is refused. */
+static int dec_tier(avro_value_t *rec, char out[MSG_TIER_LEN], char *err, size_t errlen)
+{
+    char *s = NULL;
+    out[0] = '\0';
+    if (dec_str(rec, "tier", 0, &s, err, errlen) != 0)
+        return -1;
+    if (s && strlen(s) >= MSG_TIER_LEN) {
+        free(s);
+        return msg_bad(err, errlen, "tier", "longer than any tier's name");
+    }
+    if (s)
+        memcpy(out, s, strlen(s) + 1);
+    free(s);
+    return 0;
+}
+
 static int dec_domain(avro_value_t *rec, char **out, char *err, size_t errlen)
 {
     if (dec_str(rec, "domain", 1, out, err, errlen) != 0)
@@ -358,7 +378,8 @@ int msg_claim_decode(wire *w, const void *buf, size_t len, msg_claim *out, char 
                      dec_num(r, "attempt", AVRO_INT32, &out->attempt, err, errlen) ||
                      dec_num(r, "claimed_at", AVRO_INT64, &out->claimed_at_ms, err, errlen) ||
                      dec_num(r, "lease_expires_at", AVRO_INT64, &out->lease_expires_at_ms, err,
-                             errlen)
+                             errlen) ||
+                     dec_tier(r, out->tier, err, errlen)
                  ? -1
                  : 0;
     wire_decoded_free(&d);
@@ -437,11 +458,14 @@ int msg_result_decode(wire *w, const void *buf, size_t len, msg_result *out, cha
                      dec_num(r, "http_status", AVRO_INT32, &out->http_status, err, errlen) ||
                      dec_num(r, "scraped_at", AVRO_INT64, &out->scraped_at_ms, err, errlen) ||
                      dec_num(r, "api_ms", AVRO_INT64, &out->api_ms, err, errlen) ||
-                     dec_meta(r, out, err, errlen)
+                     dec_num(r, "credits", AVRO_INT64, &out->credits, err, errlen) ||
+                     dec_tier(r, out->tier, err, errlen) || dec_meta(r, out, err, errlen)
                  ? -1
                  : 0;
     if (rc == 0 && outcome != RESULT_SUCCESS && outcome != RESULT_FAILURE)
         rc = msg_bad(err, errlen, "outcome", "missing or unknown");
+    if (rc == 0 && out->credits < 0)
+        rc = msg_bad(err, errlen, "credits", "negative");
     out->outcome = outcome == RESULT_FAILURE ? RESULT_FAILURE : RESULT_SUCCESS;
     wire_decoded_free(&d);
     if (rc != 0)

@@ -11,6 +11,7 @@
 
 #define MSG_UUID_LEN 37        /* 36 chars + NUL */
 #define MSG_TRACEPARENT_LEN 56 /* "00-" 32 hex "-" 16 hex "-01" + NUL */
+#define MSG_TIER_LEN 16        /* a ScraperAPI tier's name ("ultra_premium") + NUL */
 
 /* wf4.domain.claims, key = domain_id. schemas/avro/claim.avsc */
 typedef struct msg_claim {
@@ -20,7 +21,8 @@ typedef struct msg_claim {
     char *domain;                 /* owned */
     int32_t attempt;
     int64_t claimed_at_ms, lease_expires_at_ms; /* Unix epoch milliseconds */
-    char traceparent[MSG_TRACEPARENT_LEN];      /* Kafka header, not Avro ("" = none) */
+    char tier[MSG_TIER_LEN]; /* the domain's stored tier, where the scraper starts ("" = null) */
+    char traceparent[MSG_TRACEPARENT_LEN]; /* Kafka header, not Avro ("" = none) */
 } msg_claim;
 
 typedef enum { RESULT_SUCCESS = 0, RESULT_FAILURE = 1 } result_outcome;
@@ -36,8 +38,10 @@ typedef struct msg_result {
     bool retryable;      /* failure only: may be tried again */
     int32_t http_status; /* last ScraperAPI HTTP status, 0 = none (no call made) */
     int64_t scraped_at_ms;
-    int64_t api_ms; /* total time spent in ScraperAPI calls for this claim */
-    bool has_meta;  /* success: meta is set */
+    int64_t api_ms;          /* total time spent in ScraperAPI calls for this claim */
+    int64_t credits;         /* ScraperAPI credits charged for this claim, all calls */
+    char tier[MSG_TIER_LEN]; /* tier of the last call ("" = null: no call made) */
+    bool has_meta;           /* success: meta is set */
     meta_page meta;
     /* Kafka headers, not Avro (trace.h): "" / -1 when absent. */
     char scraper_instance[128];

@@ -236,7 +236,7 @@ static void fetch_complete(fetch *f, fetch_xfer *x, fetch_status st, int retryab
     free(x);
 }
 
-int fetch_submit(fetch *f, const char *ascii_domain, void *opaque)
+int fetch_submit(fetch *f, const char *ascii_domain, int tier, void *opaque)
 {
     fetch_xfer *x = calloc(1, sizeof *x);
     size_t n = strlen(ascii_domain) + 16;
@@ -247,6 +247,7 @@ int fetch_submit(fetch *f, const char *ascii_domain, void *opaque)
     snprintf(x->page_url, n, "https://%s/", ascii_domain);
     x->f = f;
     x->opaque = opaque;
+    x->tier = tier < 0 ? TIER_PLAIN : tier > f->cfg.max_tier ? f->cfg.max_tier : tier;
     x->state = XFER_WAITING;
     x->prev = f->tail;
     if (f->tail)

@@ -50,8 +50,9 @@ fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *e
 /* Cancels everything still pending (done is called with FETCH_CANCELLED), then frees. */
 void fetch_free(fetch *f);
 
-/* Queues a fetch of https://<ascii_domain>/. Returns 0 or -1 (out of memory). */
-int fetch_submit(fetch *f, const char *ascii_domain, void *opaque)
+/* Queues a fetch of https://<ascii_domain>/, its first call at tier (tier.h; lowered to the
+ * configured cap). Returns 0 or -1 (out of memory). */
+int fetch_submit(fetch *f, const char *ascii_domain, int tier, void *opaque)
     __attribute__((warn_unused_result));
 
 /* One pass: starts due transfers within the limits, waits up to timeout_ms in

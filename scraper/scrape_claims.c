@@ -8,6 +8,7 @@
 #include "log.h"
 #include "scrape_internal.h"
 #include "service.h"
+#include "tier.h"
 #include "trace.h"
 
 #define SCRAPE_INTAKE_BATCH 256
@@ -137,26 +138,38 @@ static void scrape_emit(scrape *s, scrape_job *job, msg_result *r)
     int rc = r->domain ? scrape_encode(s, job, r) : -1;
     job->outcome = r->outcome;
     if (r->outcome == RESULT_SUCCESS)
-        log_write(LOG_LEVEL_DEBUG, c->domain_id, c->claim_id, "scraped %s (HTTP %d, %lld ms)",
-                  c->domain, r->http_status, (long long)r->api_ms);
+        log_write(LOG_LEVEL_DEBUG, c->domain_id, c->claim_id,
+                  "scraped %s (HTTP %d, %lld ms, tier %s, %lld credits)", c->domain, r->http_status,
+                  (long long)r->api_ms, r->tier, (long long)r->credits);
     else
-        log_write(LOG_LEVEL_INFO, c->domain_id, c->claim_id, "failed %s: %s (HTTP %d, %s)",
-                  c->domain, r->error ? r->error : "?", r->http_status,
-                  r->retryable ? "retryable" : "final");
+        log_write(LOG_LEVEL_INFO, c->domain_id, c->claim_id,
+                  "failed %s: %s (HTTP %d, %s, %lld credits)", c->domain, r->error ? r->error : "?",
+                  r->http_status, r->retryable ? "retryable" : "final", (long long)r->credits);
     msg_result_free(r);
     if (rc == 0)
         scrape_ready_to_publish(s, job);
 }
 
-static void scrape_fail(scrape *s, scrape_job *job, const char *reason, int retryable, long status,
-                        int64_t api_ms)
+/* What the calls of a fetch cost and the tier of its last call (none when no call). */
+static void scrape_cost(msg_result *r, const fetch_result *fr)
+{
+    if (!fr || fr->attempts == 0)
+        return;
+    r->http_status = (int32_t)fr->http_status;
+    r->api_ms = fr->api_ms;
+    r->credits = fr->credits;
+    snprintf(r->tier, sizeof r->tier, "%s", tier_name(fr->tier));
+}
+
+/* A failure result; fr is NULL when no call was made (an invalid domain). */
+static void scrape_fail(scrape *s, scrape_job *job, const char *reason, int retryable,
+                        const fetch_result *fr)
 {
     msg_result r = {0};
     r.outcome = RESULT_FAILURE;
     r.error = strdup(reason);
     r.retryable = retryable;
-    r.http_status = (int32_t)status;
-    r.api_ms = api_ms;
+    scrape_cost(&r, fr);
     scrape_emit(s, job, &r);
 }
 
@@ -171,7 +184,7 @@ void scrape_fetched(void *opaque, const fetch_result *fr, void *arg)
     }
     job->retries = fr->attempts > 1 ? fr->attempts - 1 : 0;
     if (fr->status == FETCH_FAILED) {
-        scrape_fail(s, job, fr->reason, fr->retryable, fr->http_status, fr->api_ms);
+        scrape_fail(s, job, fr->reason, fr->retryable, fr);
         return;
     }
     msg_result r = {0};
@@ -180,13 +193,12 @@ void scrape_fetched(void *opaque, const fetch_result *fr, void *arg)
     if (rc == EXTRACT_ERROR) {
         char reason[300];
         snprintf(reason, sizeof reason, "extract: %s", err);
-        scrape_fail(s, job, reason, 0, fr->http_status, fr->api_ms);
+        scrape_fail(s, job, reason, 0, fr);
         return;
     }
     r.outcome = RESULT_SUCCESS;
     r.has_meta = true;
-    r.http_status = (int32_t)fr->http_status;
-    r.api_ms = fr->api_ms;
+    scrape_cost(&r, fr);
     if (fr->truncated)
         log_write(LOG_LEVEL_INFO, job->claim.domain_id, job->claim.claim_id,
                   "page of %s longer than %ld bytes: parsed the first part", job->claim.domain,
@@ -209,10 +221,10 @@ static void scrape_start(scrape *s, scrape_job *job)
     char ascii[300], reason[256] = "";
     msg_claim *c = &job->claim;
     if (domain_check(c->domain ? c->domain : "", ascii, sizeof ascii, reason, sizeof reason) != 0) {
-        scrape_fail(s, job, reason[0] ? reason : "invalid domain", 0, 0, 0);
+        scrape_fail(s, job, reason[0] ? reason : "invalid domain", 0, NULL);
         return;
     }
-    if (fetch_submit(s->f, ascii, job) != 0) {
+    if (fetch_submit(s->f, ascii, tier_from_name(c->tier), job) != 0) {
         log_write(LOG_LEVEL_ERROR, c->domain_id, c->claim_id, "out of memory queueing a fetch");
         s->fatal = 1;
         scrape_job_free(s, job);

@@ -184,7 +184,7 @@ static void test_statement_numbering(void **state)
     snprintf(want, sizeof want, "unnest($%d::text[]) AS scraper,",
              RESULT_SUCCESS_COLS - RESULT_ATT_COLS + 1);
     assert_non_null(strstr(sql, want));
-    snprintf(want, sizeof want, "unnest($%d::int8[]) AS scraped_ms)", RESULT_SUCCESS_COLS);
+    snprintf(want, sizeof want, "unnest($%d::text[]) AS tier)", RESULT_SUCCESS_COLS);
     assert_non_null(strstr(sql, want));
     snprintf(want, sizeof want, "batch_id = ANY($%d::uuid[])", RESULT_SUCCESS_COLS + 1);
     assert_non_null(strstr(sql, want));

@@ -42,6 +42,7 @@ static void sample_claim(const char *name, msg_claim *c)
         c->attempt = 1;
         c->claimed_at_ms = 1795427200000;
         c->lease_expires_at_ms = 1795427500000;
+        strcpy(c->tier, "render");
     } else {
         c->domain = strdup("b\xc3\xbc"
                            "cher.example");
@@ -80,6 +81,8 @@ static void sample_result(const char *name, msg_result *r)
         r->http_status = 200;
         r->scraped_at_ms = 1795427203456;
         r->api_ms = 2345;
+        r->credits = 35;
+        strcpy(r->tier, "ultra_premium");
         r->has_meta = true;
         sample_meta(&r->meta);
     } else {
@@ -134,6 +137,7 @@ static void assert_claim_eq(const msg_claim *a, const msg_claim *b)
     assert_int_equal(a->attempt, b->attempt);
     assert_int_equal(a->claimed_at_ms, b->claimed_at_ms);
     assert_int_equal(a->lease_expires_at_ms, b->lease_expires_at_ms);
+    assert_string_equal(a->tier, b->tier);
 }
 
 static void assert_meta_eq(const meta_page *a, const meta_page *b)
@@ -168,6 +172,8 @@ static void assert_result_eq(const msg_result *a, const msg_result *b)
     assert_int_equal(a->http_status, b->http_status);
     assert_int_equal(a->scraped_at_ms, b->scraped_at_ms);
     assert_int_equal(a->api_ms, b->api_ms);
+    assert_int_equal(a->credits, b->credits);
+    assert_string_equal(a->tier, b->tier);
     assert_int_equal(a->has_meta, b->has_meta);
     assert_meta_eq(&a->meta, &b->meta);
 }
@@ -403,7 +409,7 @@ static void test_decode_json(void **state)
     assert_string_equal(json, "{\"domain_id\":\"" D1 "\",\"claim_id\":\"" C1
                               "\",\"tenant_id\":\"" T1 "\",\"domain\":\"example.com\","
                               "\"attempt\":1,\"claimed_at\":1795427200000,"
-                              "\"lease_expires_at\":1795427500000}");
+                              "\"lease_expires_at\":1795427500000,\"tier\":\"render\"}");
     free(json);
     free(b);
     wire_free(w);
@@ -471,6 +477,8 @@ static void bb_result_tail(bb *x)
     bb_long(x, 0); /* http_status: null */
     bb_long(x, 1000);
     bb_long(x, 10);
+    bb_long(x, 0); /* credits */
+    bb_long(x, 0); /* tier: null */
 }
 
 /* ---- writer/reader resolution ---- */
@@ -557,7 +565,8 @@ static void test_resolution_new_writer(void **state)
     assert_int_equal(msg_claim_encode(cur, &a, &buf, &len, errbuf, sizeof errbuf), 0);
     if (msg_claim_decode(old, buf, len, &b, errbuf, sizeof errbuf) != 0)
         fail_msg("v1 -> v0: %s", errbuf);
-    strcpy(a.tenant_id, ""); /* the old reader has no such field */
+    strcpy(a.tenant_id, ""); /* the old reader has no such fields */
+    strcpy(a.tier, "");
     assert_claim_eq(&a, &b);
     char *json;
     assert_int_equal(wire_decode_json(old, buf, len, &json, errbuf, sizeof errbuf), 0);
@@ -569,6 +578,43 @@ static void test_resolution_new_writer(void **state)
     wire_free(old);
     wire_free(cur);
     rm_dir(tmpdirs[1]);
+}
+
+/* A result written before credits and tier (schemas/avro/history/result_v1.avsc) -> the
+ * current reader, which knows that writer from history/: credits 0, tier null. */
+static void test_resolution_result_v1(void **state)
+{
+    (void)state;
+    char dir[64], cmd[1024];
+    strcpy(dir, "/tmp/wf4-wire-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/avro && cp %s/avro/claim.avsc %s/avro/handoff.avsc %s/avro/ && "
+             "cp %s/avro/history/result_v1.avsc %s/avro/result.avsc",
+             dir, WF4_SCHEMA_DIR_DEFAULT, WF4_SCHEMA_DIR_DEFAULT, dir, WF4_SCHEMA_DIR_DEFAULT, dir);
+    assert_int_equal(system(cmd), 0);
+    wire *cur = new_wire(WF4_SCHEMA_DIR_DEFAULT, NULL);
+    wire *old = new_wire(dir, NULL);
+    assert_true(old->own[WIRE_RESULT]->fp != cur->own[WIRE_RESULT]->fp);
+    bb x;
+    bb_result_head(&x, old, 0); /* framed with v1's fingerprint */
+    bb_byte(&x, 0);             /* retryable */
+    bb_long(&x, 1);             /* http_status: 200 */
+    bb_long(&x, 200);
+    bb_long(&x, 1000); /* scraped_at */
+    bb_long(&x, 10);   /* api_ms */
+    bb_long(&x, 0);    /* metadata: null */
+    msg_result r;
+    if (msg_result_decode(cur, x.b, x.n, &r, errbuf, sizeof errbuf) != 0)
+        fail_msg("result v1 -> current: %s", errbuf);
+    assert_int_equal(r.http_status, 200);
+    assert_int_equal(r.api_ms, 10);
+    assert_int_equal(r.credits, 0);
+    assert_string_equal(r.tier, "");
+    msg_result_free(&r);
+    wire_free(old);
+    wire_free(cur);
+    rm_dir(dir);
 }
 
 /* ---- hostile input ---- */
@@ -588,6 +634,7 @@ static void claim_valid(bb *x, wire *w)
     bb_long(x, 1);
     bb_long(x, 1000);
     bb_long(x, 2000);
+    bb_long(x, 0); /* tier: null */
 }
 
 static void h_neg_len(bb *x, wire *w)
@@ -687,6 +734,7 @@ static void claim_domain(bb *x, wire *w, const char *domain)
     bb_long(x, 1);
     bb_long(x, 1000);
     bb_long(x, 2000);
+    bb_long(x, 0); /* tier: null */
 }
 static void h_bad_utf8(bb *x, wire *w)
 {
@@ -709,6 +757,7 @@ static void h_nul(bb *x, wire *w)
     bb_long(x, 1);
     bb_long(x, 1000);
     bb_long(x, 2000);
+    bb_long(x, 0); /* tier: null */
 }
 static void h_wrong_type(bb *x, wire *w)
 {
@@ -724,6 +773,7 @@ static void h_not_uuid(bb *x, wire *w)
     bb_long(x, 1);
     bb_long(x, 1000);
     bb_long(x, 2000);
+    bb_long(x, 0); /* tier: null */
 }
 static void h_short_uuid(bb *x, wire *w)
 {
@@ -735,6 +785,7 @@ static void h_short_uuid(bb *x, wire *w)
     bb_long(x, 1);
     bb_long(x, 1000);
     bb_long(x, 2000);
+    bb_long(x, 0); /* tier: null */
 }
 static void h_empty_domain(bb *x, wire *w)
 {
@@ -977,6 +1028,7 @@ int main(void)
         cmocka_unit_test(test_decode_json),
         cmocka_unit_test(test_resolution_old_writer),
         cmocka_unit_test(test_resolution_new_writer),
+        cmocka_unit_test(test_resolution_result_v1),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_interop_fastavro),
     };
