@@ -57,9 +57,12 @@ psi_cpu() { awk '/^some/ {sub("total=", "", $5); print $5}' /proc/pressure/cpu 2
 # caches and plans, the broker's consumer-group and transaction paths still JIT-compiling),
 # then N domains selected at once, measured from the deltas of the services' own counters.
 # JUDGED 1: the target rows; 0: the same figures as information, keys prefixed TAG_.
+# Credits the stand-in has charged so far (its /account requestCount; 0 when it does not answer).
+standin_charged() { curl -sf --max-time 5 "${SCRAPERAPI_URL%/}/account" | jq '.requestCount // 0' 2>/dev/null || echo 0; }
+
 burst() {
     local tag=$1 N=$2 lmin=$3 lmax=$4 judged=$5 k='' t0 psi0 psi1 db0 idle0 db1 idle1 done_
-    local tx_sum tx_n p99 p50 pss pss_ms pss_calls what s t1 hist
+    local tx_sum tx_n p99 p50 pss pss_ms pss_calls what s t1 hist charged0 charged1 cr cr_sum cr_done
     ((judged)) || k=${tag}_
     what="stand-in $lmin-$lmax ms, WF4_SCRAPER_CONCURRENCY=500, scraper at nice $SCRAPER_NICE"
     standin "standin.$tag" STANDIN_CONCURRENCY=2000 STANDIN_LATENCY_MIN_MS="$lmin" \
@@ -73,6 +76,7 @@ burst() {
     psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
     sleep 1 # let the backends flush their statistics
     read -r db0 idle0 <<<"$(stat_db)"
+    charged0=$(standin_charged)
 
     say "$tag: $N domains selected at once ($what)"
     # The machine's own stalls over the same interval: a transaction in progress when the CPU
@@ -87,12 +91,22 @@ burst() {
     svc_kill "stallprobe.$tag"
     for s in claimer committer; do scrape $s "$BENCH_TMP/$s.${tag}1"; done
     for s in claimer scraper committer; do svc_kill $s; done
+    charged1=$(standin_charged)
     svc_kill "standin.$tag"
     sleep 1.5
     read -r db1 idle1 <<<"$(stat_db)"
     done_=$(psql_admin -c "SELECT count(*) FROM domains
                            WHERE status IN ('completed', 'error') AND domain LIKE 'bulk$tag%'")
     ((done_ == N)) || die "$tag: $done_ of $N domains ended"
+    # ScraperAPI credits (issue 23): the database's credits_spent of this burst's domains per
+    # completed one, beside what the stand-in charged over the same interval.
+    cr=$(psql_admin -F' ' -c "SELECT coalesce(sum(credits_spent), 0), count(*) FILTER (WHERE status = 'completed')
+                              FROM domains WHERE domain LIKE 'bulk$tag%'")
+    read -r cr_sum cr_done <<<"$cr"
+    row "${k}credits_per_domain" "ScraperAPI credits per completed domain (database credits_spent / completed; stand-in charged $((charged1 - charged0)), database $cr_sum)" \
+        "$(awk -v s="$cr_sum" -v n="$cr_done" 'BEGIN {printf "%.3f", n ? s / n : 0}')" "credits" \
+        "$(awk -v s="$((charged1 - charged0))" -v n="$cr_done" 'BEGIN {printf "%.3f", n ? s / n : 0}')" \
+        "stand-in's charge / completed" "info" "-"
     tx_sum=$(delta "$tag" wf4_db_transaction_seconds_sum)
     tx_n=$(delta "$tag" wf4_db_transaction_seconds_count)
     hist=$(stats hist "$BENCH_TMP/hist.$tag" "$BENCH_TMP"/*."${tag}0" -- "$BENCH_TMP"/*."${tag}1") ||

@@ -56,7 +56,7 @@
 #define RESULT_STALE_DOM                                                              \
     " stale_dom AS (UPDATE domains d SET credits_spent = d.credits_spent + s.credits" \
     "  FROM stale_credits s WHERE d.id = s.domain_id"                                 \
-    "  AND NOT EXISTS (SELECT 1 FROM upd WHERE upd.id = s.domain_id)),"
+    "  AND NOT EXISTS (SELECT 1 FROM upd WHERE upd.id = s.domain_id))"
 
 /* Successes: fenced on (processing, claim_id); the batch's handoff events go into one outbox
  * row (schemas/sql/004_outbox_batches.sql), whose batch_id comes back with every row.

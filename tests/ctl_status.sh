@@ -19,6 +19,12 @@ INSERT INTO wf5_outbox (event_ids, domain_ids, claim_ids, tenant_ids, domains, c
            ARRAY[domain], now() FROM domains
     WHERE domain = 'four.example';
 INSERT INTO domains (domain) VALUES ('never.example');
+-- credits: 11 on the completed domain, 10 of them scraped today, 1 three days ago
+UPDATE domains SET credits_spent = 11, scrape_tier = 'render' WHERE domain = 'four.example';
+INSERT INTO domain_attempts (claim_id, domain_id, attempt, claimed_at, scraped_at, credits)
+    SELECT gen_random_uuid(), id, a, now() - t, now() - t, c FROM domains,
+           (VALUES (1, interval '3 days', 1), (2, interval '0 s', 10)) v(a, t, c)
+    WHERE domain = 'four.example';
 SQL
 
 rc=0
@@ -44,15 +50,18 @@ check_eq "$(j '.consumer_lag[] | select(.group == "wf4-scraper") | .partitions |
     "$(topic_partitions wf4.domain.claims)" "one lag entry per partition"
 check_eq "$(j '.dlq | has("wf4.domain.claims.dlq") and has("wf4.domain.results.dlq")')" true \
     "DLQ sizes of both DLQ topics"
+check_eq "$(j '.credits_spent | [.today_utc, .total] | @csv')" "10,11" \
+    "credits spent today (attempts scraped since midnight UTC) and in all (domains)"
 check_eq "$(j '.errors | length')" 0 "no errors"
 
 rc=0
 "$CTL" status >"$TEST_TMP/status.txt" 2>&1 || rc=$?
 check_eq "$rc" 0 "status exits 0"
-for section in "DOMAINS BY STATUS" CLAIMS "WF5 OUTBOX" "CONSUMER LAG" DLQ; do
+for section in "DOMAINS BY STATUS" CLAIMS "WF5 OUTBOX" "SCRAPERAPI CREDITS SPENT" "CONSUMER LAG" DLQ; do
     check 'grep -q "^$section" "$TEST_TMP/status.txt"' "the table has $section"
 done
 check 'grep -Eq "^  expired leases +1$" "$TEST_TMP/status.txt"' "the table shows the expired lease"
+check 'grep -Eq "^  today_utc +10$" "$TEST_TMP/status.txt"' "the table shows the credits spent today"
 rc=0
 "$CTL" status --bogus >/dev/null 2>&1 || rc=$?
 check_eq "$rc" 2 "an unknown option is a usage error"

@@ -5,6 +5,10 @@
 # with "blocked at tier premium (...)"; no call goes past the cap; the credits the stand-in
 # charged equal, per domain and in total, the sum expected from ScraperAPI's price list
 # (plain 1, render 10, premium 10; a 403 costs nothing), and the scraper counts the same.
+# The database keeps them (issue 23): per domain, credits_spent equals the stand-in's charge
+# and scrape_tier the tier that worked; each attempt and each result message carries its
+# credits and tier; a re-scrape starts at the stored tier (one call, its price added); the
+# schema registry accepts the new result and claim schemas after the previous ones.
 source "$WF4_SRC/tests/credits_lib.sh"
 
 # domain  end-status  tier-it-ends-at  credits  [error]  (walls at 200 are charged, the
@@ -58,6 +62,64 @@ check_eq "$(scraper_metric 'wf4_scraper_credits_total{outcome="failure"}')" 21 \
 check_eq "$(scraper_metric wf4_scraper_tier_escalations_total)" 12 "12 escalations (0+0+1+1+2+2+2+2+2+0)"
 check_eq "$(grep -c '"msg":"GET host=' "$(svc_log standin)")" "$(grep -c '"msg":"GET host=.* max_cost=10 ' "$(svc_log standin)")" \
     "every call carried max_cost=10"
+
+# ---- the database and the result messages keep what each domain cost and its tier
+db_row() { psql_admin -F' ' -c "SELECT d.credits_spent, coalesce(d.scrape_tier, '-'), coalesce(a.tier, '-'), a.credits FROM domains d JOIN domain_attempts a ON a.domain_id = d.id WHERE d.domain = '$1'"; }
+"$WF4_BIN/wf4-inspect" -o beginning "$WF4_RESULTS_TOPIC" >"$TEST_TMP/results.jsonl" 2>/dev/null || true
+while read -r domain want_status want_tier want_credits want_reason; do
+    charged=$(awk -v h="$domain" '$1 == h && ($2 == 200 || $2 == 404) {s += $4} END {print s + 0}' "$TEST_TMP/calls")
+    stored=-
+    [[ $want_status == completed ]] && stored=$want_tier
+    check_eq "$(db_row "$domain")" "$charged $stored $want_tier $want_credits" \
+        "$domain: database credits_spent = stand-in's charge, scrape_tier, attempt's tier and credits"
+    check_eq "$(jq -r --arg d "$domain" 'select(.value.domain == $d) | .value | "\(.credits) \(.tier)"' "$TEST_TMP/results.jsonl")" \
+        "$want_credits $want_tier" "$domain: its result message carries credits and tier"
+done <"$TEST_TMP/expect"
+db_total=$(psql_admin -c "SELECT sum(credits_spent) FROM domains")
+say "measured: database $db_total credits = charged $used"
+check_eq "$db_total" "$used" "the database's credits spent equal the stand-in's charge"
+
+# ---- a re-scrape starts at the stored tier: one call per completed domain, at its tier
+ncalls=$(wc -l <"$TEST_TMP/calls")
+psql_admin -c "UPDATE domains SET status = 'pending', next_attempt_at = now(), attempts = 0 WHERE status = 'completed'" >/dev/null
+ncompleted=$(awk '$2 == "completed"' "$TEST_TMP/expect" | wc -l)
+rescraped() { [[ $(psql_admin -c "SELECT count(*) FROM domain_attempts WHERE outcome = 'completed'") -ge $((2 * ncompleted)) ]]; }
+wait_until 120 rescraped || fail "the $ncompleted completed domains were not scraped again within 120 s"
+sleep 1
+standin_calls | tail -n +$((ncalls + 1)) >"$TEST_TMP/calls2"
+say "second round, stand-in calls (host status tier cost):"
+sed 's/^/    /' "$TEST_TMP/calls2"
+price() { case $1 in plain) echo 1 ;; render | premium) echo 10 ;; ultra_premium) echo 30 ;; esac; }
+again=0
+while read -r domain want_status want_tier want_credits _; do
+    [[ $want_status == completed ]] || continue
+    p=$(price "$want_tier")
+    again=$((again + p))
+    check_eq "$(awk -v h="$domain" '$1 == h {print $3, $4}' "$TEST_TMP/calls2" | tr '\n' ' ')" "$want_tier $p " \
+        "$domain: scraped again with one call at its stored tier $want_tier"
+    check_eq "$(psql_admin -F' ' -c "SELECT credits_spent, scrape_tier FROM domains WHERE domain = '$domain'")" \
+        "$((want_credits + p)) $want_tier" "$domain: credits_spent adds the second call's $p credits"
+done <"$TEST_TMP/expect"
+used2=$(standin_get /account | jq .requestCount)
+db_total2=$(psql_admin -c "SELECT sum(credits_spent) FROM domains")
+say "measured: after the re-scrape, database $db_total2 credits = charged $used2 ($used + $again expected)"
+check_eq "$db_total2/$used2" "$((total + again))/$((total + again))" \
+    "after the re-scrape the database and the stand-in agree on the price of the tiers used"
+
+# ---- the registry's compatibility check (BACKWARD) takes the new schemas after the old ones
+if [[ -n ${WF4_SCHEMA_REGISTRY_URL:-} ]]; then
+    register() {
+        jq -Rs '{schema: .}' "$2" | curl -s -o /dev/null -w '%{http_code}' --max-time 60 -X POST \
+            -H 'Content-Type: application/vnd.schemaregistry.v1+json' --data @- \
+            "${WF4_SCHEMA_REGISTRY_URL%/}/subjects/t.$TEST_NAME.$RUN_ID.$1-value/versions"
+    }
+    for s in result claim; do
+        codes="$(register "$s" "$WF4_SRC/schemas/avro/history/${s}_v1.avsc") $(register "$s" "$WF4_SRC/schemas/avro/$s.avsc")"
+        check_eq "$codes" "200 200" "registry: $s.avsc registers after history/${s}_v1.avsc"
+    done
+    jq '.fields += [{"name": "no_default", "type": "long"}]' "$WF4_SRC/schemas/avro/result.avsc" >"$TEST_TMP/bad.avsc"
+    check_eq "$(register result "$TEST_TMP/bad.avsc")" 409 "registry: a field without a default is refused (the check can fail)"
+fi
 check '! grep -q "ERROR: AddressSanitizer\|runtime error" "$(svc_log scraper)"' "no sanitizer report"
 
 # A cap the max_cost cannot pay for is a start-up error, not a silent lower cap.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The story of one domain: a claim whose lease expires before any scraper ran, its second
 # claim, a ScraperAPI 500 then a success (the stand-in's flaky-* hook), the first claim's
-# result arriving stale; then wf4ctl trace (text and --json) step by step, the traceparent
+# result arriving stale; then wf4ctl trace (text and --json) step by step (each scrape's tier
+# and credits, the domain's credits spent, the stale attempts' included), the traceparent
 # header on all three topics, trace_id in the logs, unknown and never-selected domains, and
 # the pruning of old attempt records.
 . "$WF4_SRC/tests/lib.sh"
@@ -106,6 +107,13 @@ for a, c in enumerate(claims, 1):
        "attempt %d: result message on %s (offset %s), traceparent in the claim's trace" % (a, tr, k[0].get("offset")))
 ok(sum(by.get(("scrape", a), {}).get("retries") or 0 for a in range(1, n + 1)) == 1,
    "one retry in all (the stand-in's 500, then a page)")
+for a in range(1, n + 1):
+    sc = by.get(("scrape", a), {})
+    ok(sc.get("tier") == "plain" and sc.get("credits") == 1,
+       "attempt %d: tier %s, %s credits (a plain page costs 1, the 500 nothing)" % (a, sc.get("tier"), sc.get("credits")))
+ok(doc.get("credits_spent") == n and doc.get("scrape_tier") == "plain",
+   "domain: %s credits spent (every attempt's, the superseded ones' too: %d), scrape tier %s"
+   % (doc.get("credits_spent"), n, doc.get("scrape_tier")))
 for a in range(1, n):
     st = by.get(("superseded", a), {})
     ok(st.get("reason") == "superseded: stale claim", "attempt %d: superseded: stale claim" % a)
@@ -134,6 +142,9 @@ sed 's/^/    /' "$TEST_TMP/trace.txt"
 order=$(awk 'NR > 1 && $0 !~ /kafka / {print $3}' "$TEST_TMP/trace.txt" | tr '\n' ' ')
 check "[[ '$order' == selected\ claim\ * && '$order' == *applied\ handoff* ]]" "text steps in order: $order"
 check "grep -q 'superseded: stale claim' '$TEST_TMP/trace.txt'" "text: the stale claim says so"
+check "head -1 '$TEST_TMP/trace.txt' | grep -q ', $n credits spent, scrape tier plain\$'" "text: the domain's credits spent and tier"
+nt=$(grep -c ' scrape .* tier plain  credits 1$' "$TEST_TMP/trace.txt" || true)
+check_eq "$nt" "$n" "text: every scrape shows its tier and credits"
 nk=$(grep -c "kafka .* partition [0-9]* offset [0-9]*  traceparent 00-" "$TEST_TMP/trace.txt" || true)
 check "[ $nk -eq $((2 * n + 1)) ]" "text: $nk Kafka messages with topic, partition, offset, traceparent (want $((2 * n + 1)))"
 

@@ -41,6 +41,14 @@ static const char status_enum_sql[] =
     " LEFT JOIN domains d ON d.%s IS NOT DISTINCT FROM e.v"
     " GROUP BY e.v ORDER BY e.v NULLS LAST";
 
+/* ScraperAPI credits the database recorded: spent today (UTC, the attempts scraped since
+ * midnight; the claimed_at bound lets the BRIN index skip older pages) and in all. */
+static const char status_credits_sql[] =
+    "WITH day AS (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS t)"
+    " SELECT (SELECT coalesce(sum(credits), 0) FROM domain_attempts, day"
+    "         WHERE claimed_at >= day.t - interval '1 day' AND scraped_at >= day.t),"
+    " (SELECT coalesce(sum(credits_spent), 0) FROM domains)";
+
 static void status_error(json_t *root, const char *fmt, const char *detail)
 {
     char msg[1024];
@@ -115,6 +123,20 @@ static int status_outbox(db *d, json_t *root)
     return 0;
 }
 
+static int status_credits(db *d, json_t *root)
+{
+    PGresult *r = db_query(d, status_credits_sql, 0, NULL);
+    if (!r) {
+        status_error(root, "cannot read %s (see log)", "credits spent");
+        return -1;
+    }
+    json_object_set_new(
+        root, "credits_spent",
+        json_pack("{s:o, s:o}", "today_utc", status_int(r, 0, 0), "total", status_int(r, 0, 1)));
+    PQclear(r);
+    return 0;
+}
+
 static int status_database(const ctl_settings *s, json_t *root)
 {
     db *d = ctl_db_open(s, "wf4ctl-status");
@@ -130,6 +152,7 @@ static int status_database(const ctl_settings *s, json_t *root)
                              "by_curation_status");
     rc |= status_claims(d, root);
     rc |= status_outbox(d, root);
+    rc |= status_credits(d, root);
     db_close(d);
     return rc;
 }
@@ -349,6 +372,8 @@ static void status_print_human(json_t *root)
         status_print_value("backlog", json_object_get(o, "backlog"), "");
         status_print_value("oldest event age", json_object_get(o, "oldest_age_s"), " s");
     }
+    status_print_counts("SCRAPERAPI CREDITS SPENT (database)",
+                        json_object_get(root, "credits_spent"));
     if (json_array_size(json_object_get(root, "consumer_lag")) > 0)
         status_print_lag(json_object_get(root, "consumer_lag"));
     status_print_counts("DLQ (messages retained)", json_object_get(root, "dlq"));
@@ -362,8 +387,9 @@ static int status_usage(int rc)
     fprintf(rc ? stderr : stdout,
             "Usage: wf4ctl status [--json]\n"
             "Counts of domains by status and sitemap analysis status, claims in flight, the\n"
-            "oldest claim, expired leases, pending domains due now, consumer lag per group\n"
-            "and partition, the WF5 outbox backlog and the size of every *.dlq topic.\n"
+            "oldest claim, expired leases, pending domains due now, ScraperAPI credits spent\n"
+            "today (UTC) and in all, consumer lag per group and partition, the WF5 outbox\n"
+            "backlog and the size of every *.dlq topic.\n"
             "  --json  one JSON object instead of the table\n"
             "With SCRAPERAPI_KEY: the credits /account says are left, the credit budget's state.\n"
             "Exit status: 0, or 1 when part of the report could not be read.\n");

@@ -15,24 +15,22 @@
 
 #define TRACE_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 
+/* clang-format off */
 static const char trace_domain_sql[] =
     "SELECT id, domain, coalesce(status::text, ''), sitemap_curation_status::text,"
     " " TRACE_MS("selected_at") ", coalesce(error_message, ''),"
-                                " coalesce(handoff_event_id::text, ''), " TRACE_MS(
-                                    "handed_off_at") " FROM domains WHERE domain = $1"
-                                                     "  OR id = CASE WHEN $1 ~* "
-                                                     "'^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'"
-                                                     " THEN $1::uuid END"
-                                                     " LIMIT 1";
+    " coalesce(handoff_event_id::text, ''), " TRACE_MS("handed_off_at") ","
+    " credits_spent, scrape_tier"
+    " FROM domains WHERE domain = $1"
+    "  OR id = CASE WHEN $1 ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN $1::uuid END"
+    " LIMIT 1";
 
-static const char trace_attempts_sql[] = "SELECT claim_id, attempt, claimer_instance, " TRACE_MS(
-    "claimed_at") ","
-                  " scraper_instance, api_status, retries, api_ms, " TRACE_MS(
-                      "scraped_at") ","
-                                    " outcome, reason, " TRACE_MS(
-                                        "applied_at") ", handoff_event_id"
-                                                      " FROM domain_attempts WHERE domain_id = $1 "
-                                                      "ORDER BY claimed_at, attempt";
+static const char trace_attempts_sql[] =
+    "SELECT claim_id, attempt, claimer_instance, " TRACE_MS("claimed_at") ","
+    " scraper_instance, api_status, retries, api_ms, " TRACE_MS("scraped_at") ","
+    " outcome, reason, " TRACE_MS("applied_at") ", handoff_event_id, tier, credits"
+    " FROM domain_attempts WHERE domain_id = $1 ORDER BY claimed_at, attempt";
+/* clang-format on */
 
 static json_t *trace_col_int(const PGresult *r, int row, int col)
 {
@@ -100,6 +98,8 @@ static void trace_attempt_steps(const PGresult *r, int i, const trace_msgs *m, j
         json_object_set_new(s, "api_status", trace_col_int(r, i, 5));
         json_object_set_new(s, "retries", trace_col_int(r, i, 6));
         json_object_set_new(s, "api_ms", trace_col_int(r, i, 7));
+        json_object_set_new(s, "tier", trace_col_str(r, i, 13));
+        json_object_set_new(s, "credits", trace_col_int(r, i, 14));
         json_object_set_new(s, "kafka", refs);
         json_array_append_new(steps, s);
     } else {
@@ -215,6 +215,8 @@ static int trace_domain(db *d, const char *name, json_t *root)
         json_object_set_new(root, "selected_at_ms", trace_col_int(r, 0, 4));
         json_object_set_new(root, "error_message", trace_col_str(r, 0, 5));
         json_object_set_new(root, "handed_off_at_ms", trace_col_int(r, 0, 7));
+        json_object_set_new(root, "credits_spent", trace_col_int(r, 0, 8));
+        json_object_set_new(root, "scrape_tier", trace_col_str(r, 0, 9));
     }
     PQclear(r);
     return rc;
@@ -252,11 +254,15 @@ static void trace_fmt_detail(json_t *st, char *buf, size_t n)
         snprintf(buf, n, "attempt %lld  claim %s  trace %s  by %s", (long long)att,
                  TRACE_S("claim_id"), TRACE_S("trace_id"), TRACE_S("claimer"));
     else if (strcmp(name, "scrape") == 0)
-        snprintf(buf, n, "attempt %lld  by %s  HTTP %lld  retries %lld  API %lld ms",
+        snprintf(buf, n,
+                 "attempt %lld  by %s  HTTP %lld  retries %lld  API %lld ms  tier %s  "
+                 "credits %lld",
                  (long long)att, TRACE_S("scraper"),
                  (long long)json_integer_value(json_object_get(st, "api_status")),
                  (long long)json_integer_value(json_object_get(st, "retries")),
-                 (long long)json_integer_value(json_object_get(st, "api_ms")));
+                 (long long)json_integer_value(json_object_get(st, "api_ms")),
+                 json_is_string(json_object_get(st, "tier")) ? TRACE_S("tier") : "-",
+                 (long long)json_integer_value(json_object_get(st, "credits")));
     else if (strcmp(name, "handoff") == 0)
         snprintf(buf, n, "attempt %lld  event %s", (long long)att, TRACE_S("event_id"));
     else if (!json_is_string(json_object_get(st, "reason")))
@@ -273,11 +279,15 @@ static void trace_print_text(json_t *root)
 {
     json_t *steps = json_object_get(root, "steps"), *st, *k;
     size_t i, j;
-    printf("domain %s (id %s), status %s\n", json_string_value(json_object_get(root, "domain")),
+    json_t *tier = json_object_get(root, "scrape_tier");
+    printf("domain %s (id %s), status %s, %lld credits spent, scrape tier %s\n",
+           json_string_value(json_object_get(root, "domain")),
            json_string_value(json_object_get(root, "domain_id")),
            json_is_string(json_object_get(root, "status"))
                ? json_string_value(json_object_get(root, "status"))
-               : "none");
+               : "none",
+           (long long)json_integer_value(json_object_get(root, "credits_spent")),
+           json_is_string(tier) ? json_string_value(tier) : "none");
     json_array_foreach(steps, i, st)
     {
         char at[40], since[24] = "-", detail[512];
