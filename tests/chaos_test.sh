@@ -167,8 +167,11 @@ check "[ $missing = 0 ] && [ $stray = 0 ]" "every handoff event id is on the WF5
 # ------------------------------------------------------------------ checks: fencing
 superseded_logged() { cat "$(svc_log committer1)" "$(svc_log committer2)" | grep -c 'superseded result for' || true; }
 psql_admin -F$'\t' -c "SELECT id, domain, status, claim_id, attempts, handoff_event_id FROM domains ORDER BY id" >"$TEST_TMP/rows.tsv"
+psql_admin -F$'\t' -c "SELECT id, credits_spent FROM domains ORDER BY id" >"$TEST_TMP/credits.tsv"
+charged=$(curl -sf --max-time 5 "${SCRAPERAPI_URL}account" | jq '.requestCount // 0' || echo 0)
 python3 "$WF4_SRC/tests/chaos_analyze.py" "$TEST_TMP/claims.jsonl" "$TEST_TMP/results.jsonl" \
-    "$TEST_TMP/handoffs.jsonl" "$TEST_TMP/rows.tsv" "$TEST_TMP/stale.txt" >"$TEST_TMP/fencing.txt"
+    "$TEST_TMP/handoffs.jsonl" "$TEST_TMP/rows.tsv" "$TEST_TMP/stale.txt" \
+    "$TEST_TMP/credits.tsv" "$charged" >"$TEST_TMP/fencing.txt" 2>"$TEST_TMP/credits_diff.txt"
 sed 's/^/    /' "$TEST_TMP/fencing.txt"
 fv() { awk -v k="$1" '$1 == k {print $2}' "$TEST_TMP/fencing.txt"; }
 sup_run=$(superseded_logged)
@@ -177,6 +180,18 @@ check "[ $(fv violation_completed_by_older_claim) = 0 ] && [ $(fv violation_clai
     "every completed row carries the domain's newest claim ($(fv completed_checked) rows checked)"
 check "[ $(fv violation_completed_without_success_result) = 0 ] && [ $(fv violation_handoff_claim_mismatch) = 0 ]" \
     "every completed row was completed by a SUCCESS result of its own claim, and its handoff names that claim"
+# ------------------------------------------------------------------ credits (issue 23)
+# The database counts each claim's credits once (its first result, applied or superseded);
+# what the stand-in charged beyond that was paid for calls whose result a kill lost: the
+# scraper died before publishing it, or after publishing but before committing the claim's
+# offset, so the claim was replayed, scraped and paid again, and its second result is a
+# replay to the committer.
+say "RESULT credits: stand-in charged $(fv credits_charged), result messages carry $(fv credits_in_results), database $(fv credits_database) for $(fv credits_completed_domains) completed domains: $(fv credits_per_completed_domain) credits per completed domain"
+say "RESULT credits lost to kills: $(fv credits_lost_to_kills) (charged - database) = $(fv credits_charged_without_result) charged for calls whose result never reached the topic + $(fv credits_results_of_replayed_claims) in $(fv results_of_replayed_claims) results of claims replayed after a kill and scraped again"
+say "RESULT credits: database - first result of every claim = $(fv credits_database_minus_first_results) ($(fv credits_domains_database_differs) domains differ)"
+sed 's/^/    /' "$TEST_TMP/credits_diff.txt"
+check "[ $(fv credits_database) -gt 0 ] && [ $(fv credits_database) -le $(fv credits_charged) ] && [ $(fv credits_in_results) -le $(fv credits_charged) ]" \
+    "the database counts credits, never more than the stand-in charged, nor do the results"
 # Stale results for terminal rows (older claim ids, or never-issued ones): nothing may change.
 rowsum() { psql_admin -c "SELECT id, md5(d::text) FROM domains d ORDER BY id" >"$1"; }
 rowsum "$TEST_TMP/rows.before"
