@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Committer against the real PostgreSQL and Kafka: replays change a row once, superseded
-# results change nothing, retryable failures come back pending, and 20,000 results survive
+# results change nothing, retryable failures come back pending, a claim's credits are
+# counted once (a stale claim's too) and a replay adds none, and 20,000 results survive
 # SIGKILLs with exactly one handoff per domain; outbox rows left behind are published by the
 # sweep, every event of every row; statistics gathered before a burst of claims do not make
 # applying quadratic.
@@ -50,6 +51,41 @@ check "[ $sup = 3 ]" "superseded results logged: $sup (2 replays + 1 stale claim
 row=$(psql_admin -c "SELECT status || ' ' || (next_attempt_at > now()) || ' ' || (lease_expires_at IS NULL) FROM domains WHERE id = '$id2'")
 check "[ '$row' = 'pending true true' ]" "retryable failure: back to pending with a later next_attempt_at ($row)"
 svc_kill one TERM
+
+echo "--- 1b. credits: a claim's counted once, a stale claim's too; a replay adds nothing"
+db_reset
+processing 2 cred
+psql_admin -c "SELECT id || ' ' || claim_id || ' ' || domain FROM domains ORDER BY domain" >"$TEST_TMP/rows"
+mapfile -t rows <"$TEST_TMP/rows"
+read -r ida _ <<<"${rows[0]}"
+read -r idb _ domb <<<"${rows[1]}"
+old=$(psql_admin -c "SELECT gen_random_uuid()")
+# Every claim's attempt row, as the claimer writes it; domain b's earlier claim expired.
+psql_admin -c "INSERT INTO domain_attempts (claim_id, domain_id, attempt, claimed_at)
+                 SELECT claim_id, id, 1, now() FROM domains;
+               INSERT INTO domain_attempts (claim_id, domain_id, attempt, claimed_at, outcome)
+                 VALUES ('$old', '$idb', 0, now() - interval '1 minute', 'expired')" >/dev/null
+{
+    echo "${rows[0]} success 3 10 render"         # delivered three times
+    echo "$idb $old $domb retry 2 5 premium"       # the expired claim's result, twice: stale
+    echo "${rows[1]} success 1 1 plain"
+} | "$WF4_BIN/wf4-resultgen"
+credits_of() { psql_admin -F' ' -c "SELECT d.credits_spent, d.scrape_tier, string_agg(coalesce(a.outcome, '-') || ':' || coalesce(a.credits::text, '-') || ':' || coalesce(a.tier, '-'), ' ' ORDER BY a.attempt) FROM domains d JOIN domain_attempts a ON a.domain_id = d.id WHERE d.id = '$1' GROUP BY 1, 2"; }
+committer cred
+wait_until 30 sql_eq "SELECT count(*) FROM domains WHERE status = 'completed'" 2 || fail "the 2 domains not completed"
+sleep 2
+check_eq "$(credits_of "$ida")" "10 render completed:10:render" "three deliveries of a result: its 10 credits counted once, its tier stored"
+check_eq "$(credits_of "$idb")" "6 plain superseded:5:premium completed:1:plain" \
+    "a stale claim's result (twice): its 5 credits counted once on the domain, beside the applied 1"
+svc_kill cred TERM
+# Every result read again by a committer of a new group: nothing is added.
+committer cred2
+replayed() { (($(grep 'superseded result' "$TEST_TMP/cred2.log" | grep -c -e "$ida" -e "$idb" || true) >= 6)); }
+wait_until 30 replayed || fail "the second committer did not report the 6 results as superseded"
+sleep 1
+check_eq "$(credits_of "$ida")/$(credits_of "$idb")" "10 render completed:10:render/6 plain superseded:5:premium completed:1:plain" \
+    "the same 6 results replayed to a new consumer group add nothing"
+svc_kill cred2 TERM
 
 # N results, enough work that the kills land mid-run: with 10,000 a fast committer once
 # finished them all after the fourth kill.

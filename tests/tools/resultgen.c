@@ -7,12 +7,12 @@
 #include "log.h"
 #include "msg.h"
 
-/* Line: DOMAIN_ID CLAIM_ID DOMAIN success|fail|retry [COPIES] */
+/* Line: DOMAIN_ID CLAIM_ID DOMAIN success|fail|retry [COPIES [CREDITS [TIER]]] */
 static int resultgen_line(char *line, msg_result *r, int *copies)
 {
-    char *save = NULL, *f[5] = {0};
+    char *save = NULL, *f[7] = {0};
     int n = 0;
-    for (char *t = strtok_r(line, " \t\n", &save); t && n < 5; t = strtok_r(NULL, " \t\n", &save))
+    for (char *t = strtok_r(line, " \t\n", &save); t && n < 7; t = strtok_r(NULL, " \t\n", &save))
         f[n++] = t;
     if (n < 4)
         return -1;
@@ -23,6 +23,8 @@ static int resultgen_line(char *line, msg_result *r, int *copies)
     r->attempt = 1;
     r->scraped_at_ms = 1700000000000LL;
     *copies = f[4] ? atoi(f[4]) : 1;
+    r->credits = f[5] ? atol(f[5]) : 0;
+    snprintf(r->tier, sizeof r->tier, "%s", f[6] ? f[6] : f[5] ? "plain" : "");
     if (strcmp(f[3], "success") == 0) {
         r->outcome = RESULT_SUCCESS;
         r->has_meta = true;
@@ -56,7 +58,7 @@ int main(int argc, char **argv)
     log_init("resultgen", NULL, LOG_LEVEL_WARN);
     if (argc > 1 && strcmp(argv[1], "--help") == 0) {
         printf("usage: wf4-resultgen [TOPIC] < lines 'DOMAIN_ID CLAIM_ID DOMAIN "
-               "success|fail|retry [COPIES]'\n");
+               "success|fail|retry [COPIES [CREDITS [TIER]]]'\n");
         return 0;
     }
     wire *w = wire_new(dir ? dir : WF4_SCHEMA_DIR_DEFAULT, getenv("WF4_SCHEMA_REGISTRY_URL"), err,
