@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Claimer against the real PostgreSQL and Kafka: exactly-once claiming by three claimers,
 # selection latency, lease expiry and the attempts cap, no transaction held across Kafka,
-# and nothing lost when a claimer dies between its commit and its publish.
+# nothing lost when a claimer dies between its commit and its publish, and the domain's
+# stored ScraperAPI tier in its claim.
 . "$WF4_SRC/tests/lib.sh"
 
 sql_eq() { [ "$(psql_admin -c "$1")" = "$2" ]; }
@@ -16,6 +17,8 @@ echo "--- 1. 10,000 pending domains, three claimers at once"
 db_reset
 psql_admin -c "INSERT INTO domains (domain, sitemap_curation_status)
                SELECT 'site' || g || '.example-shop.com', 'Selected' FROM generate_series(1, 10000) g"
+# One domain with a stored ScraperAPI tier (issue 23): its claim carries it, the others none.
+psql_admin -c "UPDATE domains SET scrape_tier = 'premium' WHERE domain = 'site7.example-shop.com'" >/dev/null
 # samples pg_stat_activity every 100 ms while the claimers run: a transaction held across the
 # 300 ms publish delay would sit idle in transaction for 300 ms; one idle past 200 ms is that
 # (50 ms was crossed once under a loaded CI machine, between a claim's rows and its COMMIT).
@@ -38,6 +41,8 @@ psql_admin -c "SELECT id || ' ' || claim_id FROM domains" | sort >"$TEST_TMP/db_
 claims_of | sort -u >"$TEST_TMP/topic_claims"
 on_topic=$(comm -12 "$TEST_TMP/db_claims" "$TEST_TMP/topic_claims" | wc -l)
 check "[ $on_topic = 10000 ]" "10,000 claims decodable on the topic ($on_topic matched the database)"
+tiers=$(topic_pairs wf4.domain.claims domain tier | grep -E '^site[0-9]+\.example-shop\.com ' | sort -u | tr '\n' ' ')
+check_eq "$tiers" "site7.example-shop.com premium " "the claim carries the domain's stored tier (scrape_tier), and only that one"
 per_claimer=$(for i in 1 2 3; do grep -c '"claimed [0-9]* domains' "$TEST_TMP/c$i.log" || true; done | paste -sd/)
 echo "claim batches per claimer: $per_claimer"
 samples=$(wc -l <"$TEST_TMP/samples.txt")
