@@ -82,7 +82,9 @@ def credits(credits_tsv, charged, results_path, rows):
     """The database counts a claim's credits once, from the first result the committer
     applies or supersedes; a later result of the same claim (the claim replayed to a
     scraper after a kill, scraped and paid again) adds nothing. So per domain the database
-    should equal the sum over its claims of the first result's credits (Kafka order)."""
+    should equal the sum over its claims of the first result's credits (Kafka order), except
+    where two results of one claim met in one committer batch: its successes are applied
+    before its failures, so a failure (0 credits) followed by a success (1) counts 1."""
     db = {r[0]: int(r[1]) for r in (l.rstrip("\n").split("\t") for l in open(credits_tsv)) if len(r) == 2}
     first, dup_n, dup_credits, total = {}, 0, 0, 0
     by_domain_first = {}
