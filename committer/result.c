@@ -34,7 +34,7 @@
 #define RESULT_ATT_RETURNING \
     ", r.scraper, r.api_status, r.retries, r.api_ms, r.scraped_ms, r.credits, r.tier"
 
-/* Credits (schemas/sql/007_credits_tier.sql): a stale result's calls were paid too, so its
+/* Credits (schemas/sql/009_credits_tier.sql): a stale result's calls were paid too, so its
  * credits count on the domain, once: when its attempt is first marked superseded (a replay
  * finds it marked). They are summed per domain (stale_credits) and added by upd to a row
  * this statement applies a result to, else by stale_dom: a row is updated once a statement.
