@@ -175,7 +175,8 @@ rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group_id, char
         kafka_default(conf, "enable.auto.commit", "false", err, errlen) != 0 ||
         kafka_default(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
         kafka_default(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
-        kafka_default(conf, "isolation.level", "read_committed", err, errlen) != 0) {
+        kafka_default(conf, "isolation.level", "read_committed", err, errlen) != 0 ||
+        kafka_default(conf, "heartbeat.interval.ms", "1000", err, errlen) != 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

@@ -16,8 +16,11 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, const char *client_id, char
 rd_kafka_t *kafka_producer_new(rd_kafka_conf_t *conf, char *err, size_t errlen);
 
 /* Consumer in group_id: cooperative-sticky, manual offset commits (enable.auto.commit=false,
- * enable.auto.offset.store=false), auto.offset.reset=earliest, isolation.level=read_committed.
- * Set a rebalance callback on conf beforehand when needed. Takes ownership of conf. */
+ * enable.auto.offset.store=false), auto.offset.reset=earliest, isolation.level=read_committed,
+ * heartbeat.interval.ms=1000 (a member learns of a rebalance within a second, not three:
+ * partitions of a member that left sit idle until then). Each is a default WF4_KAFKA_PROPS
+ * may override. Set a rebalance callback on conf beforehand when needed. Takes ownership of
+ * conf. */
 rd_kafka_t *kafka_consumer_new(rd_kafka_conf_t *conf, const char *group_id, char *err,
                                size_t errlen);
 
