@@ -113,7 +113,18 @@ during=$(terminal_now)
 event "start-$b1-$b2"
 say "while two of three brokers were down: $((during - mid)) domains became terminal (the ones already on their way to the database)"
 
-wait_until 420 at_least "$n_domains" || fail "not every domain terminal: $(psql_admin -c "SELECT status, count(*) FROM domains GROUP BY 1" | tr '\n' ' ')"
+# stuck_story: wf4ctl trace of up to three domains not terminal (claims, results, offsets).
+stuck_story() {
+    local d
+    for d in $(psql_admin -c "SELECT domain FROM domains WHERE status NOT IN ('completed', 'error') ORDER BY domain LIMIT 3"); do
+        say "---- wf4ctl trace $d"
+        "$WF4_BIN/wf4ctl" trace "$d" 2>&1 | sed 's/^/    /' >&2 || true
+    done
+}
+wait_until 420 at_least "$n_domains" || {
+    fail "not every domain terminal: $(psql_admin -c "SELECT status, count(*) FROM domains GROUP BY 1" | tr '\n' ' ')"
+    stuck_story
+}
 elapsed=$(($(now_ms) - t0))
 sleep 3
 stop_sampler
