@@ -387,6 +387,25 @@ static void kafka_assign(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
         log_error("%s: %s", what, rd_kafka_err2str(e));
 }
 
+/* Sets each assigned partition's start to the group's committed offset (none committed:
+ * INVALID, auto.offset.reset), so the fetch cannot resume from a position the consumer held
+ * before: librdkafka may keep a paused partition's own position across a lost assignment
+ * (its issues #1802, #4686), skipping claims that were in hand when it was lost. */
+static void kafka_start_at_committed(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_resp_err_t e = rd_kafka_committed(rk, parts, 10000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("committed offsets of the %d partitions assigned: %s (librdkafka fetches them)",
+                 parts->cnt, rd_kafka_err2str(e));
+        for (int i = 0; i < parts->cnt; i++)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+        return;
+    }
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR || parts->elems[i].offset < 0)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+}
+
 void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -395,6 +414,8 @@ void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     const char *protocol = rd_kafka_rebalance_protocol(rk);
     int cooperative = protocol && strcmp(protocol, "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (parts->cnt > 0)
+            kafka_start_at_committed(rk, parts);
         kafka_assign(rk, parts, 1, cooperative);
         log_info("%d partitions assigned (%s)", parts->cnt, cooperative ? "cooperative" : "eager");
         if (r->assigned)

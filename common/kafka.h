@@ -82,7 +82,8 @@ typedef struct kafka_rebalance {
 } kafka_rebalance;
 
 /* The one rebalance callback: cooperative (incremental) or eager assignment, each call
- * checked, around the consumer's hooks (opaque: a kafka_rebalance). */
+ * checked, around the consumer's hooks (opaque: a kafka_rebalance). Assigned partitions
+ * start at the group's committed offsets, read in the callback (one OffsetFetch). */
 void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t *parts, void *opaque);
 
