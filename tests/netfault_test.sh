@@ -143,6 +143,16 @@ stage_count() { # what the stage behind a service has done so far
     esac
 }
 
+# claimer_sent_in_time C0 T0_MS DUR_S: the claimer claimed after C0 (its latest claim when
+# the fault struck), so produced, early enough for librdkafka's socket timeout to expire
+# while the fault lasted (at any time when DUR_S is 0: the dead connections stay dead).
+claimer_sent_in_time() {
+    local first
+    first=$(psql_admin -c "SELECT coalesce((extract(epoch FROM min(claimed_at)) * 1000)::bigint, 0)
+                           FROM domains WHERE claimed_at > to_timestamp($1 / 1000.0)")
+    ((first > 0)) && { (($3 == 0)) || ((first <= $2 + $3 * 1000 - SOCKET_MS)); }
+}
+
 # fault PROXY SERVICES FAULT DURATION_S: strikes, then measures for each service of the
 # comma-separated SERVICES. DURATION_S: how long the condition lasts (0: a single event).
 ROWS=()
@@ -159,9 +169,9 @@ fault() {
         readyz_watch "${!mp}" "${rf[$s]}" &
         rw[$s]=$!
     done
-    local c0
+    local c0 t0_ms
     c0=$(stage_count claimer)
-    t0=$SECONDS
+    t0=$SECONDS t0_ms=$(date +%s%3N)
     ctl "$px" "$f"
     # Detection: each service's first log line naming the fault.
     while ((expect && SECONDS - t0 <= bound + 30)); do
@@ -176,7 +186,8 @@ fault() {
     # A client with nothing to send cannot see a dead broker connection: the claimer at its
     # in-flight cap claims nothing and so sends nothing, and only its next produce would notice.
     local idle=''
-    [[ $px == kafka && ${detect[claimer]:-} == - && $(stage_count claimer) == "$c0" ]] && idle=claimer
+    [[ $px == kafka && ${detect[claimer]:-} == - ]] && ! claimer_sent_in_time "$c0" "$t0_ms" "$dur" &&
+        idle=claimer
     while ((SECONDS < t0 + dur)); do sleep 0.5; done
     case $f in latency* | bandwidth*) ctl "$px" clear ;; esac
     # Recovery: the stage behind the service moves again after the fault's end.
