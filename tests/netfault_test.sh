@@ -143,9 +143,10 @@ stage_count() { # what the stage behind a service has done so far
     esac
 }
 
-# claimer_sent_in_time C0 T0_MS DUR_S: the claimer claimed after C0 (its latest claim when
-# the fault struck), so produced, early enough for librdkafka's socket timeout to expire
-# while the fault lasted (at any time when DUR_S is 0: the dead connections stay dead).
+# claimer_sent_in_time STRUCK_MS T0_MS DUR_S: the claimer claimed after the fault was in
+# place (STRUCK_MS: a claim acknowledged just before leaves nothing to time out), so
+# produced, early enough for librdkafka's socket timeout to expire while the fault lasted
+# (at any time when DUR_S is 0: the dead connections stay dead).
 claimer_sent_in_time() {
     local first
     first=$(psql_admin -c "SELECT coalesce((extract(epoch FROM min(claimed_at)) * 1000)::bigint, 0)
@@ -169,10 +170,10 @@ fault() {
         readyz_watch "${!mp}" "${rf[$s]}" &
         rw[$s]=$!
     done
-    local c0 t0_ms
-    c0=$(stage_count claimer)
+    local t0_ms t_struck
     t0=$SECONDS t0_ms=$(date +%s%3N)
     ctl "$px" "$f"
+    t_struck=$(date +%s%3N)
     # Detection: each service's first log line naming the fault.
     while ((expect && SECONDS - t0 <= bound + 30)); do
         local left=0
@@ -186,7 +187,7 @@ fault() {
     # A client with nothing to send cannot see a dead broker connection: the claimer at its
     # in-flight cap claims nothing and so sends nothing, and only its next produce would notice.
     local idle=''
-    [[ $px == kafka && ${detect[claimer]:-} == - ]] && ! claimer_sent_in_time "$c0" "$t0_ms" "$dur" &&
+    [[ $px == kafka && ${detect[claimer]:-} == - ]] && ! claimer_sent_in_time "$t_struck" "$t0_ms" "$dur" &&
         idle=claimer
     while ((SECONDS < t0 + dur)); do sleep 0.5; done
     case $f in latency* | bandwidth*) ctl "$px" clear ;; esac
