@@ -616,12 +616,16 @@ int fetch_run(fetch *f, int timeout_ms)
     return 0;
 }
 
-size_t fetch_cancel_if(fetch *f, int (*match)(void *opaque, void *arg), void *arg)
+/* Cancels the matching fetches, or only those never started when unstarted is set. */
+static size_t fetch_cancel_where(fetch *f, int (*match)(void *opaque, void *arg), void *arg,
+                                 int unstarted)
 {
     size_t n = 0;
     fetch_xfer *next;
     for (fetch_xfer *x = f->head; x; x = next) {
         next = x->next;
+        if (unstarted && (x->state != XFER_WAITING || x->attempts > 0))
+            continue;
         if (match && !match(x->opaque, arg))
             continue;
         if (x->easy) {
@@ -639,6 +643,16 @@ size_t fetch_cancel_if(fetch *f, int (*match)(void *opaque, void *arg), void *ar
         n++;
     }
     return n;
+}
+
+size_t fetch_cancel_if(fetch *f, int (*match)(void *opaque, void *arg), void *arg)
+{
+    return fetch_cancel_where(f, match, arg, 0);
+}
+
+size_t fetch_release_if(fetch *f, int (*match)(void *opaque, void *arg), void *arg)
+{
+    return fetch_cancel_where(f, match, arg, 1);
 }
 
 /* Creates the multi handle with connection sharing bounded by the concurrency. */

@@ -62,6 +62,9 @@ int fetch_run(fetch *f, int timeout_ms);
 
 /* Cancels every pending fetch whose opaque matches (done gets FETCH_CANCELLED). */
 size_t fetch_cancel_if(fetch *f, int (*match)(void *opaque, void *arg), void *arg);
+/* Cancels, as fetch_cancel_if, only the matching fetches never started: they cost nothing,
+ * so a claim handed back this way is replayed for free. */
+size_t fetch_release_if(fetch *f, int (*match)(void *opaque, void *arg), void *arg);
 
 size_t fetch_count(const fetch *f);     /* queued, backing off, in flight or parked */
 size_t fetch_in_flight(const fetch *f); /* transfers running now */

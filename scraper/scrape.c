@@ -257,14 +257,19 @@ static int scrape_setup(scrape *s, char *err, size_t errlen)
     return 0;
 }
 
-/* Stop intake, let calls finish within the grace period, abandon the rest, flush. */
+/* Stop intake, hand back the claims never started, let calls finish within the grace
+ * period, abandon the rest, flush. */
 static void scrape_wind_down(scrape *s)
 {
     s->stopping = 1;
     atomic_store(&s->ready_stopping, 1);
     scrape_set_paused(s, 1);
     int64_t deadline = service_mono_ms() + s->cfg->grace_ms;
-    log_info("stopping: %zu claims in hand, grace %ld ms", s->njobs, s->cfg->grace_ms);
+    size_t in_hand = s->njobs;
+    size_t released = fetch_release_if(s->f, NULL, NULL);
+    log_info("stopping: %zu claims in hand, %zu not started handed back (replayed by the "
+             "partitions' next owner), grace %ld ms",
+             in_hand, released, s->cfg->grace_ms);
     while (s->njobs > 0 && !s->fatal && !fetch_parked(s->f) && service_mono_ms() < deadline)
         scrape_drive(s, SCRAPE_POLL_MS);
     size_t abandoned = fetch_cancel_if(s->f, NULL, NULL);

@@ -132,15 +132,18 @@ static int scrape_assigned_count(scrape *s)
     return n;
 }
 
-/* Lets the claims of revoked partitions finish within the grace period, commits what is
- * done, and drops the rest (the partition's next owner replays them). */
+/* Hands back at once the claims of revoked partitions never started, lets the rest finish
+ * within the grace period, commits what is done, and drops what is left (the partitions'
+ * next owner replays them). */
 void scrape_revoked(void *arg, rd_kafka_topic_partition_list_t *parts, int lost)
 {
     scrape *s = arg;
     int64_t deadline = service_mono_ms() + s->cfg->grace_ms;
     atomic_store(&s->ready_joined, 1);
-    log_info("%zu claims of the %s partitions in hand", scrape_jobs_in(s, parts),
-             lost ? "lost" : "revoked");
+    size_t in_hand = scrape_jobs_in(s, parts);
+    size_t released = lost ? 0 : fetch_release_if(s->f, scrape_match_parts, parts);
+    log_info("%zu claims of the %s partitions in hand; %zu not started handed back", in_hand,
+             lost ? "lost" : "revoked", released);
     while (!lost && s->stopping < 2 && !s->fatal && scrape_jobs_in(s, parts) > 0 &&
            !fetch_parked(s->f) && service_mono_ms() < deadline)
         scrape_drive(s, 20);
