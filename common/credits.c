@@ -1,7 +1,9 @@
 /* The credit budget: a daily budget and a floor of remaining credits, from /account. */
 #include "credits.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 
 int credits_budget_set(const credits_budget *b)
 {
@@ -89,4 +91,78 @@ void credits_describe(const credits_budget *b, const credits_view *v, char *out,
         else
             snprintf(out, outlen, "running: %ld credits of the budget left", v->room);
     }
+}
+
+long credits_ceiling_for(long daily, long count_now, long day_start)
+{
+    if (daily <= 0 || count_now < 0 || day_start < 0)
+        return 0;
+    return (count_now >= day_start ? day_start : 0) + daily;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's
+ * days_from_civil): no timegm, which C11 lacks. */
+static int64_t credits_days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* The value of n decimal digits (checked by the caller). */
+static int credits_digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+static int credits_month_days(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[m - 1] + (m == 2 && leap);
+}
+
+int64_t credits_day_end_ms(const char *day)
+{
+    if (!day || strlen(day) != 10 || day[4] != '-' || day[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)day[i]))
+            return -1;
+    int y = credits_digits(day, 4), m = credits_digits(day + 5, 2), d = credits_digits(day + 8, 2);
+    if (m < 1 || m > 12 || d < 1 || d > credits_month_days(y, m))
+        return -1;
+    return (credits_days_from_civil(y, m, d) + 1) * 86400000;
+}
+
+long credits_ceiling_now(const credits_ceiling *c, int64_t now_ms)
+{
+    return c->count > 0 && now_ms < c->until_ms ? c->count : 0;
+}
+
+int credits_ceiling_take(credits_ceiling *c, long count, int64_t until_ms, int64_t claimed_at_ms,
+                         int64_t now_ms)
+{
+    if (claimed_at_ms < c->claimed_at_ms)
+        return 0; /* an older claim (a backlog, another partition) says nothing new */
+    if (count > 0 && until_ms <= now_ms)
+        return 0; /* a past day's ceiling */
+    long before = credits_ceiling_now(c, now_ms);
+    c->count = count > 0 ? count : 0;
+    c->until_ms = count > 0 ? until_ms : 0;
+    c->claimed_at_ms = claimed_at_ms;
+    return credits_ceiling_now(c, now_ms) != before;
+}
+
+int credits_ceiling_allows(long ceiling, long count, long held, long price)
+{
+    if (ceiling <= 0)
+        return 1;
+    return count >= 0 && count + held + price <= ceiling;
 }
