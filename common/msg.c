@@ -88,6 +88,17 @@ static int enc_opt_uuid(avro_value_t *rec, const char *name, const char *s, char
     return enc_opt_str(rec, name, *s ? s : NULL, err, errlen);
 }
 
+/* ["null", long] union: null when v is 0 (the field's "none"). */
+static int enc_opt_long(avro_value_t *rec, const char *name, int64_t v, char *err, size_t errlen)
+{
+    avro_value_t b;
+    if (enc_branch(rec, name, v != 0, &b, err, errlen) != 0)
+        return -1;
+    if (v != 0 && avro_value_set_long(&b, v) != 0)
+        return msg_bad(err, errlen, name, avro_strerror());
+    return 0;
+}
+
 static int enc_int(avro_value_t *rec, const char *name, int32_t v, char *err, size_t errlen)
 {
     avro_value_t f;
@@ -136,6 +147,21 @@ static int enc_finish(wire *w, wire_schema s, wire_decoded *d, int rc, void **bu
     return rc;
 }
 
+/* The day's credit ceiling and its end: both set, or both null. */
+static int enc_ceiling(avro_value_t *rec, const msg_claim *c, char *err, size_t errlen)
+{
+    if (c->credits_ceiling < 0)
+        return msg_bad(err, errlen, "credits_ceiling", "negative");
+    if (c->credits_ceiling > 0 && c->credits_ceiling_until_ms <= 0)
+        return msg_bad(err, errlen, "credits_ceiling_until", "missing beside credits_ceiling");
+    return enc_opt_long(rec, "credits_ceiling", c->credits_ceiling, err, errlen) ||
+                   enc_opt_long(rec, "credits_ceiling_until",
+                                c->credits_ceiling > 0 ? c->credits_ceiling_until_ms : 0, err,
+                                errlen)
+               ? -1
+               : 0;
+}
+
 int msg_claim_encode(wire *w, const msg_claim *c, void **buf, size_t *len, char *err, size_t errlen)
 {
     wire_decoded d;
@@ -149,7 +175,8 @@ int msg_claim_encode(wire *w, const msg_claim *c, void **buf, size_t *len, char 
                      enc_int(r, "attempt", c->attempt, err, errlen) ||
                      enc_long(r, "claimed_at", c->claimed_at_ms, err, errlen) ||
                      enc_long(r, "lease_expires_at", c->lease_expires_at_ms, err, errlen) ||
-                     enc_opt_str(r, "tier", c->tier[0] ? c->tier : NULL, err, errlen)
+                     enc_opt_str(r, "tier", c->tier[0] ? c->tier : NULL, err, errlen) ||
+                     enc_ceiling(r, c, err, errlen)
                  ? -1
                  : 0;
     return enc_finish(w, WIRE_CLAIM, &d, rc, buf, len, err, errlen);
@@ -357,6 +384,23 @@ static int dec_tier(avro_value_t *rec, char out[MSG_TIER_LEN], char *err, size_t
     return 0;
 }
 
+/* The day's credit ceiling (0 when absent or null); a ceiling without its end, or a
+ * negative one, is refused. */
+static int dec_ceiling(avro_value_t *rec, msg_claim *out, char *err, size_t errlen)
+{
+    if (dec_num(rec, "credits_ceiling", AVRO_INT64, &out->credits_ceiling, err, errlen) != 0 ||
+        dec_num(rec, "credits_ceiling_until", AVRO_INT64, &out->credits_ceiling_until_ms, err,
+                errlen) != 0)
+        return -1;
+    if (out->credits_ceiling < 0)
+        return msg_bad(err, errlen, "credits_ceiling", "negative");
+    if (out->credits_ceiling > 0 && out->credits_ceiling_until_ms <= 0)
+        return msg_bad(err, errlen, "credits_ceiling_until", "missing beside credits_ceiling");
+    if (out->credits_ceiling == 0)
+        out->credits_ceiling_until_ms = 0;
+    return 0;
+}
+
 static int dec_domain(avro_value_t *rec, char **out, char *err, size_t errlen)
 {
     if (dec_str(rec, "domain", 1, out, err, errlen) != 0)
@@ -379,7 +423,7 @@ int msg_claim_decode(wire *w, const void *buf, size_t len, msg_claim *out, char 
                      dec_num(r, "claimed_at", AVRO_INT64, &out->claimed_at_ms, err, errlen) ||
                      dec_num(r, "lease_expires_at", AVRO_INT64, &out->lease_expires_at_ms, err,
                              errlen) ||
-                     dec_tier(r, out->tier, err, errlen)
+                     dec_tier(r, out->tier, err, errlen) || dec_ceiling(r, out, err, errlen)
                  ? -1
                  : 0;
     wire_decoded_free(&d);

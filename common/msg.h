@@ -22,6 +22,8 @@ typedef struct msg_claim {
     int32_t attempt;
     int64_t claimed_at_ms, lease_expires_at_ms; /* Unix epoch milliseconds */
     char tier[MSG_TIER_LEN]; /* the domain's stored tier, where the scraper starts ("" = null) */
+    int64_t credits_ceiling; /* requestCount today's daily budget ends at (0 = null: none) */
+    int64_t credits_ceiling_until_ms;      /* when it stops applying, epoch ms (0 = null) */
     char traceparent[MSG_TRACEPARENT_LEN]; /* Kafka header, not Avro ("" = none) */
 } msg_claim;
 

@@ -113,9 +113,16 @@ if [[ -n ${WF4_SCHEMA_REGISTRY_URL:-} ]]; then
             -H 'Content-Type: application/vnd.schemaregistry.v1+json' --data @- \
             "${WF4_SCHEMA_REGISTRY_URL%/}/subjects/t.$TEST_NAME.$RUN_ID.$1-value/versions"
     }
+    # Each version in turn (history/NAME_v1, _v2, ..., then the current one): BACKWARD checks
+    # each against the one before.
     for s in result claim; do
-        codes="$(register "$s" "$WF4_SRC/schemas/avro/history/${s}_v1.avsc") $(register "$s" "$WF4_SRC/schemas/avro/$s.avsc")"
-        check_eq "$codes" "200 200" "registry: $s.avsc registers after history/${s}_v1.avsc"
+        versions=("$WF4_SRC"/schemas/avro/history/"${s}"_v*.avsc "$WF4_SRC/schemas/avro/$s.avsc")
+        codes="" want=""
+        for v in "${versions[@]}"; do
+            codes+="${codes:+ }$(register "$s" "$v")"
+            want+="${want:+ }200"
+        done
+        check_eq "$codes" "$want" "registry: $s.avsc registers after $(basename -a "${versions[@]:0:${#versions[@]}-1}" | paste -sd,)"
     done
     jq '.fields += [{"name": "no_default", "type": "long"}]' "$WF4_SRC/schemas/avro/result.avsc" >"$TEST_TMP/bad.avsc"
     check_eq "$(register result "$TEST_TMP/bad.avsc")" 409 "registry: a field without a default is refused (the check can fail)"

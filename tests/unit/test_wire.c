@@ -43,6 +43,8 @@ static void sample_claim(const char *name, msg_claim *c)
         c->claimed_at_ms = 1795427200000;
         c->lease_expires_at_ms = 1795427500000;
         strcpy(c->tier, "render");
+        c->credits_ceiling = 1250;
+        c->credits_ceiling_until_ms = 1795478400000; /* the next UTC midnight */
     } else {
         c->domain = strdup("b\xc3\xbc"
                            "cher.example");
@@ -138,6 +140,8 @@ static void assert_claim_eq(const msg_claim *a, const msg_claim *b)
     assert_int_equal(a->claimed_at_ms, b->claimed_at_ms);
     assert_int_equal(a->lease_expires_at_ms, b->lease_expires_at_ms);
     assert_string_equal(a->tier, b->tier);
+    assert_int_equal(a->credits_ceiling, b->credits_ceiling);
+    assert_int_equal(a->credits_ceiling_until_ms, b->credits_ceiling_until_ms);
 }
 
 static void assert_meta_eq(const meta_page *a, const meta_page *b)
@@ -389,6 +393,11 @@ static void test_encode_rejects(void **state)
     c.domain = strdup("bad\xff");
     assert_int_not_equal(msg_claim_encode(w, &c, &buf, &len, errbuf, sizeof errbuf), 0);
     msg_claim_free(&c);
+    sample_claim("claim_full", &c);
+    c.credits_ceiling_until_ms = 0; /* a ceiling without the end of its day */
+    assert_int_not_equal(msg_claim_encode(w, &c, &buf, &len, errbuf, sizeof errbuf), 0);
+    assert_non_null(strstr(errbuf, "credits_ceiling_until"));
+    msg_claim_free(&c);
     wire *r = new_wire(WF4_SCHEMA_DIR_DEFAULT, "http://127.0.0.1:9");
     sample_claim("claim_full", &c);
     assert_int_not_equal(msg_claim_encode(r, &c, &buf, &len, errbuf, sizeof errbuf), 0);
@@ -409,7 +418,9 @@ static void test_decode_json(void **state)
     assert_string_equal(json, "{\"domain_id\":\"" D1 "\",\"claim_id\":\"" C1
                               "\",\"tenant_id\":\"" T1 "\",\"domain\":\"example.com\","
                               "\"attempt\":1,\"claimed_at\":1795427200000,"
-                              "\"lease_expires_at\":1795427500000,\"tier\":\"render\"}");
+                              "\"lease_expires_at\":1795427500000,\"tier\":\"render\","
+                              "\"credits_ceiling\":1250,"
+                              "\"credits_ceiling_until\":1795478400000}");
     free(json);
     free(b);
     wire_free(w);
@@ -567,6 +578,7 @@ static void test_resolution_new_writer(void **state)
         fail_msg("v1 -> v0: %s", errbuf);
     strcpy(a.tenant_id, ""); /* the old reader has no such fields */
     strcpy(a.tier, "");
+    a.credits_ceiling = a.credits_ceiling_until_ms = 0;
     assert_claim_eq(&a, &b);
     char *json;
     assert_int_equal(wire_decode_json(old, buf, len, &json, errbuf, sizeof errbuf), 0);
@@ -617,6 +629,47 @@ static void test_resolution_result_v1(void **state)
     rm_dir(dir);
 }
 
+/* A claim written before the credit ceiling (schemas/avro/history/claim_v2.avsc) -> the
+ * current reader: no ceiling (0), the rest as written. */
+static void test_resolution_claim_v2(void **state)
+{
+    (void)state;
+    char dir[64], cmd[1024];
+    strcpy(dir, "/tmp/wf4-wire-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/avro && cp %s/avro/result.avsc %s/avro/handoff.avsc %s/avro/ && "
+             "cp %s/avro/history/claim_v2.avsc %s/avro/claim.avsc",
+             dir, WF4_SCHEMA_DIR_DEFAULT, WF4_SCHEMA_DIR_DEFAULT, dir, WF4_SCHEMA_DIR_DEFAULT, dir);
+    assert_int_equal(system(cmd), 0);
+    wire *cur = new_wire(WF4_SCHEMA_DIR_DEFAULT, NULL);
+    wire *old = new_wire(dir, NULL);
+    assert_true(old->own[WIRE_CLAIM]->fp != cur->own[WIRE_CLAIM]->fp);
+    msg_claim a, b;
+    sample_claim("claim_full", &a);
+    a.credits_ceiling = a.credits_ceiling_until_ms = 0; /* v2 has no such fields */
+    bb x;
+    bb_header(&x, old, WIRE_CLAIM); /* framed with v2's fingerprint */
+    bb_str(&x, D1);
+    bb_str(&x, C1);
+    bb_long(&x, 0);
+    bb_str(&x, "example.com");
+    bb_long(&x, 1);
+    bb_long(&x, 1795427200000);
+    bb_long(&x, 1795427500000);
+    bb_long(&x, 1); /* tier: "render" */
+    bb_str(&x, "render");
+    if (msg_claim_decode(cur, x.b, x.n, &b, errbuf, sizeof errbuf) != 0)
+        fail_msg("claim v2 -> current: %s", errbuf);
+    strcpy(a.tenant_id, "");
+    assert_claim_eq(&a, &b);
+    msg_claim_free(&a);
+    msg_claim_free(&b);
+    wire_free(old);
+    wire_free(cur);
+    rm_dir(dir);
+}
+
 /* ---- hostile input ---- */
 
 static void claim_ids(bb *x, wire *w)
@@ -635,6 +688,8 @@ static void claim_valid(bb *x, wire *w)
     bb_long(x, 1000);
     bb_long(x, 2000);
     bb_long(x, 0); /* tier: null */
+    bb_long(x, 0); /* credits_ceiling: null */
+    bb_long(x, 0); /* credits_ceiling_until: null */
 }
 
 static void h_neg_len(bb *x, wire *w)
@@ -735,6 +790,8 @@ static void claim_domain(bb *x, wire *w, const char *domain)
     bb_long(x, 1000);
     bb_long(x, 2000);
     bb_long(x, 0); /* tier: null */
+    bb_long(x, 0); /* credits_ceiling: null */
+    bb_long(x, 0); /* credits_ceiling_until: null */
 }
 static void h_bad_utf8(bb *x, wire *w)
 {
@@ -758,6 +815,31 @@ static void h_nul(bb *x, wire *w)
     bb_long(x, 1000);
     bb_long(x, 2000);
     bb_long(x, 0); /* tier: null */
+    bb_long(x, 0); /* credits_ceiling: null */
+    bb_long(x, 0); /* credits_ceiling_until: null */
+}
+/* A claim whose ceiling is (ceiling, until), each null when given as 0. */
+static void claim_ceiling(bb *x, wire *w, int64_t ceiling, int64_t until)
+{
+    claim_to_attempt(x, w);
+    bb_long(x, 1);
+    bb_long(x, 1000);
+    bb_long(x, 2000);
+    bb_long(x, 0); /* tier: null */
+    bb_long(x, ceiling != 0);
+    if (ceiling != 0)
+        bb_long(x, ceiling);
+    bb_long(x, until != 0);
+    if (until != 0)
+        bb_long(x, until);
+}
+static void h_ceiling_neg(bb *x, wire *w)
+{
+    claim_ceiling(x, w, -5, 86400000);
+}
+static void h_ceiling_alone(bb *x, wire *w)
+{
+    claim_ceiling(x, w, 1250, 0);
 }
 static void h_wrong_type(bb *x, wire *w)
 {
@@ -774,6 +856,8 @@ static void h_not_uuid(bb *x, wire *w)
     bb_long(x, 1000);
     bb_long(x, 2000);
     bb_long(x, 0); /* tier: null */
+    bb_long(x, 0); /* credits_ceiling: null */
+    bb_long(x, 0); /* credits_ceiling_until: null */
 }
 static void h_short_uuid(bb *x, wire *w)
 {
@@ -786,6 +870,8 @@ static void h_short_uuid(bb *x, wire *w)
     bb_long(x, 1000);
     bb_long(x, 2000);
     bb_long(x, 0); /* tier: null */
+    bb_long(x, 0); /* credits_ceiling: null */
+    bb_long(x, 0); /* credits_ceiling_until: null */
 }
 static void h_empty_domain(bb *x, wire *w)
 {
@@ -886,6 +972,8 @@ static const hostile hostiles[] = {
     {"domain_id not a UUID", h_not_uuid, WIRE_CLAIM, 1, "domain_id"},
     {"claim_id too short", h_short_uuid, WIRE_CLAIM, 1, "claim_id"},
     {"empty domain", h_empty_domain, WIRE_CLAIM, 1, "domain"},
+    {"credits_ceiling negative", h_ceiling_neg, WIRE_CLAIM, 1, "credits_ceiling: negative"},
+    {"credits_ceiling without its end", h_ceiling_alone, WIRE_CLAIM, 1, "credits_ceiling_until"},
     {"enum index 2", h_enum_2, WIRE_RESULT, 0, "enum index"},
     {"block byte size huge", h_block_neg_size, WIRE_RESULT, 0, "block byte size"},
     {"block byte size negative", h_block_neg_count, WIRE_RESULT, 0, "block byte size"},
@@ -1029,6 +1117,7 @@ int main(void)
         cmocka_unit_test(test_resolution_old_writer),
         cmocka_unit_test(test_resolution_new_writer),
         cmocka_unit_test(test_resolution_result_v1),
+        cmocka_unit_test(test_resolution_claim_v2),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_interop_fastavro),
     };
