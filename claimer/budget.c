@@ -63,9 +63,10 @@ static int budget_day_start(budget *g, db *d, const char *instance)
                            " ins AS (INSERT INTO credits_days (day, request_count_at_start,"
                            "  recorded_by) SELECT day, $1, $2 FROM today"
                            "  ON CONFLICT (day) DO NOTHING RETURNING day, request_count_at_start)"
-                           " SELECT day::text, request_count_at_start FROM ins UNION ALL"
-                           " SELECT c.day::text, c.request_count_at_start FROM credits_days c"
-                           "  JOIN today t ON c.day = t.day LIMIT 1",
+                           " SELECT to_char(day, 'YYYY-MM-DD'), request_count_at_start"
+                           "  FROM ins UNION ALL"
+                           " SELECT to_char(c.day, 'YYYY-MM-DD'), c.request_count_at_start"
+                           "  FROM credits_days c JOIN today t ON c.day = t.day LIMIT 1",
                            2, p);
     if (!r)
         return -1;
@@ -148,4 +149,17 @@ int64_t budget_uncounted_since_ms(const budget *g)
     if (!credits_budget_set(&g->s->limits) || !g->have)
         return 0;
     return g->read_wall_ms - g->s->lag_ms;
+}
+
+long budget_ceiling(const budget *g, int64_t *until_ms)
+{
+    *until_ms = 0;
+    if (g->s->limits.daily <= 0 || !g->have)
+        return 0;
+    long ceiling = credits_ceiling_for(g->s->limits.daily, g->acct.request_count, g->day_start);
+    int64_t end = credits_day_end_ms(g->day);
+    if (ceiling <= 0 || end < 0)
+        return 0;
+    *until_ms = end;
+    return ceiling;
 }

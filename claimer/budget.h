@@ -42,4 +42,9 @@ const credits_view *budget_refresh(budget *g, db *d);
  * them yet. 0 when no budget applies. */
 int64_t budget_uncounted_since_ms(const budget *g);
 
+/* The daily budget's ceiling for the claims (credits_ceiling_for: the day's starting count
+ * + the budget) and in *until_ms the end of its UTC day (epoch ms); 0 and 0 when no daily
+ * budget applies or the day's start is unknown. */
+long budget_ceiling(const budget *g, int64_t *until_ms);
+
 #endif

@@ -81,7 +81,7 @@ void claim_set_clear(claim_set *s)
     memset(s, 0, sizeof *s);
 }
 
-static int claim_push(claim_set *s, PGresult *r, int row)
+static int claim_push(claim_set *s, PGresult *r, int row, const claim_opts *o)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
@@ -101,6 +101,8 @@ static int claim_push(claim_set *s, PGresult *r, int row)
     c->claimed_at_ms = strtoll(PQgetvalue(r, row, 6), NULL, 10);
     c->lease_expires_at_ms = strtoll(PQgetvalue(r, row, 7), NULL, 10);
     snprintf(c->tier, sizeof c->tier, "%s", PQgetvalue(r, row, 8));
+    c->credits_ceiling = o->credit_ceiling;
+    c->credits_ceiling_until_ms = o->credit_ceiling > 0 ? o->credit_ceiling_until_ms : 0;
     if (!c->domain)
         return -1;
     s->n++;
@@ -196,7 +198,7 @@ static int claim_tx(db_tx *tx, void *arg)
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
         if (strcmp(PQgetvalue(r, i, 5), "t") == 0)
-            rc = claim_push(a->out, r, i);
+            rc = claim_push(a->out, r, i, a->o);
         else {
             a->out->gave_up++;
             log_write(LOG_LEVEL_WARN, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),

@@ -20,6 +20,8 @@ typedef struct claim_opts {
     long credit_per_claim;   /* credits reserved for each domain in flight */
     int64_t credit_since_ms; /* results applied since then (epoch ms) hold credits too: the
                               * account may not count them yet; 0 = not asked */
+    long credit_ceiling;     /* each claim's credits_ceiling (0: no daily budget) */
+    int64_t credit_ceiling_until_ms; /* and its credits_ceiling_until */
 } claim_opts;
 
 /* The outcome of one claim transaction. Owns the claims (msg_claim_free each). */

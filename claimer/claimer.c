@@ -84,6 +84,7 @@ static int claimer_drain_due(claimer_ctx *c)
         o.instance = s->base.instance;
         o.credit_room = v->room;
         o.credit_since_ms = budget_uncounted_since_ms(&c->credits);
+        o.credit_ceiling = budget_ceiling(&c->credits, &o.credit_ceiling_until_ms);
         if (claim_batch(c->h.d, &o, &c->inflight, &set) != 0) {
             rc = -1;
             break;
