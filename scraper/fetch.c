@@ -10,9 +10,11 @@
 
 #include "account.h"
 #include "api_url.h"
+#include "credits.h"
 #include "log.h"
 #include "metrics.h"
 #include "retry.h"
+#include "service.h"
 #include "tier.h"
 
 #define FETCH_MAX_REDIRS 3
@@ -23,6 +25,15 @@
 #define FETCH_COST_HEADER "sa-credit-cost:"
 
 typedef enum { XFER_WAITING, XFER_RUNNING, XFER_PARKED } xfer_state;
+
+/* Whether the budget lets the next call start; else the first limit it fails, which names
+ * the pause. */
+typedef enum {
+    FETCH_BUDGET_OK,
+    FETCH_BUDGET_UNKNOWN, /* a floor or a ceiling is set and /account has not answered */
+    FETCH_BUDGET_FLOOR,   /* WF4_CREDITS_FLOOR */
+    FETCH_BUDGET_DAILY    /* the daily budget's ceiling, from the claims */
+} fetch_budget_verdict;
 
 /* One claim's fetch across its attempts; CURLOPT_PRIVATE of its easy handle. */
 typedef struct fetch_xfer {
@@ -60,9 +71,14 @@ struct fetch {
     int64_t next_probe_ms, next_poll_ms;
     long credits_spent;
     long acct_left;     /* credits left at the last /account answer, -1: unknown */
+    long acct_count;    /* requestCount at that answer, -1: unknown */
     long spent_at_poll; /* credits_spent when that read started (charges since count) */
     long spent_at_read;
     long reserved; /* list prices of the attempts running */
+
+    credits_ceiling ceiling;             /* the daily budget's, from the newest claim */
+    long paused_ceiling;                 /* the ceiling in force when the budget pause began */
+    fetch_budget_verdict budget_verdict; /* why the budget pause holds */
     char max_cost_param[32];
     CURL *acct_easy; /* the /account read in flight (credits exhausted, or a floor set) */
     account_buf acct_body;
@@ -451,32 +467,100 @@ static long fetch_budget_left(const fetch *f)
     return f->acct_left - (f->credits_spent - f->spent_at_read) - f->reserved;
 }
 
-/* 1 when an attempt costing price keeps the account at or above the floor. */
-static int fetch_budget_allows(const fetch *f, long price)
+/* requestCount as this scraper sees it: the last /account answer plus what it was charged
+ * since that read began; -1 unknown. */
+static long fetch_count_now(const fetch *f)
 {
-    if (f->cfg.credits_floor <= 0)
-        return 1;
-    long left = fetch_budget_left(f);
-    return left >= 0 && left - price >= f->cfg.credits_floor;
+    if (f->acct_count < 0)
+        return -1;
+    return f->acct_count + (f->credits_spent - f->spent_at_read);
 }
 
-/* The floor reached (or the account unknown): start nothing until /account shows room. */
-static void fetch_pause_budget(fetch *f, int64_t now)
+/* The ceiling in force now: it ends at an instant of the calendar, hence the wall clock. */
+static long fetch_ceiling_now(const fetch *f)
 {
-    fetch_set_pause(f, FETCH_PAUSED_BUDGET);
-    if (f->next_poll_ms < now)
-        f->next_poll_ms = now + f->cfg.account_poll_ms;
-    char why[160];
-    if (f->acct_left < 0)
-        snprintf(why, sizeof why, "account unknown: /account gave no usable answer");
-    else
-        snprintf(why, sizeof why,
-                 "floor: %ld credits left less %ld held by calls running, floor %ld",
+    return credits_ceiling_now(&f->ceiling, service_now_ms());
+}
+
+/* Whether an attempt costing price keeps the account at or above the floor and, its calls
+ * running counted at their list price, within the daily budget's ceiling. */
+static fetch_budget_verdict fetch_budget_check(const fetch *f, long price)
+{
+    if (f->cfg.credits_floor > 0) {
+        long left = fetch_budget_left(f);
+        if (left < 0)
+            return FETCH_BUDGET_UNKNOWN;
+        if (left - price < f->cfg.credits_floor)
+            return FETCH_BUDGET_FLOOR;
+    }
+    long ceiling = fetch_ceiling_now(f);
+    if (ceiling > 0 && f->acct_count < 0)
+        return FETCH_BUDGET_UNKNOWN;
+    if (!credits_ceiling_allows(ceiling, fetch_count_now(f), f->reserved, price))
+        return FETCH_BUDGET_DAILY;
+    return FETCH_BUDGET_OK;
+}
+
+/* The list price of the call that starts next (the first waiting, in submission order as
+ * fetch_start_due goes): a pause ends only when that one fits, or it would start again at
+ * once. A plain call's when none waits. */
+static long fetch_next_price(const fetch *f)
+{
+    for (const fetch_xfer *x = f->head; x; x = x->next)
+        if (x->state == XFER_WAITING)
+            return tier_price(x->tier);
+    return tier_price(TIER_PLAIN);
+}
+
+/* /account is read while running too when a limit depends on it: other scrapers spend. */
+static int fetch_watches_account(const fetch *f)
+{
+    return f->cfg.credits_floor > 0 || fetch_ceiling_now(f) > 0;
+}
+
+/* "2026-12-05 00:00 UTC" for an epoch ms, or "?" when it has no calendar date. */
+static void fetch_utc(int64_t ms, char *out, size_t outlen)
+{
+    struct tm tm;
+    time_t t = (time_t)(ms / 1000);
+    if (!gmtime_r(&t, &tm) || strftime(out, outlen, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+        snprintf(out, outlen, "?");
+}
+
+/* The reason of a budget pause, for its log line. */
+static void fetch_budget_why(const fetch *f, fetch_budget_verdict v, char *why, size_t n)
+{
+    char until[40];
+    if (v == FETCH_BUDGET_UNKNOWN) {
+        snprintf(why, n, "account unknown: /account gave no usable answer");
+    } else if (v == FETCH_BUDGET_FLOOR) {
+        snprintf(why, n, "floor: %ld credits left less %ld held by calls running, floor %ld",
                  f->acct_left - (f->credits_spent - f->spent_at_read), f->reserved,
                  f->cfg.credits_floor);
-    log_warn("paused: credit budget (%s): no new calls, claims in hand kept, /account read every "
-             "%ld ms; %ld credits spent by this scraper",
-             why, f->cfg.account_poll_ms, f->credits_spent);
+    } else {
+        fetch_utc(f->ceiling.until_ms, until, sizeof until);
+        snprintf(why, n,
+                 "daily budget: the account at %ld credits used and %ld held by calls running, "
+                 "today's ceiling %ld until %s",
+                 fetch_count_now(f), f->reserved, f->paused_ceiling, until);
+    }
+}
+
+/* A limit reached (or the account unknown): start nothing until /account shows room, or a
+ * newer ceiling (or a new UTC day) gives it. */
+static void fetch_pause_budget(fetch *f, int64_t now, fetch_budget_verdict v)
+{
+    fetch_set_pause(f, FETCH_PAUSED_BUDGET);
+    f->budget_verdict = v;
+    f->paused_ceiling = fetch_ceiling_now(f);
+    if (f->next_poll_ms < now)
+        f->next_poll_ms = now + f->cfg.account_poll_ms;
+    char why[256];
+    fetch_budget_why(f, v, why, sizeof why);
+    log_warn("paused: credit budget (%s): no new calls, claims in hand kept%s, /account read "
+             "every %ld ms; %ld credits spent by this scraper",
+             why, v == FETCH_BUDGET_DAILY ? " (and still taken: a newer ceiling comes in one)" : "",
+             f->cfg.account_poll_ms, f->credits_spent);
 }
 
 /* Starts the /account read on the multi handle (credits exhausted, or a floor set). */
@@ -522,20 +606,52 @@ static void fetch_account_done(fetch *f, CURLMsg *msg, int64_t now)
     long left = account_credits_left(&a);
     log_debug("account: %ld of %ld credits used, %ld left", a.request_count, a.request_limit, left);
     f->acct_left = left;
+    f->acct_count = a.request_count;
     f->spent_at_read = f->spent_at_poll;
     snprintf(err, sizeof err, "the account has %ld credits left (%ld of %ld used)", left,
              a.request_count, a.request_limit);
+    fetch_budget_verdict v = fetch_budget_check(f, fetch_next_price(f));
     if (f->pause == FETCH_PAUSED_CREDITS && left > 0)
         fetch_unpark_all(f, now, err);
-    else if (f->pause == FETCH_PAUSED_BUDGET && fetch_budget_allows(f, 1))
+    else if (f->pause == FETCH_PAUSED_BUDGET && v == FETCH_BUDGET_OK)
         fetch_unpark_all(f, now, err);
-    else if (f->pause == FETCH_RUNNING && !fetch_budget_allows(f, 1))
-        fetch_pause_budget(f, now); /* at the floor already: take no claim it cannot serve */
+    else if (f->pause == FETCH_PAUSED_BUDGET)
+        f->budget_verdict = v;
+    else if (f->pause == FETCH_RUNNING && v != FETCH_BUDGET_OK)
+        fetch_pause_budget(f, now, v); /* at a limit already: take no claim it cannot serve */
+}
+
+/* A budget pause whose ceiling changed (a newer claim's, or its UTC day ended) ends here
+ * when the next call fits now; otherwise the /account reads end it. */
+static void fetch_ceiling_recheck(fetch *f, int64_t now)
+{
+    long ceiling = fetch_ceiling_now(f);
+    if (ceiling == f->paused_ceiling)
+        return;
+    char why[160];
+    if (ceiling > 0)
+        snprintf(why, sizeof why,
+                 "credit budget: today's ceiling is now %ld credits used (was %ld)", ceiling,
+                 f->paused_ceiling);
+    else
+        snprintf(why, sizeof why,
+                 "credit budget: no daily ceiling in force any more (a new UTC day, or claims "
+                 "without one)");
+    f->paused_ceiling = ceiling;
+    fetch_budget_verdict v = fetch_budget_check(f, fetch_next_price(f));
+    if (v == FETCH_BUDGET_OK)
+        fetch_unpark_all(f, now, why);
+    else
+        f->budget_verdict = v;
 }
 
 /* While paused: the key probe (one parked call a minute) or the account read. */
 static void fetch_start_paused(fetch *f, int64_t now)
 {
+    if (f->pause == FETCH_PAUSED_BUDGET)
+        fetch_ceiling_recheck(f, now);
+    if (f->pause == FETCH_RUNNING)
+        return;
     if (f->pause == FETCH_PAUSED_CREDITS || f->pause == FETCH_PAUSED_BUDGET) {
         if (!f->acct_easy && now >= f->next_poll_ms)
             fetch_account_poll(f, now);
@@ -561,18 +677,20 @@ static void fetch_start_due(fetch *f, int64_t now)
         fetch_start_paused(f, now);
         return;
     }
-    /* With a floor the account is read as often while running: other scrapers spend too. */
-    if (f->cfg.credits_floor > 0 && !f->acct_easy && now >= f->next_poll_ms)
+    /* With a floor or a ceiling the account is read as often while running: other scrapers
+     * spend too. */
+    if (fetch_watches_account(f) && !f->acct_easy && now >= f->next_poll_ms)
         fetch_account_poll(f, now);
     for (fetch_xfer *x = f->head; x; x = x->next) {
         if (!retry_limiter_allow(&f->limiter, f->running, now))
             break;
         if (x->state != XFER_WAITING || x->due_ms > now)
             continue;
-        if (f->acct_left < 0 && f->cfg.credits_floor > 0 && f->acct_easy)
+        fetch_budget_verdict v = fetch_budget_check(f, tier_price(x->tier));
+        if (v == FETCH_BUDGET_UNKNOWN && f->acct_easy)
             break; /* the first /account answer is on its way */
-        if (!fetch_budget_allows(f, tier_price(x->tier))) {
-            fetch_pause_budget(f, now);
+        if (v != FETCH_BUDGET_OK) {
+            fetch_pause_budget(f, now, v);
             break;
         }
         fetch_start(f, x, now);
@@ -717,6 +835,7 @@ fetch *fetch_new(const fetch_config *cfg, fetch_done_fn done, void *arg, char *e
     f->rnd = (uint64_t)fetch_now_ms() ^ ((uint64_t)getpid() << 32);
     snprintf(f->max_cost_param, sizeof f->max_cost_param, "&max_cost=%ld", cfg->max_cost);
     f->acct_left = -1;
+    f->acct_count = -1;
     if (!f->api_url || !f->api_key) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -791,4 +910,32 @@ int fetch_parked(const fetch *f)
 long fetch_credits_spent(const fetch *f)
 {
     return f->credits_spent;
+}
+
+void fetch_set_ceiling(fetch *f, long ceiling, int64_t until_ms, int64_t claimed_at_ms)
+{
+    int64_t wall = service_now_ms();
+    long before = credits_ceiling_now(&f->ceiling, wall);
+    if (!credits_ceiling_take(&f->ceiling, ceiling, until_ms, claimed_at_ms, wall))
+        return;
+    long after = credits_ceiling_now(&f->ceiling, wall);
+    char until[40];
+    fetch_utc(f->ceiling.until_ms, until, sizeof until);
+    if (after > 0)
+        log_info("credit budget: no call may take the account past %ld credits used until %s "
+                 "(the daily budget's ceiling, from the claims; was %ld, 0: none)",
+                 after, until, before);
+    else
+        log_info("credit budget: no daily ceiling any more (the claims carry none)");
+    /* Without a floor nothing kept the account's counts fresh: the first call under a new
+     * ceiling waits for a read of its own. */
+    if (before == 0 && f->cfg.credits_floor <= 0) {
+        f->acct_left = f->acct_count = -1;
+        f->next_poll_ms = 0;
+    }
+}
+
+int fetch_awaits_ceiling(const fetch *f)
+{
+    return f->pause == FETCH_PAUSED_BUDGET && f->budget_verdict == FETCH_BUDGET_DAILY;
 }

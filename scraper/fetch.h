@@ -80,12 +80,21 @@ typedef enum {
                            * as a probe; all resume when it is accepted */
     FETCH_PAUSED_CREDITS, /* 403 "exhausted the API Credits": /account is read every
                            * account_poll_ms; all resume when it shows credits left */
-    FETCH_PAUSED_BUDGET   /* the next call would take the account below credits_floor (or
-                           * /account is unknown): calls running finish, none starts;
-                           * all resume when /account shows room for a plain call */
+    FETCH_PAUSED_BUDGET   /* the next call would take the account below credits_floor or
+                           * past the daily budget's ceiling (or /account is unknown): calls
+                           * running finish, none starts; all resume when /account shows
+                           * room for the next call, or a newer ceiling (or a new UTC day)
+                           * gives it */
 } fetch_pause;
 
 fetch_pause fetch_paused(const fetch *f);
+/* Hands over a claim's daily budget ceiling (credits_ceiling, 0: none) and its end
+ * (credits_ceiling_until, epoch ms). The newest claim's (by claimed_at_ms) applies to every
+ * call from now on, a past day's is ignored, a claim without one clears it (credits.h). */
+void fetch_set_ceiling(fetch *f, long ceiling, int64_t until_ms, int64_t claimed_at_ms);
+/* 1 while calls are held by the daily budget's ceiling alone: a newer claim's ceiling may
+ * lift it, so taking claims (without calling) is how the scraper learns of a raise. */
+int fetch_awaits_ceiling(const fetch *f);
 /* 1 while the key is refused (FETCH_PAUSED_KEY). */
 int fetch_auth_blocked(const fetch *f);
 /* 1 while calls are parked for any reason and none runs to its answer (a credit budget pause

@@ -287,6 +287,8 @@ static void scrape_on_message(scrape *s, rd_kafka_message_t *rkm)
     (void)trace_header_get(rkm, TRACE_HEADER, job->claim.traceparent,
                            sizeof job->claim.traceparent);
     rd_kafka_message_destroy(rkm);
+    fetch_set_ceiling(s->f, (long)job->claim.credits_ceiling, job->claim.credits_ceiling_until_ms,
+                      job->claim.claimed_at_ms);
     if (seen_has(s->published, job->claim.claim_id))
         scrape_skip_replay(s, job);
     else
@@ -296,9 +298,20 @@ destroy:
     rd_kafka_message_destroy(rkm);
 }
 
+/* 1 while the claims in hand fill the cap. Held by the daily budget's ceiling alone, claims
+ * are still taken past it (no call starts for them): a raised budget reaches this scraper
+ * only as a newer claim's ceiling, and the claimer hands out no more claims than the
+ * budget's room. */
+static int scrape_intake_full(scrape *s)
+{
+    return s->njobs >= s->cap && !fetch_awaits_ceiling(s->f);
+}
+
 void scrape_intake(scrape *s)
 {
-    int want = s->stopping || fetch_paused(s->f) != FETCH_RUNNING || s->njobs >= s->cap;
+    int budget_wait = fetch_awaits_ceiling(s->f);
+    int want = s->stopping || (fetch_paused(s->f) != FETCH_RUNNING && !budget_wait) ||
+               scrape_intake_full(s);
     if (want != s->paused)
         scrape_set_paused(s, want);
     /* Polled even while paused: rebalances and the poll interval are served here. */
@@ -307,7 +320,7 @@ void scrape_intake(scrape *s)
         if (!rkm)
             break;
         scrape_on_message(s, rkm);
-        if (s->njobs >= s->cap)
+        if (scrape_intake_full(s))
             break;
     }
 }
