@@ -11,6 +11,9 @@
 # flight (0 for one scraper: it counts its running calls at their list price), and holds
 # the other claims.
 # Then credits are added: everything resumes by itself and all 300 complete, one credit each.
+# Then the scrapers' own hold on the daily budget (the ceiling each claim carries): 150 more
+# domains under a budget of 400 while someone else spends 50 credits directly; the scraper
+# stops at the ceiling, holds the rest, and finishes them once the budget is raised to 500.
 # A claimer's reservation: each domain in flight holds WF4_CREDITS_PER_CLAIM (1) credits.
 source "$WF4_SRC/tests/credits_lib.sh"
 N=${BUDGET_TEST_DOMAINS:-300}
@@ -122,6 +125,73 @@ check_eq "$(used)" "$N" "one credit per domain, $N in all"
 check_eq "$(status_count error)" 0 "no domain in error"
 check_eq "$(scraper_metric 'wf4_scraper_paused{reason="credit budget"}')" 0 "the scraper is no longer paused"
 check 'grep -q "resumed: the account has" "$(svc_log scraper2)"' "the scraper logs that it resumed"
-for s in claimer claimer2 scraper scraper2 committer; do
+
+# 5. The scrapers hold to the daily budget too: each claim carries the day's ceiling
+# (credits_days' start + WF4_CREDITS_DAILY_BUDGET). A budget of 400 with 300 spent today:
+# room for 100 of 150 new domains. While a scraper (2 calls in flight) works through its
+# claims, someone else spends 50 credits directly on the account: the scraper stops its
+# calls at the ceiling, within its calls in flight, holds the rest and takes no call for
+# 2 s; none turns error. The budget raised to 500: the new claims carry the raised
+# ceiling, the scraper resumes by itself and all complete.
+M=150 SPEND=50 CONC=2 CEIL=400
+svc_kill claimer2 TERM
+svc_kill scraper2 TERM
+for i in $(seq 1 "$M"); do echo "ceiling-site-$i.com"; done >"$TEST_TMP/ceiling"
+svc_start scraper3 env WF4_INSTANCE_ID=scraper3 WF4_SCRAPER_CONCURRENCY=$CONC \
+    WF4_SCRAPER_ACCOUNT_POLL_MS=300 "$WF4_BIN/scraper"
+SCRAPER=scraper3
+wait_until 30 grep -q 'serving /metrics' "$(svc_log scraper3)" || fatal "scraper3 has no /metrics"
+t2=$(now_ms)
+svc_start claimer3 env WF4_INSTANCE_ID=claimer3 WF4_CREDITS_DAILY_BUDGET=$CEIL "$WF4_BIN/claimer"
+credits_select "$TEST_TMP/ceiling"
+calling() { [[ $(used) -gt $N ]]; }
+wait_until 30 calling || fatal "scraper3 made no call: $(status_counts)"
+# Someone else's calls on the same account: the API itself, with the key.
+direct=$(seq 1 "$SPEND" | xargs -P 25 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 \
+    "$STANDIN_URL/?api_key=$KEY&url=https%3A%2F%2Fdirect-{}.example%2F" | grep -c '^200$' || true)
+check_eq "$direct" "$SPEND" "someone else spent $SPEND credits directly while the scraper held claims"
+wait_until 60 scraper_paused || fatal "scraper3 did not pause at the ceiling: $(status_counts)"
+sleep 2
+figures "daily budget $CEIL, $SPEND spent directly"
+at=$(used) mine=$(($(used) - N - SPEND)) held=$(status_count processing) claimed=$((M - $(never_claimed)))
+say "measured: the account stopped at $at credits used, ceiling $CEIL ($((at - CEIL)) over; bound: the scraper's $CONC calls in flight); the scraper made $mine calls of the $((CEIL - N - SPEND)) the ceiling left it, holds $held of the claimer's $claimed claims"
+check '((at <= CEIL + CONC && at >= CEIL - CONC))' "the scraper stopped its calls within its $CONC calls in flight of the ceiling ($at of $CEIL)"
+check_eq "$(status_count completed)" $((N + mine)) "one domain completed per call the scraper made"
+check_eq "$(status_count error)" 0 "no domain in error"
+check_eq "$held" $((claimed - mine)) "the claimer's other claims are held, processing"
+check '((claimed <= CEIL - N))' "the claimer handed out no more claims than its room ($claimed of $((CEIL - N)); results applied within WF4_CREDITS_ACCOUNT_LAG_MS hold some)"
+check_eq "$(scraper_metric wf4_scraper_claims_in_hand)" "$held" \
+    "the scraper holds them all, past its cap of $((CONC * 2)) (a raised ceiling can only come in a claim)"
+check 'grep -q "paused: credit budget (daily budget" "$(svc_log scraper3)"' "the scraper logs 'paused: credit budget (daily budget ...)'"
+check_eq "$(svc_metric claimer3 'wf4_credits_paused{reason="daily budget"}')" 1 "the claimer is paused on its daily budget too"
+requests0=$(standin_get /stats | jq .requests)
+sleep 2
+check_eq "$(standin_get /stats | jq .requests)" "$requests0" "no call started while paused (2 s)"
+check_eq "$(used)" "$at" "nothing more spent"
+
+# The budget raised to 500: 50 new claims carry the new ceiling; the scraper resumes.
+svc_kill claimer3 TERM
+svc_start claimer4 env WF4_INSTANCE_ID=claimer4 WF4_CREDITS_DAILY_BUDGET=$((CEIL + 100)) "$WF4_BIN/claimer"
+t3=$(now_ms)
+all_done2() { [[ $(status_count completed) -ge $((N + M)) ]]; }
+wait_until 60 all_done2 || fail "not every domain completed 60 s after the budget was raised: $(status_counts)"
+say "measured: all $M completed $(($(now_ms) - t3)) ms after the budget was raised; phase 5 took $(($(now_ms) - t2)) ms"
+figures "daily budget raised to $((CEIL + 100))"
+check_eq "$(used)" $((N + M + SPEND)) "one credit per domain: the ceiling of 500 is reached, not passed"
+check_eq "$(status_count error)" 0 "no domain in error"
+check 'grep -q "resumed: credit budget: today.s ceiling is now $((CEIL + 100))" "$(svc_log scraper3)"' \
+    "the scraper logs that it resumed on the raised ceiling"
+wait_until 10 scraper_paused || fail "scraper3 did not pause at the raised ceiling, spent: $(used)"
+check_eq "$(scraper_metric 'wf4_scraper_paused{reason="credit budget"}')" 1 \
+    "the raised ceiling is spent too: the scraper is paused again, with nothing left to call"
+midnight=$((($(date -u -d "$(date -u +%F) + 1 day" +%s)) * 1000))
+"$WF4_BIN/wf4-inspect" -o beginning "$WF4_CLAIMS_TOPIC" >"$TEST_TMP/claims.jsonl" 2>/dev/null || true
+ceilings=$(jq -r 'select(.value.domain | startswith("ceiling-site-")) | "\(.value.credits_ceiling) \(.value.credits_ceiling_until)"' \
+    "$TEST_TMP/claims.jsonl" | sort | uniq -c | awk '{print $1 "x" $2 "@" $3}' | paste -sd' ')
+say "measured: claims by credits_ceiling: $ceilings (the end of today: $midnight)"
+check_eq "$ceilings" "${claimed}x$CEIL@$midnight $((M - claimed))x$((CEIL + 100))@$midnight" \
+    "the claims carry today's ceiling (start 0 + budget) until the next UTC midnight"
+
+for s in claimer claimer2 claimer3 claimer4 scraper scraper2 scraper3 committer; do
     check '! grep -q "ERROR: AddressSanitizer\|runtime error" "$(svc_log '$s')"' "no sanitizer report ($s)"
 done
