@@ -80,7 +80,7 @@ struct fetch {
     long paused_ceiling;                 /* the ceiling in force when the budget pause began */
     fetch_budget_verdict budget_verdict; /* why the budget pause holds */
     char max_cost_param[32];
-    CURL *acct_easy; /* the /account read in flight (credits exhausted, or a floor set) */
+    CURL *acct_easy; /* the /account read in flight (credits exhausted, a floor or a ceiling) */
     account_buf acct_body;
     char acct_errbuf[CURL_ERROR_SIZE];
     metric *m_api_seconds, *m_retries, *m_in_flight, *m_code_other, *m_escalations;
@@ -563,7 +563,7 @@ static void fetch_pause_budget(fetch *f, int64_t now, fetch_budget_verdict v)
              f->cfg.account_poll_ms, f->credits_spent);
 }
 
-/* Starts the /account read on the multi handle (credits exhausted, or a floor set). */
+/* Starts the /account read on the multi handle (credits exhausted, a floor or a ceiling). */
 static void fetch_account_poll(fetch *f, int64_t now)
 {
     char err[256];

@@ -17,7 +17,8 @@ typedef struct fetch_config {
     long retry_base_ms, retry_cap_ms, max_retries;
     long max_cost;        /* sent as max_cost=N on every call */
     int max_tier;         /* a blocked page climbs the tiers up to this one (tier.h) */
-    long account_poll_ms; /* while credits are exhausted, /account is read this often */
+    long account_poll_ms; /* /account is read this often while credits are exhausted, or a
+                           * floor or a daily budget ceiling is in force */
     long credits_floor;   /* WF4_CREDITS_FLOOR: no call may take the account's credits below
                            * it (0: none); /account is then read every account_poll_ms */
 } fetch_config;

@@ -128,8 +128,8 @@ int main(int argc, char **argv)
          .min = 100,
          .max = 3600000,
          .dst = &s.account_poll_ms,
-         .help = "while the account's credits are exhausted (or, with WF4_CREDITS_FLOOR, "
-                 "always), /account is read this often"},
+         .help = "while the account's credits are exhausted (or, with WF4_CREDITS_FLOOR or a "
+                 "daily budget ceiling from the claims, always), /account is read this often"},
         {.env = "WF4_CREDITS_FLOOR",
          .type = CFG_INT,
          .def = "0",
