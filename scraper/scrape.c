@@ -81,8 +81,8 @@ static void scrape_periodic(scrape *s)
                  s->njobs);
         s->next_auth_log_ms = now + SCRAPE_AUTH_LOG_MS;
     } else if (pause == FETCH_PAUSED_BUDGET && now >= s->next_auth_log_ms) {
-        log_warn("paused: credit budget: intake stopped, %zu claims held uncommitted until "
-                 "/account shows credits above WF4_CREDITS_FLOOR",
+        log_warn("paused: credit budget: no call starts, %zu claims held uncommitted until "
+                 "/account shows room above WF4_CREDITS_FLOOR and below today's ceiling",
                  s->njobs);
         s->next_auth_log_ms = now + SCRAPE_AUTH_LOG_MS;
     } else if (pause == FETCH_RUNNING) {
